@@ -1,0 +1,326 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The words the customer reads: an operation's display lines and the device's fixed words.
+
+:func:`render_lines` renders the lines the server stores in :attr:`Operation.display` and signs
+(brief D1): the device shows them as they are and adds only its own chrome, whose fixed words
+are in :data:`TEXT`. French comes first; English is available.
+
+Typography:
+
+- French puts a no-break space (U+00A0) before a colon, English none: ``"Montant : 12,30 €"``
+  and ``"Amount: €12.30"``. Amounts keep Babel's spacing (U+202F between digit groups in
+  French, U+00A0 before the currency sign), so no line wraps inside an amount.
+- Apostrophes are typographic (U+2019): ``"Ajout d’un bénéficiaire"``, ``"Ce n’est pas moi"``.
+- Masked characters are bullets (U+2022), a shortened digest ends with an ellipsis (U+2026).
+
+The ``User-Agent`` of a request is never shown as is (its requester chooses it, and it could
+carry a message written for the customer): only the browser and the system it names, from a
+fixed list, are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from babel.numbers import format_decimal
+
+from sceau_core.errors import InvalidOperation
+from sceau_core.money import mask_card, mask_iban
+from sceau_core.operations import (
+    DATA_TYPES,
+    LOCALES,
+    AddPayeeData,
+    CardPaymentData,
+    Channel,
+    ESignatureData,
+    Locale,
+    LoginData,
+    OperationData,
+    OperationType,
+    RequestContext,
+    TransferData,
+)
+
+__all__ = [
+    "BABEL_LOCALES",
+    "TEXT",
+    "attempts_left",
+    "describe_user_agent",
+    "render_lines",
+]
+
+BABEL_LOCALES: Final[Mapping[str, str]] = MappingProxyType({"fr": "fr_FR", "en": "en"})
+"""The Babel locale used to format numbers and amounts for each operation locale."""
+
+TEXT: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
+    {
+        "fr": MappingProxyType(
+            {
+                "approve": "Valider",
+                "decline": "Refuser",
+                "not_me": "Ce n’est pas moi",
+                "forgot_code": "Code oublié",
+                "enter_code": "Saisissez votre code Sceau",
+                "enter_match": "Saisissez le nombre affiché sur votre écran",
+                "expired": "Opération expirée",
+                "attempts_left": "Il vous reste {n} essais",
+                "attempts_left_one": "Il vous reste 1 essai",
+                "attempts_left_none": "Il ne vous reste aucun essai",
+                "reminder": (
+                    "Votre banque ne vous demandera jamais de valider une opération par téléphone."
+                ),
+            }
+        ),
+        "en": MappingProxyType(
+            {
+                "approve": "Approve",
+                "decline": "Decline",
+                "not_me": "This wasn’t me",
+                "forgot_code": "Forgot your code",
+                "enter_code": "Enter your Sceau code",
+                "enter_match": "Enter the number shown on your screen",
+                "expired": "Operation expired",
+                "attempts_left": "{n} attempts left",
+                "attempts_left_one": "1 attempt left",
+                "attempts_left_none": "No attempts left",
+                "reminder": "Your bank will never ask you to approve an operation over the phone.",
+            }
+        ),
+    }
+)
+"""The device chrome's fixed words: ``TEXT[locale][key]``, the same keys in every locale."""
+
+_TITLES: Final[Mapping[str, Mapping[OperationType, str]]] = {
+    "fr": {
+        OperationType.LOGIN: "Connexion à votre banque en ligne",
+        OperationType.CARD_PAYMENT: "Paiement par carte",
+        OperationType.TRANSFER: "Virement",
+        OperationType.ADD_PAYEE: "Ajout d’un bénéficiaire",
+        OperationType.E_SIGNATURE: "Signature électronique",
+        OperationType.BATCH_TRANSFER: "Virements groupés",
+    },
+    "en": {
+        OperationType.LOGIN: "Sign-in to your online banking",
+        OperationType.CARD_PAYMENT: "Card payment",
+        OperationType.TRANSFER: "Transfer",
+        OperationType.ADD_PAYEE: "New payee",
+        OperationType.E_SIGNATURE: "Electronic signature",
+        OperationType.BATCH_TRANSFER: "Batch transfer",
+    },
+}
+
+_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
+    "fr": {
+        "amount": "Montant",
+        "payee": "Bénéficiaire",
+        "iban": "IBAN",
+        "reference": "Référence",
+        "debtor": "Compte débité",
+        "merchant": "Marchand",
+        "website": "Site",
+        "card": "Carte",
+        "document": "Document",
+        "pages": "Pages",
+        "fingerprint": "Empreinte",
+        "count": "Nombre",
+        "total": "Total",
+        "device": "Depuis",
+        "ip": "Adresse IP",
+        "location": "Lieu",
+        "channel": "Canal",
+    },
+    "en": {
+        "amount": "Amount",
+        "payee": "Payee",
+        "iban": "IBAN",
+        "reference": "Reference",
+        "debtor": "From account",
+        "merchant": "Merchant",
+        "website": "Website",
+        "card": "Card",
+        "document": "Document",
+        "pages": "Pages",
+        "fingerprint": "Fingerprint",
+        "count": "Count",
+        "total": "Total",
+        "device": "Device",
+        "ip": "IP address",
+        "location": "Location",
+        "channel": "Channel",
+    },
+}
+
+_TRANSFERS: Final[Mapping[str, tuple[str, str]]] = {
+    "fr": ("virement", "virements"),
+    "en": ("transfer", "transfers"),
+}
+
+_CHANNELS: Final[Mapping[str, Mapping[Channel, str]]] = {
+    "fr": {
+        Channel.WEB: "Site internet",
+        Channel.MOBILE: "Application mobile",
+        Channel.PHONE: "Téléphone",
+        Channel.API: "API",
+    },
+    "en": {
+        Channel.WEB: "Website",
+        Channel.MOBILE: "Mobile app",
+        Channel.PHONE: "Phone",
+        Channel.API: "API",
+    },
+}
+
+# Checked in order: several browsers also name the engines they descend from
+# (Edge says "Chrome/", Chrome says "Safari/"), and iOS says "like Mac OS X".
+_BROWSERS: Final = (
+    (("Edg/", "EdgA/", "EdgiOS/"), "Edge"),
+    (("OPR/", "Opera"), "Opera"),
+    (("SamsungBrowser/",), "Samsung Internet"),
+    (("Firefox/", "FxiOS/"), "Firefox"),
+    (("Chromium/",), "Chromium"),
+    (("Chrome/", "CriOS/"), "Chrome"),
+    (("Version/",), "Safari"),
+)
+_SYSTEMS: Final = (
+    (("Windows",), "Windows"),
+    (("iPhone", "iPad", "iPod"), "iOS"),
+    (("Android",), "Android"),
+    (("CrOS",), "ChromeOS"),
+    (("Macintosh", "Mac OS X"), "macOS"),
+    (("Linux",), "Linux"),
+)
+_ON: Final[Mapping[str, str]] = {"fr": "sur", "en": "on"}
+_UNKNOWN_DEVICE: Final[Mapping[str, str]] = {"fr": "Appareil inconnu", "en": "Unknown device"}
+
+_FINGERPRINT_HEX: Final = 16
+
+
+def _check_locale(locale: str) -> Locale:
+    for known in LOCALES:
+        if locale == known:
+            return known
+    raise InvalidOperation(f"locale: must be one of {', '.join(LOCALES)}")
+
+
+def _line(locale: Locale, key: str, value: str) -> str:
+    colon = "\u00a0:" if locale == "fr" else ":"
+    return f"{_LABELS[locale][key]}{colon} {value}"
+
+
+def _first_match(text: str, table: tuple[tuple[tuple[str, ...], str], ...]) -> str | None:
+    for tokens, name in table:
+        if any(token in text for token in tokens):
+            return name
+    return None
+
+
+def describe_user_agent(user_agent: str, locale: str) -> str:
+    """Name the browser and system of a ``User-Agent``: ``"Firefox sur Windows"``.
+
+    Only names from a fixed list come out, never text from the header itself; an unrecognized
+    header gives ``"Appareil inconnu"`` (``"Unknown device"``).
+    """
+    checked = _check_locale(locale)
+    browser = _first_match(user_agent, _BROWSERS)
+    if browser == "Safari" and "Safari/" not in user_agent:
+        browser = None
+    system = _first_match(user_agent, _SYSTEMS)
+    if browser and system:
+        return f"{browser} {_ON[checked]} {system}"
+    return browser or system or _UNKNOWN_DEVICE[checked]
+
+
+def attempts_left(n: int, locale: str) -> str:
+    """Tell how many code attempts remain, with the right plural: ``"Il vous reste 2 essais"``."""
+    text = TEXT[_check_locale(locale)]
+    if n <= 0:
+        return text["attempts_left_none"]
+    if n == 1:
+        return text["attempts_left_one"]
+    return text["attempts_left"].format(n=n)
+
+
+def _data_lines(data: OperationData, locale: Locale) -> list[str]:
+    babel = BABEL_LOCALES[locale]
+    if isinstance(data, LoginData):
+        return []
+    if isinstance(data, CardPaymentData):
+        lines = [_line(locale, "merchant", data.merchant_name)]
+        if data.merchant_host is not None:
+            lines.append(_line(locale, "website", data.merchant_host))
+        lines.append(_line(locale, "amount", data.amount.format(babel)))
+        lines.append(_line(locale, "card", mask_card(data.card_last4)))
+        return lines
+    if isinstance(data, TransferData):
+        lines = [
+            _line(locale, "amount", data.amount.format(babel)),
+            _line(locale, "payee", data.payee_name),
+            _line(locale, "iban", mask_iban(data.payee_iban)),
+        ]
+        if data.reference is not None:
+            lines.append(_line(locale, "reference", data.reference))
+        if data.debtor_iban is not None:
+            lines.append(_line(locale, "debtor", mask_iban(data.debtor_iban)))
+        return lines
+    if isinstance(data, AddPayeeData):
+        return [
+            _line(locale, "payee", data.payee_name),
+            _line(locale, "iban", mask_iban(data.payee_iban)),
+        ]
+    if isinstance(data, ESignatureData):
+        lines = [_line(locale, "document", data.document_title)]
+        if data.document_pages is not None:
+            lines.append(_line(locale, "pages", format_decimal(data.document_pages, locale=babel)))
+        fingerprint = data.document_sha256[:_FINGERPRINT_HEX] + "\u2026"
+        lines.append(_line(locale, "fingerprint", fingerprint))
+        return lines
+    singular, plural = _TRANSFERS[locale]
+    count = f"{format_decimal(data.count, locale=babel)} {singular if data.count == 1 else plural}"
+    lines = [
+        _line(locale, "count", count),
+        _line(locale, "total", data.total.format(babel)),
+        _line(locale, "debtor", mask_iban(data.debtor_iban)),
+    ]
+    if data.batch_reference is not None:
+        lines.append(_line(locale, "reference", data.batch_reference))
+    return lines
+
+
+def _context_lines(context: RequestContext, locale: Locale) -> list[str]:
+    lines = []
+    if context.user_agent is not None:
+        lines.append(_line(locale, "device", describe_user_agent(context.user_agent, locale)))
+    if context.ip is not None:
+        lines.append(_line(locale, "ip", context.ip))
+    if context.location is not None:
+        lines.append(_line(locale, "location", context.location))
+    if context.channel is not None:
+        lines.append(_line(locale, "channel", _CHANNELS[locale][context.channel]))
+    return lines
+
+
+def render_lines(
+    type: OperationType, data: OperationData, context: RequestContext, locale: str
+) -> tuple[str, ...]:
+    """Render the exact lines the customer reads for an operation, in ``locale``.
+
+    The first line names the operation (``"Virement"``); then come its data (amount, payee,
+    masked IBAN…) and, when the context gives them, the requesting device, IP address, place and
+    channel. For example, a transfer in French::
+
+        ("Virement", "Montant : 1 234,56 €", "Bénéficiaire : Jean Dupont",
+         "IBAN : FR76 •••• •••• 0189", "Depuis : Firefox sur Windows")
+    """
+    checked = _check_locale(locale)
+    if not isinstance(type, OperationType):
+        raise InvalidOperation("type: must be an OperationType")
+    expected = DATA_TYPES[type]
+    if not isinstance(data, expected):
+        raise InvalidOperation(
+            f"data: a {type.value} operation needs {expected.__name__},"
+            f" not {data.__class__.__name__}"
+        )
+    lines = [_TITLES[checked][type], *_data_lines(data, checked), *_context_lines(context, checked)]
+    return tuple(lines)

@@ -1,0 +1,484 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Device request signatures: HTTP Message Signatures (RFC 9421) over a Content-Digest (RFC 9530).
+
+Every request a device sends is signed with its activation's P-256 device key (brief P1, P2, P3).
+Sceau fixes one profile of RFC 9421, and the verifier accepts nothing else:
+
+- The signature is labelled ``sceau``; a request carries exactly one signature, with that label.
+- The covered components are, in this order: ``"@method"``, ``"@target-uri"``,
+  ``"content-digest"``, ``"sceau-counter"``, each without component parameters.
+- The signature parameters are exactly ``created``, ``nonce``, ``keyid`` and ``alg``, in any order
+  (:func:`sign_request` writes ``created;keyid;alg;nonce``). ``created`` is Unix seconds;
+  ``nonce`` is 16 to 43 base64url characters (the signer draws 16 bytes: 22 characters);
+  ``keyid`` is the activation id; ``alg`` is ``"ecdsa-p256-sha256"``.
+- The signature is ECDSA P-256 with SHA-256, sent as 64 bytes ``r || s`` (RFC 9421 §3.3.4). The
+  signer uses deterministic nonces (RFC 6979), so signing draws no randomness beyond ``rng``.
+- ``Content-Digest`` is always present, even for an empty body, and holds exactly one member:
+  ``sha-256=:<base64 of SHA-256(body)>:``.
+- ``Sceau-Counter`` carries the device's strictly increasing counter as a decimal integer without
+  leading zeros, with ``0 < counter < 2**53``.
+- ``@target-uri`` is computed from the URL after :class:`HttpRequest` normalizes it: lowercase
+  scheme and host, no default port (80 for http, 443 for https), ``/`` for an empty path; the
+  rest (path, query, percent-encoding) is kept byte for byte. The server uses its public base URL
+  (the one devices are configured with), not the address a proxy forwarded the request to.
+
+Verification (:func:`verify_request`) raises, and never returns ``False``:
+
+- :class:`~sceau_core.errors.InvalidEncoding` when a header the profile needs is missing or
+  is not valid syntax (structured fields, base64, decimal, nonce alphabet or length,
+  signature length);
+- :class:`~sceau_core.errors.Mismatch` when the headers are well formed but are not this
+  profile (another label, other covered components or parameters, another ``alg``, a digest
+  algorithm other than sha-256), or when Content-Digest is not the digest of the body received;
+- :class:`~sceau_core.errors.Expired` when ``created`` is outside
+  ``[now - max_age, now + max_skew]``;
+- :class:`~sceau_core.errors.InvalidSignature` when the signature does not verify under the key
+  that ``resolve_key`` returns for the ``keyid``.
+
+Verification proves that the device key signed this request recently. Two checks stay with the
+caller, who holds the state: the nonce must not have been seen within the time window (replay),
+and the counter must be greater than the last one accepted for the activation (brief P3).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import http_sf
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from http_message_signatures import (
+    ContentDigest,
+    HTTPMessageSignaturesException,
+    HTTPMessageSigner,
+    HTTPMessageVerifier,
+    HTTPSignatureKeyResolver,
+)
+from http_message_signatures.algorithms import ECDSA_P256_SHA256
+
+from sceau_core.encoding import b64url_encode, sha256
+from sceau_core.errors import Expired, InvalidEncoding, InvalidSignature, Mismatch
+
+__all__ = [
+    "ALGORITHM",
+    "COUNTER_HEADER",
+    "COVERED_COMPONENTS",
+    "SIGNATURE_LABEL",
+    "HttpRequest",
+    "SignedRequestInfo",
+    "content_digest",
+    "sign_request",
+    "verify_request",
+]
+
+SIGNATURE_LABEL: Final = "sceau"
+ALGORITHM: Final = "ecdsa-p256-sha256"
+COUNTER_HEADER: Final = "Sceau-Counter"
+COVERED_COMPONENTS: Final = ("@method", "@target-uri", "content-digest", "sceau-counter")
+
+_PARAMETERS: Final = frozenset({"created", "nonce", "keyid", "alg"})
+_NONCE_BYTES: Final = 16
+_COUNTER_LIMIT: Final = 2**53
+_SIGNATURE_LENGTH: Final = 64
+_DIGEST_ALGORITHM: Final = "sha-256"
+_MANAGED_HEADERS: Final = frozenset(
+    {"content-digest", "sceau-counter", "signature-input", "signature"}
+)
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Z]+")
+_FIELD_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_URI_CHARACTERS = r"A-Za-z0-9\-._~!$&'()*+,;=%"
+_TARGET_URI = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://"
+    rf"(?P<host>\[[0-9A-Fa-f:.]+\]|[{_URI_CHARACTERS}]+)"
+    r"(?::(?P<port>[0-9]*))?"
+    rf"(?P<path>/[{_URI_CHARACTERS}:@/]*)?"
+    rf"(?:\?(?P<query>[{_URI_CHARACTERS}:@/?]*))?"
+)
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,43}")
+_COUNTER = re.compile(r"[1-9][0-9]{0,15}")
+_KEY_ID = re.compile(r"[\x20-\x7e]+")
+
+
+class _Headers(Mapping[str, str]):
+    """An immutable, case-insensitive copy of HTTP header fields, one value per name.
+
+    Names must be HTTP tokens and must not repeat in another case; values lose surrounding
+    spaces and tabs (RFC 9110 §5.5) and may not contain control characters other than tab.
+    Iteration yields the names as they were given.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        fields: dict[str, tuple[str, str]] = {}
+        for name, value in headers.items():
+            if not _TOKEN.fullmatch(name):
+                raise InvalidEncoding(f"header name {name!r} is not an HTTP token")
+            if _FIELD_VALUE_FORBIDDEN.search(value):
+                raise InvalidEncoding(f"header {name} has a value with control characters")
+            key = name.lower()
+            if key in fields:
+                raise InvalidEncoding(f"header {name} is given twice")
+            fields[key] = (name, value.strip(" \t"))
+        self._fields = fields
+
+    def __getitem__(self, name: str) -> str:
+        if not isinstance(name, str):
+            raise KeyError(name)
+        return self._fields[name.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._fields.values())
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def _lowered(self) -> dict[str, str]:
+        return {key: value for key, (_, value) in self._fields.items()}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        try:
+            other_headers = other if isinstance(other, _Headers) else _Headers(other)
+        except InvalidEncoding:
+            return False
+        return self._lowered() == other_headers._lowered()
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._lowered().items()))
+
+    def __repr__(self) -> str:
+        return f"{{{', '.join(f'{name!r}: {value!r}' for name, value in self.items())}}}"
+
+
+def _normalize_target_uri(url: str) -> str:
+    match = _TARGET_URI.fullmatch(url)
+    if match is None or _BAD_PERCENT.search(url):
+        raise InvalidEncoding("url must be an absolute, percent-encoded http(s) URI")
+    scheme, host, port = match["scheme"].lower(), match["host"].lower(), match["port"]
+    if scheme not in _DEFAULT_PORTS:
+        raise InvalidEncoding("url must be an http or https URI")
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError as error:
+            raise InvalidEncoding("url has a malformed IPv6 host") from error
+    port_suffix = ""
+    if port is not None:
+        if not port or int(port) > 65535:
+            raise InvalidEncoding("url has a malformed port")
+        if int(port) != _DEFAULT_PORTS[scheme]:
+            port_suffix = f":{int(port)}"
+    query = "" if match["query"] is None else "?" + match["query"]
+    return f"{scheme}://{host}{port_suffix}{match['path'] or '/'}{query}"
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP request as Sceau signs it.
+
+    ``url`` is the absolute target URI the server is reached at (its public base URL plus the
+    path and query), normalized as the module docstring says; ``headers`` is stored as an
+    immutable, case-insensitive copy. Malformed values raise
+    :class:`~sceau_core.errors.InvalidEncoding`.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not _METHOD.fullmatch(self.method):
+            raise InvalidEncoding("method must be an upper-case HTTP token")
+        if not isinstance(self.body, bytes):
+            raise InvalidEncoding("body must be bytes")
+        if not isinstance(self.headers, Mapping):
+            raise InvalidEncoding("headers must be a mapping of names to values")
+        object.__setattr__(self, "url", _normalize_target_uri(self.url))
+        object.__setattr__(self, "headers", _Headers(self.headers))
+
+    def with_headers(self, headers: Mapping[str, str]) -> HttpRequest:
+        """Return a copy with ``headers`` added, replacing same-named fields in any case."""
+        replaced = {name.lower() for name in headers}
+        kept = {name: value for name, value in self.headers.items() if name.lower() not in replaced}
+        return HttpRequest(self.method, self.url, {**kept, **headers}, self.body)
+
+
+@dataclass(frozen=True)
+class SignedRequestInfo:
+    """What a verified request signature tells: who signed, when, with which nonce and counter.
+
+    The caller still refuses a nonce already seen in the time window and a counter that is not
+    greater than the last one accepted for ``key_id`` (brief P2, P3).
+    """
+
+    key_id: str
+    created: int
+    nonce: str
+    counter: int
+
+    def __post_init__(self) -> None:
+        if not _KEY_ID.fullmatch(self.key_id):
+            raise InvalidEncoding("keyid must be non-empty printable ASCII")
+        if type(self.created) is not int:
+            raise InvalidEncoding("created must be an integer")
+        if not _NONCE.fullmatch(self.nonce):
+            raise InvalidEncoding("nonce must be 16 to 43 base64url characters")
+        _check_counter(self.counter)
+
+
+class _LibraryRequest:
+    """The mutable request view that the RFC 9421 library reads and writes while signing."""
+
+    def __init__(self, method: str, url: str, headers: dict[str, str]) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+
+
+class _SingleKeyResolver(HTTPSignatureKeyResolver):
+    """Hands the library the one public key the caller resolved for the signature's keyid."""
+
+    def __init__(self, key_id: str, public_key: ec.EllipticCurvePublicKey) -> None:
+        self._key_id = key_id
+        self._public_key = public_key
+
+    def resolve_public_key(self, key_id: str) -> ec.EllipticCurvePublicKey | None:
+        return self._public_key if key_id == self._key_id else None
+
+
+class _ClocklessVerifier(HTTPMessageVerifier):
+    """The library's verifier without its own time checks, which would read the system clock.
+
+    :func:`verify_request` checks ``created`` against the caller's ``now`` before calling it.
+    """
+
+    def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:  # noqa: ARG002
+        return None
+
+
+def _check_counter(counter: int) -> None:
+    if type(counter) is not int or not 0 < counter < _COUNTER_LIMIT:
+        raise InvalidEncoding("counter must be an integer with 0 < counter < 2**53")
+
+
+def content_digest(body: bytes) -> str:
+    """The Content-Digest field value for ``body``: ``sha-256=:<base64 SHA-256>:`` (RFC 9530)."""
+    if not isinstance(body, bytes):
+        raise InvalidEncoding("body must be bytes")
+    value: str = ContentDigest.create(body)
+    return value
+
+
+def sign_request(
+    request: HttpRequest,
+    *,
+    private_key: ec.EllipticCurvePrivateKey,
+    key_id: str,
+    counter: int,
+    now: int,
+    rng: Callable[[int], bytes],
+) -> dict[str, str]:
+    """Sign ``request`` under Sceau's profile and return the four header fields to add.
+
+    The result maps ``Content-Digest``, ``Sceau-Counter``, ``Signature-Input`` and ``Signature``
+    to their values; they replace any fields of the same names the request already has (see
+    :meth:`HttpRequest.with_headers`). ``key_id`` is the activation id, ``now`` the Unix time
+    written as ``created``, and ``rng`` supplies the 16-byte nonce. An out-of-range counter, an
+    unusable key id or a key on another curve raises :class:`~sceau_core.errors.InvalidEncoding`.
+    """
+    _check_counter(counter)
+    if not _KEY_ID.fullmatch(key_id):
+        raise InvalidEncoding("key_id must be non-empty printable ASCII")
+    if not isinstance(getattr(private_key, "curve", None), ec.SECP256R1):
+        raise InvalidEncoding("private_key must be a P-256 key")
+    if type(now) is not int or now < 0:
+        raise InvalidEncoding("now must be a non-negative integer")
+    nonce_bytes = rng(_NONCE_BYTES)
+    if len(nonce_bytes) != _NONCE_BYTES:
+        raise InvalidEncoding(f"rng must return {_NONCE_BYTES} bytes")
+    added = {
+        "Content-Digest": content_digest(request.body),
+        COUNTER_HEADER: str(counter),
+    }
+    headers = {
+        name: value
+        for name, value in request.headers.items()
+        if name.lower() not in _MANAGED_HEADERS
+    }
+    message = _LibraryRequest(request.method, request.url, {**headers, **added})
+    signer = HTTPMessageSigner(signature_algorithm=ECDSA_P256_SHA256)
+    try:
+        prepared = signer.prepare(
+            message,
+            key_id=key_id,
+            created=datetime.fromtimestamp(now, tz=UTC),
+            nonce=b64url_encode(nonce_bytes),
+            label=SIGNATURE_LABEL,
+            include_alg=True,
+            covered_component_ids=COVERED_COMPONENTS,
+            use_existing_digest=True,
+        )
+        der_signature = private_key.sign(
+            prepared.signature_base, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+        )
+        signer.apply(message, prepared, ECDSA_P256_SHA256.signature_from_der(der_signature))
+    except HTTPMessageSignaturesException as error:
+        raise InvalidEncoding(f"request cannot be signed: {error}") from error
+    return {
+        **added,
+        "Signature-Input": message.headers["Signature-Input"],
+        "Signature": message.headers["Signature"],
+    }
+
+
+def _header(request: HttpRequest, name: str) -> str:
+    try:
+        return request.headers[name]
+    except KeyError:
+        raise InvalidEncoding(f"{name} header is missing") from None
+
+
+def _parse_dictionary(value: str, field: str) -> dict[str, Any]:
+    def refuse_duplicate(key: str, context: str) -> None:
+        raise InvalidEncoding(f"{field} has a duplicate {context} key {key!r}")
+
+    try:
+        parsed = http_sf.parse(
+            value.encode("ascii"), tltype="dictionary", on_duplicate_key=refuse_duplicate
+        )
+    except InvalidEncoding:
+        raise
+    except (ValueError, TypeError) as error:
+        raise InvalidEncoding(f"{field} is not a structured-field dictionary") from error
+    if not isinstance(parsed, dict) or not parsed:
+        raise InvalidEncoding(f"{field} is empty")
+    return parsed
+
+
+def _single_member(members: dict[str, Any]) -> Any:
+    if set(members) != {SIGNATURE_LABEL}:
+        raise Mismatch("signature label")
+    return members[SIGNATURE_LABEL]
+
+
+@dataclass(frozen=True)
+class _SignatureInput:
+    key_id: str
+    created: int
+    nonce: str
+
+
+def _parse_signature_input(request: HttpRequest) -> _SignatureInput:
+    member = _single_member(
+        _parse_dictionary(_header(request, "Signature-Input"), "Signature-Input")
+    )
+    components, parameters = member
+    if not isinstance(components, list):
+        raise InvalidEncoding("Signature-Input member must be an inner list")
+    if not all(isinstance(component, str) for component, _ in components):
+        raise InvalidEncoding("covered component identifiers must be strings")
+    names = tuple(component for component, _ in components)
+    if names != COVERED_COMPONENTS or any(flags for _, flags in components):
+        raise Mismatch("covered components")
+    if set(parameters) != _PARAMETERS:
+        raise Mismatch("signature parameters")
+    created, nonce, key_id, alg = (
+        parameters[name] for name in ("created", "nonce", "keyid", "alg")
+    )
+    if type(created) is not int:
+        raise InvalidEncoding("created must be an integer")
+    if not all(isinstance(text, str) for text in (nonce, key_id, alg)):
+        raise InvalidEncoding("nonce, keyid and alg must be strings")
+    if alg != ALGORITHM:
+        raise Mismatch("alg")
+    if not _NONCE.fullmatch(nonce):
+        raise InvalidEncoding("nonce must be 16 to 43 base64url characters")
+    if not _KEY_ID.fullmatch(key_id):
+        raise InvalidEncoding("keyid must not be empty")
+    return _SignatureInput(key_id=key_id, created=created, nonce=nonce)
+
+
+def _parse_signature(request: HttpRequest) -> None:
+    member = _single_member(_parse_dictionary(_header(request, "Signature"), "Signature"))
+    signature, parameters = member
+    if not isinstance(signature, bytes) or parameters:
+        raise InvalidEncoding("Signature member must be a byte sequence without parameters")
+    if len(signature) != _SIGNATURE_LENGTH:
+        raise InvalidEncoding(f"signature must be {_SIGNATURE_LENGTH} bytes")
+
+
+def _parse_counter(request: HttpRequest) -> int:
+    text = _header(request, COUNTER_HEADER)
+    if not _COUNTER.fullmatch(text):
+        raise InvalidEncoding(f"{COUNTER_HEADER} must be a decimal integer without leading zeros")
+    counter = int(text)
+    _check_counter(counter)
+    return counter
+
+
+def _check_content_digest(request: HttpRequest) -> None:
+    members = _parse_dictionary(_header(request, "Content-Digest"), "Content-Digest")
+    if set(members) != {_DIGEST_ALGORITHM}:
+        raise Mismatch("content-digest algorithm")
+    digest, parameters = members[_DIGEST_ALGORITHM]
+    if not isinstance(digest, bytes) or parameters or len(digest) != 32:
+        raise InvalidEncoding("Content-Digest sha-256 must be a 32-byte byte sequence")
+    if not hmac.compare_digest(digest, sha256(request.body)):
+        raise Mismatch("content-digest")
+
+
+def verify_request(
+    request: HttpRequest,
+    *,
+    resolve_key: Callable[[str], ec.EllipticCurvePublicKey],
+    now: int,
+    max_age: int = 60,
+    max_skew: int = 5,
+) -> SignedRequestInfo:
+    """Verify a device request signed under Sceau's profile and return what it proves.
+
+    ``now`` is the verifier's Unix time; ``created`` must lie in
+    ``[now - max_age, now + max_skew]``.
+    ``resolve_key`` maps the signature's ``keyid`` (the activation id) to the device's public
+    key. It is called only after the headers parse, fit the profile and are fresh, and the body
+    matches its digest. Whatever it raises propagates unchanged: to refuse an unknown or revoked
+    activation, raise a :class:`~sceau_core.errors.VerificationFailed` subclass; any other
+    exception is the caller's own. The errors this function raises are listed in the module
+    docstring. The nonce replay check and the counter comparison are the caller's (brief P2, P3).
+    """
+    signature_input = _parse_signature_input(request)
+    _parse_signature(request)
+    counter = _parse_counter(request)
+    if not now - max_age <= signature_input.created <= now + max_skew:
+        raise Expired("request signature created outside the accepted time window")
+    _check_content_digest(request)
+    public_key = resolve_key(signature_input.key_id)
+    if not isinstance(getattr(public_key, "curve", None), ec.SECP256R1):
+        raise InvalidSignature("the key resolved for this keyid is not a P-256 public key")
+    verifier = _ClocklessVerifier(
+        signature_algorithm=ECDSA_P256_SHA256,
+        key_resolver=_SingleKeyResolver(signature_input.key_id, public_key),
+    )
+    try:
+        verifier.verify(request, max_age=None, require_components=COVERED_COMPONENTS)
+    except HTTPMessageSignaturesException as error:
+        raise InvalidSignature("request signature does not verify") from error
+    return SignedRequestInfo(
+        key_id=signature_input.key_id,
+        created=signature_input.created,
+        nonce=signature_input.nonce,
+        counter=counter,
+    )

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Final results: a compact JWS (RFC 7515, ES256) the relying party verifies (brief R2).
+
+Header: ``{"alg": "ES256", "kid": "<RFC 7638 thumbprint>", "typ": "sceau-result+jws"}``.
+Payload: the RFC 8785 encoding of::
+
+    {"iss": "<server URL>", "op": "<operation id>", "digest": "<operation digest>",
+     "type": "transfer", "status": "approved" | "rejected" | "not_me" | "expired" | "cancelled",
+     "factors": ["knowledge", "possession"], "signers": ["<activation id>", ...],
+     "iat": 1764236400}
+
+The server publishes its public keys as a JWKS (RFC 7517) at ``/.well-known/jwks.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet
+
+from sceau_core.encoding import b64url_decode, canonical_json, parse_json_object
+from sceau_core.errors import InvalidEncoding, InvalidSignature, Mismatch
+
+__all__ = [
+    "RESULT_TYPE",
+    "ResultClaims",
+    "ResultStatus",
+    "jwks",
+    "key_id",
+    "sign_result",
+    "verify_result",
+]
+
+RESULT_TYPE = "sceau-result+jws"
+_ALGORITHMS = ["ES256"]
+
+
+class ResultStatus(StrEnum):
+    """The final state of an operation."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    NOT_ME = "not_me"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class ResultClaims:
+    """What a result JWS states."""
+
+    issuer: str
+    operation_id: str
+    digest: str
+    operation_type: str
+    status: ResultStatus
+    factors: tuple[str, ...]
+    signers: tuple[str, ...]
+    issued_at: int
+
+    def __post_init__(self) -> None:
+        b64url_decode(self.digest, length=32, field="digest")
+        if not isinstance(self.issued_at, int) or self.issued_at < 0:
+            raise InvalidEncoding("iat must be a non-negative integer")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JWS payload as a JSON object."""
+        return {
+            "iss": self.issuer,
+            "op": self.operation_id,
+            "digest": self.digest,
+            "type": self.operation_type,
+            "status": self.status.value,
+            "factors": list(self.factors),
+            "signers": list(self.signers),
+            "iat": self.issued_at,
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> ResultClaims:
+        """Parse a payload strictly."""
+        expected = {"iss", "op", "digest", "type", "status", "factors", "signers", "iat"}
+        if set(value) != expected:
+            raise InvalidEncoding("result claims have exactly the v1 fields")
+        if not all(isinstance(value[k], str) for k in ("iss", "op", "digest", "type", "status")):
+            raise InvalidEncoding("result text claims must be strings")
+        lists = (value["factors"], value["signers"])
+        if not all(isinstance(v, list) and all(isinstance(i, str) for i in v) for v in lists):
+            raise InvalidEncoding("factors and signers are lists of strings")
+        if type(value["iat"]) is not int:
+            raise InvalidEncoding("iat must be an integer")
+        try:
+            status = ResultStatus(value["status"])
+        except ValueError as error:
+            raise InvalidEncoding("unknown result status") from error
+        return cls(
+            issuer=value["iss"],
+            operation_id=value["op"],
+            digest=value["digest"],
+            operation_type=value["type"],
+            status=status,
+            factors=tuple(value["factors"]),
+            signers=tuple(value["signers"]),
+            issued_at=value["iat"],
+        )
+
+
+def _jwk(key: ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) -> ECKey:
+    imported = ECKey.import_key(key)
+    imported.ensure_kid()
+    return imported
+
+
+def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
+    """The RFC 7638 thumbprint used as ``kid``."""
+    return _jwk(public_key).kid or ""
+
+
+def jwks(public_keys: Sequence[ec.EllipticCurvePublicKey]) -> dict[str, Any]:
+    """A JWKS (RFC 7517) publishing ``public_keys`` for ES256 signature verification."""
+    keys = []
+    for public_key in public_keys:
+        value = dict(_jwk(public_key).as_dict(private=False))
+        value.update({"use": "sig", "alg": "ES256"})
+        keys.append(value)
+    return {"keys": keys}
+
+
+def sign_result(claims: ResultClaims, *, private_key: ec.EllipticCurvePrivateKey) -> str:
+    """Sign ``claims`` as a compact JWS with ES256."""
+    key = _jwk(private_key)
+    header = {"alg": "ES256", "kid": key.kid, "typ": RESULT_TYPE}
+    return jws.serialize_compact(
+        header, canonical_json(claims.to_json()), key, algorithms=_ALGORITHMS
+    )
+
+
+def verify_result(
+    token: str,
+    *,
+    jwks_document: Mapping[str, Any],
+    expected_operation_id: str,
+    expected_issuer: str,
+    expected_digest: str | None = None,
+) -> ResultClaims:
+    """Verify a result JWS with the server's JWKS and check it is about the expected operation."""
+    try:
+        key_set = KeySet.import_key_set(dict(jwks_document))  # type: ignore[arg-type]
+        compact = jws.deserialize_compact(token, key_set, algorithms=_ALGORITHMS)
+    except JoseError as error:
+        raise InvalidSignature(f"the result JWS does not verify: {error.error}") from error
+    except (ValueError, TypeError, KeyError) as error:
+        raise InvalidEncoding("the result JWS or the JWKS is malformed") from error
+    if compact.headers().get("typ") != RESULT_TYPE:
+        raise InvalidEncoding(f"the result JWS must have typ {RESULT_TYPE}")
+    claims = ResultClaims.from_json(parse_json_object(compact.payload, field="result claims"))
+    if claims.operation_id != expected_operation_id:
+        raise Mismatch("operation id")
+    if claims.issuer != expected_issuer:
+        raise Mismatch("issuer")
+    if expected_digest is not None and claims.digest != expected_digest:
+        raise Mismatch("operation digest")
+    return claims

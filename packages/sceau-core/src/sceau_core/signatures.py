@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Two labelled signatures of the activation and operation flows (docs/protocol.md §2.4, §4).
+
+- The server signs every operation it sends to a device, over
+  ``"sceau/v1/operation" || 0x00 || JCS(operation)``, and sends
+  ``{"operation": {...}, "signature": "<b64url r || s>"}``; the device verifies it with the key it
+  pinned at activation before showing anything (brief D8).
+- At commit, the knowledge key proves it was derived from the customer's code by signing
+  ``"sceau/v1/key-registration" || 0x00 || JCS({"activation": …, "knowledge_public_key": …})``
+  (brief R3: every registration of a key is evidenced).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from sceau_core.encoding import b64url_decode, b64url_encode, canonical_json
+from sceau_core.errors import InvalidEncoding
+from sceau_core.keys import (
+    SIGNATURE_LENGTH,
+    decode_public_key,
+    encode_public_key,
+    sign_message,
+    verify_message,
+)
+from sceau_core.operations import Operation
+
+__all__ = [
+    "KEY_REGISTRATION_LABEL",
+    "OPERATION_LABEL",
+    "key_registration_message",
+    "sign_key_registration",
+    "sign_operation",
+    "verify_key_registration",
+    "verify_signed_operation",
+]
+
+OPERATION_LABEL: Final = "sceau/v1/operation"
+KEY_REGISTRATION_LABEL: Final = "sceau/v1/key-registration"
+
+
+def sign_operation(
+    operation: Operation, *, private_key: ec.EllipticCurvePrivateKey
+) -> dict[str, Any]:
+    """Return ``{"operation": {...}, "signature": b64url}`` signed with the server key."""
+    signature = sign_message(private_key, label=OPERATION_LABEL, message=operation.canonical())
+    return {"operation": operation.to_json(), "signature": b64url_encode(signature)}
+
+
+def verify_signed_operation(
+    value: Mapping[str, Any], *, public_key: ec.EllipticCurvePublicKey
+) -> Operation:
+    """Verify an operation signed by :func:`sign_operation` under the pinned key; return it.
+
+    Raises :class:`~sceau_core.errors.InvalidEncoding` or
+    :class:`~sceau_core.errors.InvalidOperation` for a malformed message and
+    :class:`~sceau_core.errors.InvalidSignature` when the signature is not the pinned key's.
+    """
+    if not isinstance(value, Mapping) or set(value) != {"operation", "signature"}:
+        raise InvalidEncoding("a signed operation has exactly operation and signature")
+    signature = value["signature"]
+    if not isinstance(signature, str):
+        raise InvalidEncoding("signature must be a string")
+    raw = b64url_decode(signature, length=SIGNATURE_LENGTH, field="signature")
+    operation = Operation.from_json(value["operation"])
+    verify_message(public_key, raw, label=OPERATION_LABEL, message=operation.canonical())
+    return operation
+
+
+def key_registration_message(*, activation_id: str, knowledge_public_key: str) -> bytes:
+    """The bytes the knowledge key signs at commit, after its label."""
+    return canonical_json(
+        {"activation": activation_id, "knowledge_public_key": knowledge_public_key}
+    )
+
+
+def sign_key_registration(knowledge_key: ec.EllipticCurvePrivateKey, *, activation_id: str) -> str:
+    """Sign the registration of ``knowledge_key`` for ``activation_id``; return base64url."""
+    message = key_registration_message(
+        activation_id=activation_id,
+        knowledge_public_key=encode_public_key(knowledge_key.public_key()),
+    )
+    return b64url_encode(sign_message(knowledge_key, label=KEY_REGISTRATION_LABEL, message=message))
+
+
+def verify_key_registration(
+    *, activation_id: str, knowledge_public_key: str, signature: str
+) -> ec.EllipticCurvePublicKey:
+    """Check a knowledge key's registration signature; return the decoded public key.
+
+    Raises :class:`~sceau_core.errors.InvalidEncoding` for a malformed key or signature and
+    :class:`~sceau_core.errors.InvalidSignature` when the signature does not verify.
+    """
+    public_key = decode_public_key(knowledge_public_key, field="knowledge_public_key")
+    raw = b64url_decode(signature, length=SIGNATURE_LENGTH, field="knowledge_signature")
+    message = key_registration_message(
+        activation_id=activation_id, knowledge_public_key=knowledge_public_key
+    )
+    verify_message(public_key, raw, label=KEY_REGISTRATION_LABEL, message=message)
+    return public_key

@@ -1,0 +1,245 @@
+# SPDX-License-Identifier: Apache-2.0
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sceau_core.approval import (
+    Approval,
+    Decision,
+    Factor,
+    FactorKeys,
+    SignedApproval,
+    sign_approval,
+    verify_approval,
+)
+from sceau_core.encoding import b64url_encode
+from sceau_core.errors import (
+    CounterNotIncreasing,
+    Expired,
+    InvalidEncoding,
+    InvalidSignature,
+    Mismatch,
+    VerificationFailed,
+)
+from sceau_core.keys import generate_private_key
+from sceau_core.operations import LoginData, Operation, OperationType, RequestContext
+from tests.core.protocol_fixtures import NOW, activate, approve_with_code, transfer_operation
+
+CODE = "4826"
+
+
+@pytest.fixture(scope="module")
+def world() -> dict[str, Any]:
+    rng = random.Random(99)
+    activation = activate(CODE, rng)
+    operation = transfer_operation(rng)
+    transcript = approve_with_code(activation, CODE, operation, rng, counter=5)
+    keys = FactorKeys(
+        possession=activation.device_key.public_key(), knowledge=activation.knowledge_public_key
+    )
+    return {
+        "activation": activation,
+        "operation": operation,
+        "signed": transcript.signed_approval,
+        "keys": keys,
+        "rng": rng,
+    }
+
+
+def verify(world: dict[str, Any], signed: SignedApproval, **changes: Any) -> Approval:
+    arguments: dict[str, Any] = {
+        "expected_operation": world["operation"],
+        "expected_activation": "act_1",
+        "keys": world["keys"],
+        "last_counter": 4,
+        "now": NOW + 10,
+    }
+    arguments.update(changes)
+    return verify_approval(signed, **arguments)
+
+
+def test_a_genuine_approval_verifies(world: dict[str, Any]) -> None:
+    approval = verify(world, world["signed"])
+    assert approval.decision is Decision.APPROVE
+    assert approval.factors == (Factor.KNOWLEDGE, Factor.POSSESSION)
+
+
+def test_signed_approval_round_trips_through_json(world: dict[str, Any]) -> None:
+    signed = world["signed"]
+    assert SignedApproval.from_json(signed.to_json()) == signed
+
+
+def test_a_wrong_code_gives_a_knowledge_signature_that_fails(world: dict[str, Any]) -> None:
+    wrong = approve_with_code(
+        world["activation"], "4827", world["operation"], world["rng"], counter=5
+    )
+    with pytest.raises(InvalidSignature):
+        verify(world, wrong.signed_approval)
+
+
+def test_the_verifier_uses_its_own_copy_of_the_operation(world: dict[str, Any]) -> None:
+    original: Operation = world["operation"]
+    one_cent = Operation.from_json(
+        {
+            **original.to_json(),
+            "data": {
+                **original.to_json()["data"],
+                "amount": {"value": "1234.57", "currency": "EUR"},
+            },
+        }
+    )
+    other_iban = Operation.from_json(
+        {
+            **original.to_json(),
+            "data": {**original.to_json()["data"], "payee_iban": "FR7630006000011234567890286"},
+        }
+    )
+    for tampered in (one_cent, other_iban):
+        with pytest.raises(Mismatch, match="digest"):
+            verify(world, world["signed"], expected_operation=tampered)
+
+
+def test_expiry_counter_activation_and_keys_are_checked(world: dict[str, Any]) -> None:
+    signed = world["signed"]
+    with pytest.raises(Expired):
+        verify(world, signed, now=world["operation"].expires_at)
+    with pytest.raises(CounterNotIncreasing):
+        verify(world, signed, last_counter=5)
+    with pytest.raises(Mismatch, match="activation"):
+        verify(world, signed, expected_activation="act_2")
+    stranger = generate_private_key(world["rng"].randbytes).public_key()
+    with pytest.raises(InvalidSignature):
+        verify(
+            world, signed, keys=FactorKeys(possession=stranger, knowledge=world["keys"].knowledge)
+        )
+    with pytest.raises(InvalidSignature):
+        verify(world, signed, keys=FactorKeys(possession=world["keys"].possession))
+
+
+_FIELD_CHANGES = {
+    "activation": "act_2",
+    "operation_id": "op_2",
+    "digest": b64url_encode(bytes(32)),
+    "challenge": b64url_encode(bytes(32)),
+    "counter": 6,
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from(sorted(_FIELD_CHANGES)), st.sampled_from([Factor.POSSESSION, Factor.KNOWLEDGE])
+)
+def test_any_change_to_any_signed_field_breaks_verification(
+    world: dict[str, Any], field: str, factor: Factor
+) -> None:
+    signed: SignedApproval = world["signed"]
+    changed = dataclasses.replace(signed.approval, **{field: _FIELD_CHANGES[field]})
+    forged = SignedApproval(changed, signed.signatures)
+    with pytest.raises(VerificationFailed):
+        verify(world, forged)
+    # Even when the verifier expects the changed values, the signatures no longer match.
+    expected = world["operation"]
+    if field in {"operation_id", "digest", "challenge"}:
+        return
+    with pytest.raises(InvalidSignature):
+        verify(world, forged, expected_activation=changed.activation, last_counter=4)
+    flipped = bytearray(signed.signatures[factor])
+    flipped[10] ^= 1
+    with pytest.raises(InvalidSignature):
+        verify(
+            world,
+            SignedApproval(signed.approval, {**signed.signatures, factor: bytes(flipped)}),
+            expected_operation=expected,
+        )
+
+
+def test_refusal_needs_no_code_but_approval_needs_two_categories(world: dict[str, Any]) -> None:
+    operation = world["operation"]
+    device_key = world["activation"].device_key
+    for decision in (Decision.REJECT, Decision.NOT_ME):
+        refusal = Approval.for_operation(
+            operation, activation="act_1", decision=decision, factors=[Factor.POSSESSION], counter=9
+        )
+        assert (
+            verify(world, sign_approval(refusal, {Factor.POSSESSION: device_key})).decision
+            is decision
+        )
+    with pytest.raises(InvalidEncoding):
+        Approval.for_operation(
+            operation,
+            activation="act_1",
+            decision=Decision.APPROVE,
+            factors=[Factor.POSSESSION],
+            counter=9,
+        )
+    with pytest.raises(InvalidEncoding):
+        Approval.for_operation(
+            operation,
+            activation="act_1",
+            decision=Decision.REJECT,
+            factors=[Factor.POSSESSION, Factor.KNOWLEDGE],
+            counter=9,
+        )
+
+
+def test_login_number_matching_is_checked_after_the_signatures(world: dict[str, Any]) -> None:
+    rng = world["rng"]
+    login = Operation.create(
+        id="op_login",
+        type=OperationType.LOGIN,
+        data=LoginData(),
+        context=RequestContext(),
+        locale="fr",
+        now=NOW,
+        ttl=120,
+        rng=rng.randbytes,
+    )
+    device_key = world["activation"].device_key
+    bio_key = generate_private_key(rng.randbytes)
+    keys = FactorKeys(possession=device_key.public_key(), inherence=bio_key.public_key())
+
+    def approve(match: str | None) -> SignedApproval:
+        approval = Approval.for_operation(
+            login,
+            activation="act_1",
+            decision=Decision.APPROVE,
+            factors=[Factor.POSSESSION, Factor.INHERENCE],
+            counter=7,
+            match=match,
+        )
+        return sign_approval(approval, {Factor.POSSESSION: device_key, Factor.INHERENCE: bio_key})
+
+    verify(world, approve("37"), expected_operation=login, keys=keys, expected_match="37")
+    with pytest.raises(Mismatch, match="match"):
+        verify(world, approve("38"), expected_operation=login, keys=keys, expected_match="37")
+    with pytest.raises(Mismatch, match="match"):
+        verify(world, approve(None), expected_operation=login, keys=keys, expected_match="37")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"v": 2},
+        {"counter": 0},
+        {"counter": 2**53},
+        {"counter": "5"},
+        {"decision": "maybe"},
+        {"factors": ["possession", "possession"]},
+        {"factors": ["psychic"]},
+        {"extra": 1},
+        {"match": 37},
+    ],
+    ids=str,
+)
+def test_malformed_approvals_are_refused_when_parsed(
+    world: dict[str, Any], change: dict[str, Any]
+) -> None:
+    value = {**world["signed"].approval.to_json(), **change}
+    with pytest.raises(InvalidEncoding):
+        Approval.from_json(value)

@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: Apache-2.0
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sceau_core.encoding import b64url_encode
+from sceau_core.errors import InvalidEncoding, InvalidSignature, Mismatch
+from sceau_core.keys import generate_private_key
+from sceau_core.results import ResultClaims, ResultStatus, jwks, key_id, sign_result, verify_result
+
+ISSUER = "https://sceau.example.bank"
+
+
+def claims(**changes: object) -> ResultClaims:
+    values: dict[str, object] = {
+        "issuer": ISSUER,
+        "operation_id": "op_1",
+        "digest": b64url_encode(bytes(range(32))),
+        "operation_type": "transfer",
+        "status": ResultStatus.APPROVED,
+        "factors": ("knowledge", "possession"),
+        "signers": ("act_1",),
+        "issued_at": 1_764_236_400,
+    }
+    values.update(changes)
+    return ResultClaims(**values)  # type: ignore[arg-type]
+
+
+def test_result_jws_verifies_with_the_published_jwks() -> None:
+    key = generate_private_key(os.urandom)
+    token = sign_result(claims(), private_key=key)
+    document = jwks([key.public_key()])
+    assert document["keys"][0]["kid"] == key_id(key.public_key())
+    assert document["keys"][0]["alg"] == "ES256"
+    assert "d" not in document["keys"][0]
+    verified = verify_result(
+        token, jwks_document=document, expected_operation_id="op_1", expected_issuer=ISSUER
+    )
+    assert verified == claims()
+
+
+def test_result_signed_by_another_key_is_refused() -> None:
+    token = sign_result(claims(), private_key=generate_private_key(os.urandom))
+    with pytest.raises(InvalidSignature):
+        verify_result(
+            token,
+            jwks_document=jwks([generate_private_key(os.urandom).public_key()]),
+            expected_operation_id="op_1",
+            expected_issuer=ISSUER,
+        )
+
+
+def test_result_for_another_operation_or_digest_is_refused() -> None:
+    key = generate_private_key(os.urandom)
+    token = sign_result(claims(), private_key=key)
+    document = jwks([key.public_key()])
+    with pytest.raises(Mismatch):
+        verify_result(
+            token, jwks_document=document, expected_operation_id="op_2", expected_issuer=ISSUER
+        )
+    with pytest.raises(Mismatch):
+        verify_result(
+            token,
+            jwks_document=document,
+            expected_operation_id="op_1",
+            expected_issuer=ISSUER,
+            expected_digest=b64url_encode(bytes(32)),
+        )
+
+
+def test_tampered_payload_is_refused() -> None:
+    key = generate_private_key(os.urandom)
+    header, _, signature = sign_result(claims(), private_key=key).split(".")
+    forged_payload = b64url_encode(b'{"status":"approved"}')
+    with pytest.raises((InvalidSignature, InvalidEncoding)):
+        verify_result(
+            f"{header}.{forged_payload}.{signature}",
+            jwks_document=jwks([key.public_key()]),
+            expected_operation_id="op_1",
+            expected_issuer=ISSUER,
+        )
+
+
+@pytest.mark.parametrize("token", ["", "a.b", "a.b.c", "e30.e30.e30"])
+def test_garbage_tokens_are_refused(token: str) -> None:
+    key = generate_private_key(os.urandom)
+    with pytest.raises((InvalidSignature, InvalidEncoding)):
+        verify_result(
+            token,
+            jwks_document=jwks([key.public_key()]),
+            expected_operation_id="x",
+            expected_issuer=ISSUER,
+        )
