@@ -8,7 +8,6 @@ import dataclasses
 import hashlib
 import json
 import re
-import time
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
@@ -67,12 +66,24 @@ def exactly(message: str) -> str:
     return "^" + re.escape(message) + "$"
 
 
+INVISIBLE = "contains the control or invisible character U+"
+PRECISION = {"EUR": 2, "JPY": 0, "KWD": 3}
+
+
+def eur(value: object) -> dict[str, object]:
+    return {"value": value, "currency": "EUR"}
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 def fixed_rng(seed: int = 0) -> Callable[[int], bytes]:
     return lambda n: bytes((seed + i) % 256 for i in range(n))
 
 
 def b64url_sha256(data: bytes) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return b64url(hashlib.sha256(data).digest())
 
 
 def fr_iban(bban: str) -> str:
@@ -223,7 +234,7 @@ def test_each_type_of_data_round_trips_through_json(cls: type[Any], obj: dict[st
 def test_each_type_of_data_refuses_unknown_missing_null_and_mistyped_fields(
     cls: type[Any], obj: dict[str, Any]
 ) -> None:
-    with pytest.raises(InvalidOperation, match=exactly(r"data.memo: unknown field")):
+    with pytest.raises(InvalidOperation, match=exactly("data.memo: unknown field")):
         cls.from_json({**obj, "memo": "x"})
     for key in obj:
         if key in OPTIONAL.get(cls, ()):
@@ -236,13 +247,15 @@ def test_each_type_of_data_refuses_unknown_missing_null_and_mistyped_fields(
             cls.from_json({**obj, key: None})
         with pytest.raises(MalformedInput, match=rf"^data\.{key}: must be "):
             cls.from_json({**obj, key: ["wrong", "type"]})
-    with pytest.raises(InvalidOperation, match=exactly(r"data: must be a JSON object, not an array")):
+    with pytest.raises(
+        InvalidOperation, match=exactly("data: must be a JSON object, not an array")
+    ):
         cls.from_json([obj])
 
 
 def test_login_data_carries_nothing_not_even_the_match_number() -> None:
     assert LoginData.from_json({}).to_json() == {}
-    with pytest.raises(InvalidOperation, match=exactly(r"data.match: unknown field")):
+    with pytest.raises(InvalidOperation, match=exactly("data.match: unknown field")):
         LoginData.from_json({"match": "37"})
 
 
@@ -263,17 +276,17 @@ def test_transfer_data_normalizes_what_a_relying_party_sends() -> None:
 @pytest.mark.parametrize(
     ("changes", "error", "message"),
     [
-        ({"amount": {"value": "0.00", "currency": "EUR"}}, InvalidAmount, "data.amount.value: must be greater than zero"),
-        ({"amount": {"value": 12.3, "currency": "EUR"}}, InvalidAmount, "data.amount.value: must be a decimal string"),
-        ({"amount": {"value": "12.3", "currency": "EUR"}}, InvalidAmount, "data.amount.value: EUR amounts have exactly 2 decimals"),
-        ({"payee_iban": "FR7630006000011234567890188"}, InvalidIban, "data.payee_iban: check digits do not verify"),
-        ({"payee_iban": "FR763000600001123456789018"}, InvalidIban, "data.payee_iban: wrong length"),
-        ({"payee_name": "Jean\u202eDupont"}, InvalidOperation, "data.payee_name: contains the control or invisible character U+202E"),
-        ({"payee_name": "Jean\tDupont"}, InvalidOperation, "data.payee_name: contains the control or invisible character U+0009"),
-        ({"payee_name": "x" * 141}, InvalidOperation, "data.payee_name: longer than 140 characters"),
+        ({"amount": eur("0.00")}, InvalidAmount, "data.amount.value: must be greater than zero"),
+        ({"amount": eur(12.3)}, InvalidAmount, "data.amount.value: must be a decimal string"),
+        ({"amount": eur("12.3")}, InvalidAmount, "data.amount.value: EUR amounts have exactly 2"),
+        ({"payee_iban": IBAN_A[:-1] + "8"}, InvalidIban, "data.payee_iban: check digits do not"),
+        ({"payee_iban": IBAN_A[:-1]}, InvalidIban, "data.payee_iban: wrong length"),
+        ({"payee_name": "Jean\u202eDupont"}, InvalidOperation, f"data.payee_name: {INVISIBLE}202E"),
+        ({"payee_name": "Jean\tDupont"}, InvalidOperation, f"data.payee_name: {INVISIBLE}0009"),
+        ({"payee_name": "x" * 141}, InvalidOperation, "data.payee_name: longer than 140"),
         ({"reference": "x" * 141}, InvalidOperation, "data.reference: longer than 140 characters"),
         ({"reference": ""}, InvalidOperation, "data.reference: must not be empty"),
-        ({"debtor_iban": "XX00"}, InvalidIban, "data.debtor_iban: must be 5 to 34 letters and digits"),
+        ({"debtor_iban": "XX00"}, InvalidIban, "data.debtor_iban: must be 5 to 34 letters"),
     ],
 )  # fmt: skip
 def test_transfer_errors_name_the_field(
@@ -287,10 +300,19 @@ def test_data_constructors_refuse_non_canonical_values() -> None:
     amount = Amount.parse("1.00", "EUR")
     with pytest.raises(InvalidOperation, match=starts("payee_iban: must be in electronic format")):
         TransferData(amount=amount, payee_name="A", payee_iban="fr76 3000 6000 0112 3456 7890 189")
-    with pytest.raises(InvalidOperation, match=starts("payee_name: must be in Unicode normalization")):
+    with pytest.raises(
+        InvalidOperation, match=starts("payee_name: must be in Unicode normalization")
+    ):
         AddPayeeData(payee_name="Ze\u0301phyr", payee_iban=IBAN_A)
     with pytest.raises(InvalidAmount, match=exactly("amount: must be an Amount, not str")):
         TransferData(amount="1.00", payee_name="A", payee_iban=IBAN_A)  # type: ignore[arg-type]
+    zero = Amount.parse("0.00", "EUR")
+    with pytest.raises(InvalidAmount, match=exactly("amount: must be greater than zero")):
+        TransferData(amount=zero, payee_name="A", payee_iban=IBAN_A)
+    with pytest.raises(InvalidAmount, match=exactly("amount: must be greater than zero")):
+        BatchLine(payee_name="A", payee_iban=IBAN_A, amount=zero)
+    with pytest.raises(InvalidAmount, match=exactly("total: must be greater than zero")):
+        BatchTransferData(debtor_iban=IBAN_A, count=1, total=zero, lines_digest="A" * 43)
 
 
 def test_card_payment_rules() -> None:
@@ -306,7 +328,8 @@ def test_card_payment_rules() -> None:
     )
     for transaction in ["8a880dc0d2d24067bcb1b08d1690b26e", "{" + ACS_ID + "}", ACS_ID[:-1], ""]:
         with pytest.raises(
-            InvalidOperation, match=exactly("data.acs_transaction_id: must be a lower-case canonical UUID")
+            InvalidOperation,
+            match=exactly("data.acs_transaction_id: must be a lower-case canonical UUID"),
         ):
             CardPaymentData.from_json({**base, "acs_transaction_id": transaction})
     for last4 in ["4242424242424242", "424", 4242]:
@@ -329,7 +352,9 @@ def test_card_payment_rules() -> None:
     for url, message in bad_urls.items():
         with pytest.raises(InvalidOperation, match=starts(f"data.merchant_url: {message}")):
             CardPaymentData.from_json({**base, "merchant_url": url})
-    with pytest.raises(InvalidAmount, match=exactly("data.amount.value: must be greater than zero")):
+    with pytest.raises(
+        InvalidAmount, match=exactly("data.amount.value: must be greater than zero")
+    ):
         CardPaymentData.from_json({**base, "amount": {"value": "0.00", "currency": "EUR"}})
     assert (
         CardPaymentData.from_json(
@@ -341,9 +366,13 @@ def test_card_payment_rules() -> None:
 
 def test_e_signature_rules() -> None:
     base = dict(DATA_EXAMPLES[4][1])
-    with pytest.raises(InvalidOperation, match=starts("data.document_sha256: must be 64 lower-case hex")):
+    with pytest.raises(
+        InvalidOperation, match=starts("data.document_sha256: must be 64 lower-case hex")
+    ):
         ESignatureData.from_json({**base, "document_sha256": SHA.upper()})
-    with pytest.raises(InvalidOperation, match=starts("data.document_sha256: must be 64 lower-case hex")):
+    with pytest.raises(
+        InvalidOperation, match=starts("data.document_sha256: must be 64 lower-case hex")
+    ):
         ESignatureData.from_json({**base, "document_sha256": SHA[:-1]})
     for pages, message in [
         (0, "must be between 1 and 100000"),
@@ -358,7 +387,7 @@ def test_e_signature_rules() -> None:
 
 def test_batch_data_rules() -> None:
     base = dict(DATA_EXAMPLES[5][1])
-    cases = [
+    cases: list[tuple[dict[str, Any], type[Exception], str]] = [
         ({"count": 0}, InvalidOperation, "data.count: must be between 1 and 100000"),
         ({"count": "50"}, InvalidOperation, "data.count: must be an integer, not a string"),
         (
@@ -463,7 +492,8 @@ def test_operation_canonical_bytes_and_digest_vector() -> None:
         '"context":{"channel":"web","ip":"203.0.113.7"},"created_at":1767225600,'
         '"data":{"amount":{"currency":"EUR","value":"1234.56"},'
         '"payee_iban":"FR7630006000011234567890189","payee_name":"Jean Dupont"},'
-        '"display":["Virement","Montant\u00a0: 1\u202f234,56\u00a0€","Bénéficiaire\u00a0: Jean Dupont",'
+        '"display":["Virement","Montant\u00a0: 1\u202f234,56\u00a0€",'
+        '"Bénéficiaire\u00a0: Jean Dupont",'
         '"IBAN\u00a0: FR76 •••• •••• 0189","Adresse IP\u00a0: 203.0.113.7",'
         '"Canal\u00a0: Site internet"],'
         '"expires_at":1767225900,"id":"op_vector_1","locale":"fr","type":"transfer","v":1}'
@@ -491,8 +521,13 @@ def test_operation_round_trips_and_refuses_non_canonical_input() -> None:
     for (outer, inner), value in non_canonical.items():
         changed = json.loads(json.dumps(obj))
         changed[outer][inner] = value
-        with pytest.raises(InvalidOperation, match=exactly(f"{outer}.{inner}: not in canonical form")):
+        with pytest.raises(
+            InvalidOperation, match=exactly(f"{outer}.{inner}: not in canonical form")
+        ):
             Operation.from_json(changed)
+
+
+NEXT_LINE_NAME = transfer_json(payee_name="A\u0085B")
 
 
 @pytest.mark.parametrize(
@@ -511,20 +546,20 @@ def test_operation_round_trips_and_refuses_non_canonical_input() -> None:
         ({"type": "login"}, InvalidOperation, "data.amount: unknown field"),
         ({"data": []}, InvalidOperation, "data: must be a JSON object, not an array"),
         ({"data": transfer_json(memo="x")}, InvalidOperation, "data.memo: unknown field"),
-        ({"data": transfer_json(payee_name="A\u0085B")}, InvalidOperation, "data.payee_name: contains the control"),
+        ({"data": NEXT_LINE_NAME}, InvalidOperation, f"data.payee_name: {INVISIBLE}0085"),
         ({"display": "Virement"}, InvalidOperation, "display: must be a JSON array, not a string"),
         ({"display": []}, InvalidOperation, "display: must have 1 to 40 lines"),
         ({"display": ["x"] * 41}, InvalidOperation, "display: must have 1 to 40 lines"),
-        ({"display": ["Virement", 7]}, InvalidOperation, "display line 2: must be a string, not a number"),
+        ({"display": ["Virement", 7]}, InvalidOperation, "display line 2: must be a string, not a"),
         ({"display": ["x" * 201]}, InvalidOperation, "display line 1: longer than 200 characters"),
-        ({"display": ["Virement", "Montant : 1 €\n"]}, InvalidOperation, "display line 2: must not be empty or"),
+        ({"display": ["Virement", "Montant : 1 €\n"]}, InvalidOperation, "display line 2: must"),
         ({"display": ["Vire\u200bment"]}, InvalidOperation, "display line 1: contains the control"),
         ({"context": {"ip": "x"}}, InvalidOperation, "context.ip: must be an IP address"),
         ({"challenge": "AAEC"}, InvalidOperation, "challenge: must encode 16 to 64 bytes, not 3"),
         ({"challenge": "AAE="}, InvalidEncoding, "challenge is not unpadded base64url"),
         ({"challenge": 7}, InvalidOperation, "challenge: must be a string, not a number"),
-        ({"created_at": str(NOW)}, InvalidOperation, "created_at: must be an integer, not a string"),
-        ({"created_at": float(NOW)}, InvalidOperation, "created_at: must be an integer, not a number"),
+        ({"created_at": str(NOW)}, InvalidOperation, "created_at: must be an integer, not a str"),
+        ({"created_at": float(NOW)}, InvalidOperation, "created_at: must be an integer, not a num"),
         ({"expires_at": True}, InvalidOperation, "expires_at: must be an integer, not a boolean"),
         ({"expires_at": NOW}, InvalidOperation, "expires_at: must be later than created_at"),
         ({"expires_at": 2**53}, InvalidOperation, "expires_at: must be between 0 and"),
@@ -586,7 +621,7 @@ names = (
 )
 ibans = st.text("0123456789", min_size=23, max_size=23).map(fr_iban)
 amounts = st.builds(
-    lambda currency, units: Amount(Decimal(units).scaleb(-{"EUR": 2, "JPY": 0, "KWD": 3}[currency]), currency),
+    lambda currency, units: Amount(Decimal(units).scaleb(-PRECISION[currency]), currency),
     st.sampled_from(["EUR", "JPY", "KWD"]),
     st.integers(min_value=1, max_value=10**13),
 )  # fmt: skip
@@ -624,7 +659,7 @@ data_strategies: dict[OperationType, st.SearchStrategy[Any]] = {
     ),
     OperationType.BATCH_TRANSFER: st.builds(
         BatchTransferData, debtor_iban=ibans, count=st.integers(1, 100_000), total=amounts,
-        lines_digest=st.binary(min_size=32, max_size=32).map(lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()),
+        lines_digest=st.binary(min_size=32, max_size=32).map(b64url),
         batch_reference=optional_names,
     ),
 }  # fmt: skip
@@ -646,7 +681,7 @@ def operations(draw: st.DrawFn) -> Operation:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(operations())
 def test_random_operations_round_trip_through_json_and_canonical_bytes(op: Operation) -> None:
     assert Operation.from_json(op.to_json()) == op
@@ -703,7 +738,7 @@ def _mutations(op: Operation) -> list[tuple[str, Operation]]:
     return changed
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(operations())
 def test_changing_any_single_field_changes_the_digest(op: Operation) -> None:
     mutations = _mutations(op)
@@ -731,10 +766,12 @@ def test_batch_digest_is_sha256_of_the_canonical_array_of_lines() -> None:
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(
     st.lists(
-        st.builds(BatchLine, payee_name=names, payee_iban=ibans, amount=amounts, reference=optional_names),
+        st.builds(
+            BatchLine, payee_name=names, payee_iban=ibans, amount=amounts, reference=optional_names
+        ),
         min_size=1, max_size=8,
     )
 )  # fmt: skip
@@ -747,11 +784,11 @@ def test_batch_lines_parse_strictly_and_name_the_bad_line() -> None:
     good = [line.to_json() for line in lines_of(5)]
     assert parse_batch_lines(good) == tuple(lines_of(5))
     cases: list[tuple[int, dict[str, Any], type[Exception], str]] = [
-        (3, {"payee_iban": good[2]["payee_iban"][:-1] + "0"}, InvalidIban, "line 3: payee_iban: check digits do not verify"),
+        (3, {"payee_iban": IBAN_A[:-1] + "0"}, InvalidIban, "line 3: payee_iban: check digits do"),
         (2, {"memo": "x"}, InvalidOperation, "line 2: memo: unknown field"),
-        (5, {"amount": {"value": "1.0", "currency": "EUR"}}, InvalidAmount, "line 5: amount.value: EUR amounts have exactly 2"),
-        (1, {"amount": {"value": "0.00", "currency": "EUR"}}, InvalidAmount, "line 1: amount.value: must be greater than zero"),
-        (4, {"payee_name": "A\u202eB"}, InvalidOperation, "line 4: payee_name: contains the control"),
+        (5, {"amount": eur("1.0")}, InvalidAmount, "line 5: amount.value: EUR amounts have"),
+        (1, {"amount": eur("0.00")}, InvalidAmount, "line 1: amount.value: must be greater"),
+        (4, {"payee_name": "A\u202eB"}, InvalidOperation, f"line 4: payee_name: {INVISIBLE}202E"),
         (4, {"reference": None}, InvalidOperation, "line 4: reference: must not be null"),
     ]  # fmt: skip
     for number, changes, error, message in cases:
@@ -759,11 +796,15 @@ def test_batch_lines_parse_strictly_and_name_the_bad_line() -> None:
         lines[number - 1].update(changes)
         with pytest.raises(error, match=starts(message)):
             parse_batch_lines(lines)
-    with pytest.raises(InvalidOperation, match=exactly("line 2: must be a JSON object, not a string")):
+    with pytest.raises(
+        InvalidOperation, match=exactly("line 2: must be a JSON object, not a string")
+    ):
         parse_batch_lines([good[0], "x"])
     with pytest.raises(InvalidOperation, match=exactly("lines: a batch needs at least one line")):
         parse_batch_lines([])
-    with pytest.raises(InvalidOperation, match=exactly("lines: must be a JSON array, not an object")):
+    with pytest.raises(
+        InvalidOperation, match=exactly("lines: must be a JSON array, not an object")
+    ):
         parse_batch_lines({"lines": good})
 
 
@@ -783,11 +824,12 @@ def test_check_batch_refuses_any_change_to_the_lines() -> None:
     one_cent_more = _plus_one_minor_unit(lines[16].amount)
     with pytest.raises(
         InvalidOperation,
-        match=exactly(r"total: the batch declares 12.75, but its lines add up to 12.76"),
+        match=exactly("total: the batch declares 12.75, but its lines add up to 12.76"),
     ):
         check_batch(changed(17, amount=one_cent_more), data)
     with pytest.raises(
-        InvalidOperation, match=exactly("line 9: amount.currency: USD differs from the batch currency EUR")
+        InvalidOperation,
+        match=exactly("line 9: amount.currency: USD differs from the batch currency EUR"),
     ):
         check_batch(changed(9, amount=Amount.parse("0.09", "USD")), data)
     with pytest.raises(InvalidOperation, match=exactly("lines_digest: does not match the lines")):
@@ -800,39 +842,39 @@ def test_check_batch_refuses_any_change_to_the_lines() -> None:
     swapped[3], swapped[4] = swapped[4], swapped[3]
     with pytest.raises(InvalidOperation, match=exactly("lines_digest: does not match the lines")):
         check_batch(swapped, data)
-    with pytest.raises(InvalidOperation, match=exactly("count: the batch declares 50 lines, not 49")):
+    with pytest.raises(
+        InvalidOperation, match=exactly("count: the batch declares 50 lines, not 49")
+    ):
         check_batch(lines[:-1], data)
-    with pytest.raises(InvalidOperation, match=exactly("count: the batch declares 50 lines, not 51")):
+    with pytest.raises(
+        InvalidOperation, match=exactly("count: the batch declares 50 lines, not 51")
+    ):
         check_batch([*lines, lines[0]], data)
 
 
 def test_batch_summary_refuses_mixed_currencies_and_empty_batches() -> None:
     mixed = [*lines_of(3), *lines_of(1, "USD")]
     with pytest.raises(
-        InvalidOperation, match=exactly("line 4: amount.currency: USD differs from the batch currency EUR")
+        InvalidOperation,
+        match=exactly("line 4: amount.currency: USD differs from the batch currency EUR"),
     ):
         BatchTransferData.for_lines(debtor_iban=IBAN_B, lines=mixed)
     with pytest.raises(InvalidOperation, match=exactly("lines: a batch needs at least one line")):
         BatchTransferData.for_lines(debtor_iban=IBAN_B, lines=[])
 
 
-def test_ten_thousand_lines_round_trip_through_json_quickly() -> None:
+def test_ten_thousand_lines_round_trip_through_json() -> None:
     lines = lines_of(10_000)
-    start = time.perf_counter()
     data = BatchTransferData.for_lines(debtor_iban=IBAN_B, lines=lines)
     wire_lines = json.dumps([line.to_json() for line in lines], ensure_ascii=False)
     wire_data = json.dumps(data.to_json())
     parsed_lines = parse_batch_lines(json.loads(wire_lines))
     parsed_data = BatchTransferData.from_json(json.loads(wire_data))
     check_batch(parsed_lines, parsed_data)
-    elapsed = time.perf_counter() - start
     assert parsed_lines == tuple(lines)
     assert parsed_data == data
     assert batch_lines_digest(parsed_lines) == data.lines_digest
     assert data.total == Amount.parse("500050.00", "EUR")
-    # Summarize, serialize, parse and check 10 000 lines: about 0.5 s on a laptop; a
-    # quadratic step would take minutes.
-    assert elapsed < 4.0
     changed = list(parsed_lines)
     changed[9_999] = dataclasses.replace(changed[9_999], payee_name="Fournisseur n°10001")
     with pytest.raises(InvalidOperation, match=exactly("lines_digest: does not match the lines")):

@@ -102,7 +102,7 @@ _TITLES: Final[Mapping[str, Mapping[OperationType, str]]] = {
         OperationType.BATCH_TRANSFER: "Virements groupés",
     },
     "en": {
-        OperationType.LOGIN: "Sign-in to your online banking",
+        OperationType.LOGIN: "Online banking sign-in",
         OperationType.CARD_PAYMENT: "Card payment",
         OperationType.TRANSFER: "Transfer",
         OperationType.ADD_PAYEE: "New payee",

@@ -62,7 +62,15 @@ __all__ = [
     "DEFAULT_TTL",
     "LOCALES",
     "MAX_BATCH_LINES",
+    "MAX_CHALLENGE_BYTES",
+    "MAX_DISPLAY_LINES",
+    "MAX_DISPLAY_LINE_LENGTH",
+    "MAX_DOCUMENT_PAGES",
     "MAX_TEXT_LENGTH",
+    "MAX_URL_HOST_LENGTH",
+    "MAX_URL_LENGTH",
+    "MAX_USER_AGENT_LENGTH",
+    "MIN_CHALLENGE_BYTES",
     "AddPayeeData",
     "BatchLine",
     "BatchTransferData",
@@ -91,7 +99,10 @@ CHALLENGE_BYTES: Final = 32
 """Random bytes in the challenge that :meth:`Operation.create` draws."""
 
 MIN_CHALLENGE_BYTES: Final = 16
+"""Fewest random bytes a challenge may carry."""
+
 MAX_CHALLENGE_BYTES: Final = 64
+"""Most random bytes a challenge may carry."""
 
 DEFAULT_TTL: Final = 300
 """Default validity of an operation, in seconds (brief D3: five minutes)."""
@@ -103,11 +114,22 @@ MAX_BATCH_LINES: Final = 100_000
 """Most lines in one batch transfer."""
 
 MAX_DISPLAY_LINES: Final = 40
+"""Most lines in an operation's display."""
+
 MAX_DISPLAY_LINE_LENGTH: Final = 200
+"""Longest display line, in code points."""
+
 MAX_USER_AGENT_LENGTH: Final = 512
+"""Longest ``User-Agent`` kept in a request context."""
+
 MAX_URL_LENGTH: Final = 2048
+"""Longest merchant URL."""
+
 MAX_URL_HOST_LENGTH: Final = 180
+"""Longest merchant host name, which the display shows in full."""
+
 MAX_DOCUMENT_PAGES: Final = 100_000
+"""Most pages a document to sign may declare."""
 
 # RFC 8785 numbers are IEEE 754 doubles; beyond 2**53 - 1 integers lose precision.
 _MAX_JSON_INT: Final = 2**53 - 1
