@@ -607,6 +607,15 @@ def test_expiry_is_checked_against_the_given_time() -> None:
 
 # --- property tests -----------------------------------------------------------------------------
 
+
+def is_acceptable_text(text: str) -> bool:
+    try:
+        check_text(text, field="name")
+    except InvalidOperation:
+        return False
+    return True
+
+
 names = (
     st.text(
         st.one_of(
@@ -618,6 +627,7 @@ names = (
     )
     .map(lambda text: unicodedata.normalize("NFC", text).strip())
     .filter(lambda text: text != "" and unicodedata.is_normalized("NFC", text))
+    .filter(is_acceptable_text)
 )
 ibans = st.text("0123456789", min_size=23, max_size=23).map(fr_iban)
 amounts = st.builds(

@@ -33,6 +33,7 @@ One-time codes (brief L1)
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from hashlib import sha256
@@ -200,7 +201,7 @@ def check_one_time_code(
 ) -> None:
     """Compare a one-time code with the stored keyed digest in constant time; raise on mismatch."""
     digest = keyed_digest(key=key, label=label, subject=subject, secret=candidate)
-    if not hmac.compare_digest(digest.encode("ascii"), expected_digest.encode("ascii")):
+    if not _same_ascii(expected_digest, digest):
         raise Mismatch("one-time code")
 
 
@@ -247,6 +248,13 @@ class ServerBinding:
         return cls(**fields)
 
 
+def _same_ascii(expected: str, received: object) -> bool:
+    """Constant-time equality of an ASCII value we computed and one we received (any type)."""
+    if not isinstance(received, str) or not received.isascii():
+        return False
+    return hmac.compare_digest(expected.encode("ascii"), received.encode("ascii"))
+
+
 def registration_proof(registration_key: bytes, registration: Mapping[str, Any]) -> str:
     """``HMAC-SHA256(registration_key, JCS(registration))``, base64url."""
     return b64url_encode(hmac.digest(registration_key, canonical_json(registration), sha256))
@@ -257,7 +265,7 @@ def verify_registration_proof(
 ) -> None:
     """Check that the device that sent ``registration`` holds the activation code."""
     expected = registration_proof(registration_key, registration)
-    if not hmac.compare_digest(expected.encode("ascii"), proof.encode("ascii")):
+    if not _same_ascii(expected, proof):
         raise InvalidSignature("the registration is not authenticated by the activation code")
 
 
@@ -281,22 +289,40 @@ def verify_binding(
     the QR code announced.
     """
     expected_tag = binding_tag(code, binding)
-    if not hmac.compare_digest(expected_tag.encode("ascii"), tag.encode("ascii")):
+    if not _same_ascii(expected_tag, tag):
         raise InvalidSignature("the server binding is not authenticated by this activation code")
-    if expected_fingerprint is not None and not hmac.compare_digest(
-        binding.server_key_fingerprint.encode("ascii"), expected_fingerprint.encode("ascii")
+    if expected_fingerprint is not None and not _same_ascii(
+        binding.server_key_fingerprint, expected_fingerprint
     ):
         raise ServerKeyNotPinned("the server key differs from the one in the QR code")
     if expected_server_url is not None and binding.server_url != expected_server_url:
         raise ServerKeyNotPinned("the server address differs from the one in the QR code")
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _check_server_url(url: str) -> None:
+    """An https URL (http only on loopback), with no user info, query or fragment."""
     parts = urlsplit(url)
     if parts.scheme not in {"https", "http"} or not parts.hostname:
         raise InvalidEncoding("the server URL must be an absolute http(s) URL")
-    if parts.query or parts.fragment:
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise InvalidEncoding("the server URL must not carry user information")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
         raise InvalidEncoding("the server URL has no query or fragment")
+    try:
+        parts.port  # noqa: B018 (parsing the port is the check)
+    except ValueError as error:
+        raise InvalidEncoding("the server URL has an invalid port") from error
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise InvalidEncoding("the server URL must use https (http only on this machine)")
 
 
 QR_PREFIX = "sceau://activate?"

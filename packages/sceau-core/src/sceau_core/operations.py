@@ -38,6 +38,7 @@ whose elements are the lines' :meth:`BatchLine.to_json` objects, in the batch's 
 
 from __future__ import annotations
 
+import decimal
 import hmac
 import ipaddress
 import json
@@ -140,6 +141,15 @@ _UUID_ANY_CASE = re.compile(_UUID.pattern, re.IGNORECASE)
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 _URL_CHARS = re.compile(r"[!-~]+")
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt, Unicode 15.1) that are
+# not already Cf, plus the blank Braille pattern: characters a screen shows as nothing.
+_INVISIBLE_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+    (0x2800, 0x2800), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0),
+    (0xE0100, 0xE01EF),
+)  # fmt: skip
+_SPACES = frozenset({"\u0020", "\u00a0", "\u202f"})
+_MAX_COMBINING_RUN = 2
 
 
 class OperationType(StrEnum):
@@ -232,7 +242,11 @@ def check_text(value: object, *, field: str, max_length: int = MAX_TEXT_LENGTH) 
 
     Acceptable: a non-empty string of at most ``max_length`` code points, in Unicode NFC, with no
     leading or trailing white space, and none of the Unicode categories Cc (controls), Cf (format,
-    including bidirectional overrides and zero-width characters), Cs, Co, Cn, Zl or Zp.
+    including bidirectional overrides and zero-width characters), Cs, Co, Cn, Zl or Zp. Because
+    the text reaches a customer's screen inside signed lines, nothing in it may hide or fake a
+    line: no default-ignorable (invisible) character, no space other than U+0020, U+00A0 or
+    U+202F and never two in a row, no more than two combining marks on one character, and at
+    least one letter or digit.
     """
     if not isinstance(value, str):
         raise InvalidOperation(f"{field}: must be a string, not {_kind(value)}")
@@ -249,7 +263,31 @@ def check_text(value: object, *, field: str, max_length: int = MAX_TEXT_LENGTH) 
                 )
     if not unicodedata.is_normalized("NFC", value):
         raise InvalidOperation(f"{field}: must be in Unicode normalization form C")
+    _check_visible(value, field=field)
     return value
+
+
+def _check_visible(value: str, *, field: str) -> None:
+    combining = 0
+    previous_space = False
+    visible = False
+    for char in value:
+        code = ord(char)
+        if any(low <= code <= high for low, high in _INVISIBLE_RANGES):
+            raise InvalidOperation(f"{field}: contains the invisible character U+{code:04X}")
+        category = unicodedata.category(char)
+        is_space = category == "Zs"
+        if is_space and char not in _SPACES:
+            raise InvalidOperation(f"{field}: contains the unusual space U+{code:04X}")
+        if is_space and previous_space:
+            raise InvalidOperation(f"{field}: contains two spaces in a row")
+        previous_space = is_space
+        combining = combining + 1 if category in {"Mn", "Me"} else 0
+        if combining > _MAX_COMBINING_RUN:
+            raise InvalidOperation(f"{field}: stacks more than two accents on one character")
+        visible = visible or category[0] in {"L", "N"}
+    if not visible:
+        raise InvalidOperation(f"{field}: must contain at least one letter or digit")
 
 
 def _check_optional_text(value: object, *, field: str, max_length: int = MAX_TEXT_LENGTH) -> None:
@@ -638,7 +676,7 @@ class BatchTransferData:
         currency = lines[0].amount.currency
         _check_currencies(lines, currency)
         with _within("total"):
-            total = Amount(sum((line.amount.value for line in lines), Decimal(0)), currency)
+            total = Amount(exact_sum(line.amount.value for line in lines), currency)
         return cls(
             debtor_iban=debtor_iban,
             count=len(lines),
@@ -678,6 +716,16 @@ class BatchTransferData:
         return obj
 
 
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """Sum decimals exactly, whatever the caller's ambient ``decimal`` context says.
+
+    A rounded sum could let lines adding up to 1 000 000,03 € pass for a 1 000 000,00 € total.
+    """
+    context = decimal.Context(prec=60, traps=[decimal.Inexact, decimal.Rounded])
+    with decimal.localcontext(context):
+        return sum(values, Decimal(0))
+
+
 def _check_currencies(lines: Sequence[BatchLine], currency: str) -> None:
     for number, line in enumerate(lines, start=1):
         if line.amount.currency != currency:
@@ -699,7 +747,7 @@ def check_batch(lines: Sequence[BatchLine], data: BatchTransferData) -> None:
     _check_currencies(lines, data.total.currency)
     if len(lines) != data.count:
         raise InvalidOperation(f"count: the batch declares {data.count} lines, not {len(lines)}")
-    total = sum((line.amount.value for line in lines), Decimal(0))
+    total = exact_sum(line.amount.value for line in lines)
     if total != data.total.value:
         raise InvalidOperation(
             f"total: the batch declares {data.total}, but its lines add up to {total}"

@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 
-from sceau_core.encoding import b64url_decode, canonical_json, parse_json_object
+from sceau_core.encoding import b64url_decode, b64url_encode, canonical_json, parse_json_object
 from sceau_core.errors import InvalidEncoding, InvalidSignature, Mismatch
+from sceau_core.hazmat.p256 import CURVE_ORDER, der_to_raw_signature
 
 __all__ = [
     "RESULT_TYPE",
@@ -133,12 +135,29 @@ def jwks(public_keys: Sequence[ec.EllipticCurvePublicKey]) -> dict[str, Any]:
 
 
 def sign_result(claims: ResultClaims, *, private_key: ec.EllipticCurvePrivateKey) -> str:
-    """Sign ``claims`` as a compact JWS with ES256."""
-    key = _jwk(private_key)
-    header = {"alg": "ES256", "kid": key.kid, "typ": RESULT_TYPE}
-    return jws.serialize_compact(
-        header, canonical_json(claims.to_json()), key, algorithms=_ALGORITHMS
+    """Sign ``claims`` as a compact JWS with ES256.
+
+    The signature is deterministic (RFC 6979) and low-S, so one result has exactly one token and
+    signing reads no randomness.
+    """
+    header = {"alg": "ES256", "kid": key_id(private_key.public_key()), "typ": RESULT_TYPE}
+    signing_input = (
+        f"{b64url_encode(canonical_json(header))}.{b64url_encode(canonical_json(claims.to_json()))}"
     )
+    der = private_key.sign(
+        signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+    )
+    raw = der_to_raw_signature(der)
+    s = int.from_bytes(raw[32:], "big")
+    if s > CURVE_ORDER // 2:
+        raw = raw[:32] + (CURVE_ORDER - s).to_bytes(32, "big")
+    return f"{signing_input}.{b64url_encode(raw)}"
+
+
+def _check_low_s(token: str) -> None:
+    signature = b64url_decode(token.rsplit(".", 1)[-1], length=64, field="JWS signature")
+    if int.from_bytes(signature[32:], "big") > CURVE_ORDER // 2:
+        raise InvalidSignature("the result JWS signature is not in low-S form")
 
 
 def verify_result(
@@ -150,6 +169,9 @@ def verify_result(
     expected_digest: str | None = None,
 ) -> ResultClaims:
     """Verify a result JWS with the server's JWKS and check it is about the expected operation."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise InvalidEncoding("a result JWS has three dot-separated parts")
+    _check_low_s(token)
     try:
         key_set = KeySet.import_key_set(dict(jwks_document))  # type: ignore[arg-type]
         compact = jws.deserialize_compact(token, key_set, algorithms=_ALGORITHMS)
