@@ -7,7 +7,7 @@ import sys
 
 def test_the_terminal_walkthrough_tells_the_whole_story() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sceau_server.cli", "demo"],
+        [sys.executable, "-m", "sceau_server.walkthrough"],
         capture_output=True,
         text=True,
         check=False,

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Two labelled signatures of the activation and operation flows (docs/protocol.md §2.4, §4).
+"""Labelled signatures of the activation, operation and code-change flows (docs/protocol.md).
 
 - The server signs every operation it sends to a device, over
   ``"sceau/v1/operation" || 0x00 || JCS(operation)``, and sends
@@ -8,6 +8,11 @@
 - At commit, the knowledge key proves it was derived from the customer's code by signing
   ``"sceau/v1/key-registration" || 0x00 || JCS({"activation": …, "knowledge_public_key": …})``
   (brief R3: every registration of a key is evidenced).
+- To change the code, the old knowledge key (derived from an evaluation of the old code, counted
+  like any attempt) authorizes the new code's evaluation by signing
+  ``"sceau/v1/code-change" || 0x00 || JCS({"v": 1, "activation": …, "counter": …,
+  "blinded_element": …})``, with the counter of the request that carries it and the new code's
+  blinded element; the new knowledge key is then registered as at activation.
 """
 
 from __future__ import annotations
@@ -29,17 +34,22 @@ from sceau_core.keys import (
 from sceau_core.operations import Operation
 
 __all__ = [
+    "CODE_CHANGE_LABEL",
     "KEY_REGISTRATION_LABEL",
     "OPERATION_LABEL",
+    "code_change_message",
     "key_registration_message",
+    "sign_code_change",
     "sign_key_registration",
     "sign_operation",
+    "verify_code_change",
     "verify_key_registration",
     "verify_signed_operation",
 ]
 
 OPERATION_LABEL: Final = "sceau/v1/operation"
 KEY_REGISTRATION_LABEL: Final = "sceau/v1/key-registration"
+CODE_CHANGE_LABEL: Final = "sceau/v1/code-change"
 
 
 def sign_operation(
@@ -101,3 +111,49 @@ def verify_key_registration(
     )
     verify_message(public_key, raw, label=KEY_REGISTRATION_LABEL, message=message)
     return public_key
+
+
+def code_change_message(*, activation_id: str, counter: int, blinded_element: str) -> bytes:
+    """The bytes the old knowledge key signs to authorize the new code's evaluation."""
+    return canonical_json(
+        {
+            "v": 1,
+            "activation": activation_id,
+            "counter": counter,
+            "blinded_element": blinded_element,
+        }
+    )
+
+
+def sign_code_change(
+    old_knowledge_key: ec.EllipticCurvePrivateKey,
+    *,
+    activation_id: str,
+    counter: int,
+    blinded_element: str,
+) -> str:
+    """Authorize the evaluation of ``blinded_element`` (the new code); return base64url."""
+    message = code_change_message(
+        activation_id=activation_id, counter=counter, blinded_element=blinded_element
+    )
+    return b64url_encode(sign_message(old_knowledge_key, label=CODE_CHANGE_LABEL, message=message))
+
+
+def verify_code_change(
+    knowledge_public_key: ec.EllipticCurvePublicKey,
+    *,
+    activation_id: str,
+    counter: int,
+    blinded_element: str,
+    signature: str,
+) -> None:
+    """Check that the registered knowledge key authorized this new code's evaluation.
+
+    Raises :class:`~sceau_core.errors.InvalidEncoding` for a malformed signature and
+    :class:`~sceau_core.errors.InvalidSignature` when it does not verify.
+    """
+    raw = b64url_decode(signature, length=SIGNATURE_LENGTH, field="knowledge_signature")
+    message = code_change_message(
+        activation_id=activation_id, counter=counter, blinded_element=blinded_element
+    )
+    verify_message(knowledge_public_key, raw, label=CODE_CHANGE_LABEL, message=message)

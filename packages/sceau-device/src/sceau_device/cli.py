@@ -1,13 +1,787 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The ``sceau-device`` command line (the authenticator on a computer)."""
+"""The ``sceau-device`` command line: the Sceau authenticator on a computer or in a terminal.
+
+Interactive by default (masked prompts, the code typed twice when it is chosen), scriptable
+with ``--code-stdin`` (the code read from standard input, one per line), ``--json`` (one JSON
+object per result on standard output) and the documented exit codes. Every error is one plain
+sentence, French first (``--lang en`` for English); no stack trace is ever printed
+(``SCEAU_DEBUG=1`` shows one for unexpected failures).
+"""
 
 from __future__ import annotations
 
+import argparse
+import getpass
+import json
+import os
+import queue
+import socket
 import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from sceau_core.display import TEXT
+from sceau_core.operations import Operation, OperationType
+from sceau_device.activation import ActivationSession
+from sceau_device.authenticator import Authenticator, Decided, check_new_code
+from sceau_device.biometrics import PlatformAuthenticator, SimulatedBiometrics
+from sceau_device.display import operation_json, render_operation, summary_line
+from sceau_device.errors import (
+    AuthenticationRefused,
+    BiometricsError,
+    DeviceError,
+    ExitCode,
+    InputError,
+    Locked,
+)
+from sceau_device.keystore import Keystore, default_keystore_path
+from sceau_device.texts import format_time, say
+
+__all__ = ["main"]
+
+EPILOG = """\
+Codes de sortie / exit codes:
+  0  réussi / success
+  1  authentification refusée (code, biométrie, SMS) / authentication refused
+  2  commande ou saisie incorrecte, adresse http non locale / usage or input error
+  3  serveur injoignable, connexion perdue / network error
+  4  authentification bloquée après trop d'essais / locked after too many attempts
+  5  contrôle de sécurité échoué (clé du serveur, signature d'une opération) / security check failed
+  6  trousseau de clés indisponible, profil inconnu, appareil révoqué / keystore error
+  7  opération expirée, déjà traitée ou inconnue / operation not pending
+  8  erreur du serveur / server error
+  130 interrompu / interrupted
+
+Variables: SCEAU_DEVICE_KEYSTORE (chemin du trousseau), SCEAU_LANG (fr, en),
+XDG_DATA_HOME (trousseau par défaut sous $XDG_DATA_HOME/sceau/).
+"""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``sceau-device``."""
-    del argv
-    print("sceau-device: the authenticator is not built yet.", file=sys.stderr)
-    return 2
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors said in a sentence and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(
+            f"{self.prog} : commande incorrecte ({message}). Aide : {self.prog.split()[0]} --help",
+            file=sys.stderr,
+        )
+        raise SystemExit(int(ExitCode.USAGE))
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument(
+        "--keystore",
+        type=Path,
+        default=default(None),
+        metavar="PATH",
+        help="trousseau de l'appareil (défaut : $XDG_DATA_HOME/sceau/device-keystore.json)",
+    )
+    parser.add_argument("--profile", default=default(None), help="profil (une banque) à utiliser")
+    parser.add_argument(
+        "--lang",
+        choices=("fr", "en"),
+        default=default(os.environ.get("SCEAU_LANG", "fr") if not suppress else None),
+        help="langue des messages (fr par défaut)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", default=default(False), help="sortie JSON pour les scripts"
+    )
+    parser.add_argument(
+        "--insecure-file-key",
+        action="store_true",
+        default=default(False),
+        help=(
+            "DANGEREUX, tests uniquement : garder la clé du trousseau dans un fichier "
+            "au lieu du trousseau de clés du système"
+        ),
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sceau-device",
+        description="Sceau, l'authentificateur de votre banque, dans le terminal.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _global_options(parser, suppress=False)
+    common = _Parser(add_help=False)
+    _global_options(common, suppress=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            parents=[common],
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **kwargs,
+        )
+
+    activate = command("activate", "activer Sceau sur cet ordinateur")
+    activate.add_argument(
+        "activation", nargs="?", help="code d'activation, ou contenu du QR code (sceau://…)"
+    )
+    activate.add_argument("--server", help="adresse du serveur Sceau (avec un code tapé)")
+    activate.add_argument("--name", help="nom de cet appareil")
+    activate.add_argument("--sms-code", help="code à 6 chiffres reçu par SMS")
+    activate.add_argument(
+        "--code-stdin", action="store_true", help="lire le code Sceau choisi sur l'entrée standard"
+    )
+    activate.add_argument(
+        "--biometrics",
+        action="store_true",
+        help="activer aussi la biométrie SIMULÉE (tests et démonstrations uniquement)",
+    )
+
+    command("profiles", "lister les profils (banques) de ce trousseau")
+    command("list", "lister les opérations en attente", aliases=["pending"])
+
+    show = command("show", "afficher une opération en attente")
+    show.add_argument("operation")
+
+    approve = command("approve", "valider une opération")
+    approve.add_argument("operation")
+    approve.add_argument(
+        "--code-stdin", action="store_true", help="lire le code Sceau sur l'entrée standard"
+    )
+    approve.add_argument(
+        "--biometrics", action="store_true", help="valider avec la biométrie (simulée)"
+    )
+    approve.add_argument("--match", help="connexion : le nombre affiché par le site")
+
+    for name, text in (
+        ("reject", "refuser une opération"),
+        ("not-me", "refuser une opération et la signaler : « Ce n'est pas moi »"),
+    ):
+        refuse = command(name, text)
+        refuse.add_argument("operation")
+        refuse.add_argument("--yes", action="store_true", help="sans demander de confirmation")
+
+    listen = command("listen", "attendre les opérations et les traiter au fil de l'eau")
+    listen.add_argument("--count", type=int, help="s'arrêter après N opérations")
+    listen.add_argument("--timeout", type=float, help="s'arrêter après N secondes")
+
+    change = command("change-code", "changer le code Sceau (en connaissant l'actuel)")
+    change.add_argument(
+        "--code-stdin",
+        action="store_true",
+        help="lire l'ancien puis le nouveau code sur l'entrée standard (une ligne chacun)",
+    )
+
+    command("status", "état de cet appareil")
+    remove = command("remove", "retirer cet appareil")
+    remove.add_argument("--yes", action="store_true", help="sans demander de confirmation")
+    return parser
+
+
+class Console:
+    """Where the command reads and writes: prompts on stderr, results on stdout."""
+
+    def __init__(
+        self,
+        *,
+        lang: str,
+        json_output: bool,
+        code_stdin: bool,
+        stdin: TextIO,
+        stdout: TextIO,
+        stderr: TextIO,
+    ) -> None:
+        self.lang = lang
+        self.json = json_output
+        self.code_stdin = code_stdin
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+
+    @property
+    def interactive(self) -> bool:
+        """Whether a person can answer prompts."""
+        return not self.code_stdin and self.stdin.isatty()
+
+    def say(self, key: str, **values: object) -> str:
+        """A fixed sentence in the command's language."""
+        return say(key, self.lang, **values)
+
+    def out(self, line: str = "") -> None:
+        """A line of human output (on stderr in JSON mode, so stdout stays JSON)."""
+        print(line, file=self.stderr if self.json else self.stdout, flush=True)
+
+    def info(self, line: str) -> None:
+        """A status line, always on stderr."""
+        print(line, file=self.stderr, flush=True)
+
+    def emit(self, value: dict[str, Any]) -> None:
+        """One JSON result on stdout (JSON mode only)."""
+        if self.json:
+            print(json.dumps(value, ensure_ascii=False), file=self.stdout, flush=True)
+
+    def ask(self, prompt: str) -> str:
+        """A visible answer (activation code, SMS code, login number, choice)."""
+        if self.code_stdin or not self.stdin.isatty():
+            print(prompt, end="", file=self.stderr, flush=True)
+            line = self.stdin.readline()
+            if not line:
+                raise InputError(
+                    f"Réponse attendue sur l’entrée standard : {prompt.strip()}",
+                    f"Answer expected on standard input: {prompt.strip()}",
+                )
+            return line.strip()
+        print(prompt, end="", file=self.stderr, flush=True)
+        return self.stdin.readline().strip()
+
+    def secret(self, prompt: str) -> str:
+        """A masked answer (the code): from standard input with ``--code-stdin``."""
+        if self.code_stdin:
+            line = self.stdin.readline()
+            if not line:
+                raise InputError(
+                    "Code attendu sur l’entrée standard (--code-stdin), une ligne par code.",
+                    "Code expected on standard input (--code-stdin), one line per code.",
+                )
+            return line.strip()
+        if not self.stdin.isatty():
+            raise InputError(
+                "Saisie masquée impossible hors d’un terminal : utilisez --code-stdin.",
+                "Masked input needs a terminal: use --code-stdin.",
+            )
+        return getpass.getpass(prompt, stream=self.stderr).strip()
+
+    def confirm(self, key: str, yes: bool) -> bool:
+        """Ask a yes/no question, unless ``--yes`` or a script (which means yes)."""
+        if yes or self.json or not self.interactive:
+            return True
+        return self.ask(self.say(key)).lower().startswith(self.say("yes"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``sceau-device``; returns the exit code."""
+    arguments = _parser().parse_args(argv)
+    console = Console(
+        lang=arguments.lang or "fr",
+        json_output=arguments.json,
+        code_stdin=getattr(arguments, "code_stdin", False),
+        stdin=sys.stdin,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+    )
+    try:
+        return int(_run(arguments, console))
+    except DeviceError as error:
+        console.info(error.message(console.lang))
+        console.emit({"ok": False, **error.to_json(console.lang)})
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        console.info("\nInterrompu." if console.lang == "fr" else "\nInterrupted.")
+        return int(ExitCode.INTERRUPTED)
+    except Exception as error:
+        if os.environ.get("SCEAU_DEBUG"):
+            traceback.print_exc()
+        console.info(
+            "Erreur inattendue : "
+            f"{type(error).__name__}. Relancez avec SCEAU_DEBUG=1 pour le détail."
+            if console.lang == "fr"
+            else f"Unexpected error: {type(error).__name__}. Run with SCEAU_DEBUG=1 for details."
+        )
+        console.emit({"ok": False, "error": "unexpected", "exit_code": int(ExitCode.SERVER)})
+        return int(ExitCode.SERVER)
+
+
+def _keystore(arguments: argparse.Namespace, console: Console) -> Keystore:
+    keystore = Keystore(
+        arguments.keystore or default_keystore_path(),
+        insecure_file_key=arguments.insecure_file_key,
+    )
+    kind = keystore.wrapping_kind
+    if kind == "insecure-file" or (kind is None and arguments.insecure_file_key):
+        console.info(console.say("insecure_key", path=keystore.key_file))
+    return keystore
+
+
+def _biometrics_for(keystore: Keystore, console: Console) -> SimulatedBiometrics:
+    return SimulatedBiometrics(
+        keystore.path.with_name("simulated-biometrics.json"), out=console.stderr
+    )
+
+
+def _authenticator(arguments: argparse.Namespace, console: Console) -> Authenticator:
+    keystore = _keystore(arguments, console)
+    profile = keystore.get(arguments.profile)
+    biometrics: PlatformAuthenticator | None = None
+    if profile.inherence == SimulatedBiometrics.name:
+        biometrics = _biometrics_for(keystore, console)
+    return Authenticator(keystore, profile.name, biometrics=biometrics)
+
+
+def _run(arguments: argparse.Namespace, console: Console) -> ExitCode:
+    command = arguments.command
+    if command == "activate":
+        return _activate(arguments, console)
+    if command == "profiles":
+        return _profiles(arguments, console)
+    with _authenticator(arguments, console) as authenticator:
+        handlers: dict[str, Callable[[Authenticator, argparse.Namespace, Console], ExitCode]] = {
+            "list": _list,
+            "pending": _list,
+            "show": _show,
+            "approve": _approve,
+            "reject": _refuse,
+            "not-me": _refuse,
+            "listen": _listen,
+            "change-code": _change_code,
+            "status": _status,
+            "remove": _remove,
+        }
+        return handlers[command](authenticator, arguments, console)
+
+
+# --- activation and profiles ------------------------------------------------------------------
+
+
+def _choose_code(console: Console) -> str:
+    while True:
+        code = console.secret(console.say("choose_code"))
+        try:
+            check_new_code(code)
+        except InputError as error:
+            if not console.interactive:
+                raise
+            console.info(error.message(console.lang))
+            continue
+        if console.code_stdin:
+            return code
+        if console.secret(console.say("confirm_code")) == code:
+            return code
+        console.info(console.say("codes_differ"))
+
+
+def _activate(arguments: argparse.Namespace, console: Console) -> ExitCode:
+    keystore = _keystore(arguments, console)
+    code: str | None = None
+    if console.code_stdin:
+        code = _choose_code(console)  # checked before anything is sent
+    activation = arguments.activation or console.ask(console.say("activation_prompt"))
+    server = arguments.server
+    if not activation.lower().startswith("sceau:") and not server and console.interactive:
+        server = console.ask(console.say("server_prompt"))
+    session = ActivationSession.start(
+        keystore, activation, server_url=server, profile_name=arguments.profile
+    )
+    finished = False
+    try:
+        console.out(console.say("server_checked", url=session.binding.server_url))
+        console.out(console.say("fingerprint", fingerprint=session.server_key_fingerprint))
+        name = arguments.name
+        if not name:
+            default = socket.gethostname() or "Ordinateur"
+            name = console.ask(console.say("device_name_prompt")) if console.interactive else ""
+            name = name or default
+        sms = arguments.sms_code
+        while True:
+            if not sms:
+                sms = console.ask(console.say("sms_prompt"))
+            try:
+                session.register(name, sms)
+                break
+            except AuthenticationRefused as error:
+                if not console.interactive or arguments.sms_code or not error.attempts_left:
+                    raise
+                console.info(error.message(console.lang))
+                sms = None
+        console.out(console.say("registered"))
+        if code is None:
+            code = _choose_code(console)
+        biometrics = _biometrics_for(keystore, console) if arguments.biometrics else None
+        authenticator = session.choose_code(code, biometrics=biometrics)
+        del code
+        finished = True
+    finally:
+        if not finished:
+            session.abandon()
+    profile = authenticator.profile
+    authenticator.close()
+    console.out(console.say("activated", name=profile.device_name))
+    console.emit(
+        {
+            "ok": True,
+            "profile": profile.name,
+            "activation_id": profile.activation_id,
+            "device_name": profile.device_name,
+            "server_url": profile.server_url,
+            "server_key_fingerprint": session.server_key_fingerprint,
+            "biometrics": profile.inherence is not None,
+        }
+    )
+    return ExitCode.OK
+
+
+def _profiles(arguments: argparse.Namespace, console: Console) -> ExitCode:
+    keystore = _keystore(arguments, console)
+    profiles = keystore.profiles()
+    default = keystore.default_name()
+    if not profiles:
+        console.out(console.say("profiles_none"))
+    for profile in profiles:
+        console.out(
+            console.say(
+                "profile_line",
+                marker="*" if profile.name == default else " ",
+                name=profile.name,
+                device=profile.device_name,
+                url=profile.server_url,
+                state=profile.state,
+            )
+        )
+    console.emit(
+        {
+            "ok": True,
+            "default": default,
+            "profiles": [
+                {
+                    "name": p.name,
+                    "device_name": p.device_name,
+                    "server_url": p.server_url,
+                    "activation_id": p.activation_id,
+                    "state": p.state,
+                    "biometrics": p.inherence is not None,
+                }
+                for p in profiles
+            ],
+        }
+    )
+    return ExitCode.OK
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+def _show_operation(authenticator: Authenticator, operation: Operation, console: Console) -> None:
+    for line in render_operation(
+        operation,
+        device_name=authenticator.profile.device_name,
+        now=authenticator.now(),
+        locale=console.lang,
+    ):
+        console.out(line)
+
+
+def _list(
+    authenticator: Authenticator, _arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    pending = authenticator.pending()
+    for refused in pending.refused:
+        console.info(console.say("refused_operation") + f" ({refused.operation_id or '?'})")
+    now = authenticator.now()
+    if not pending.operations:
+        console.out(console.say("no_pending"))
+    else:
+        console.out(console.say("pending_count", n=len(pending.operations)))
+        for operation in pending.operations:
+            console.out("  " + summary_line(operation, now=now, locale=console.lang))
+    console.emit(
+        {
+            "ok": True,
+            "operations": [operation_json(op, now=now) for op in pending.operations],
+            "refused": [
+                {"id": refused.operation_id, "reason": refused.reason}
+                for refused in pending.refused
+            ],
+            "attempts_left": pending.attempts_left,
+            "locked_until": pending.locked_until,
+            "blocked": pending.blocked,
+        }
+    )
+    return ExitCode.SECURITY if pending.refused else ExitCode.OK
+
+
+def _show(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    operation = authenticator.operation(arguments.operation)
+    _show_operation(authenticator, operation, console)
+    console.emit({"ok": True, "operation": operation_json(operation, now=authenticator.now())})
+    return ExitCode.OK
+
+
+def _decided(decided: Decided, operation: Operation, console: Console) -> ExitCode:
+    key = {"approved": "approved", "rejected": "rejected", "not_me": "not_me_done"}.get(
+        decided.status, "rejected"
+    )
+    console.out(console.say(key))
+    console.emit(
+        {
+            "ok": True,
+            "operation": decided.operation_id,
+            "status": decided.status,
+            "decision": decided.decision.value,
+            "factors": [factor.value for factor in decided.factors],
+            "display": list(operation.display),
+        }
+    )
+    return ExitCode.OK
+
+
+def _match_for(operation: Operation, given: str | None, console: Console) -> str | None:
+    if operation.type is not OperationType.LOGIN:
+        return None
+    if given:
+        return given
+    return console.ask(console.say("match_prompt"))
+
+
+def _approve_one(
+    authenticator: Authenticator,
+    operation: Operation,
+    console: Console,
+    *,
+    biometrics: bool,
+    match: str | None,
+) -> Decided:
+    match = _match_for(operation, match, console)
+    if biometrics:
+        return authenticator.approve_with_biometrics(operation, match=match)
+    while True:
+        code = console.secret(console.say("enter_code_prompt"))
+        try:
+            return authenticator.approve_with_code(operation, code, match=match)
+        except Locked:
+            raise
+        except AuthenticationRefused as error:
+            if not console.interactive or not error.attempts_left:
+                raise
+            console.info(error.message(console.lang))
+        except InputError as error:
+            if not console.interactive:
+                raise
+            console.info(error.message(console.lang))
+
+
+def _approve(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    operation = authenticator.operation(arguments.operation)
+    _show_operation(authenticator, operation, console)
+    decided = _approve_one(
+        authenticator,
+        operation,
+        console,
+        biometrics=arguments.biometrics,
+        match=arguments.match,
+    )
+    return _decided(decided, operation, console)
+
+
+def _refuse(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    operation = authenticator.operation(arguments.operation)
+    _show_operation(authenticator, operation, console)
+    not_me = arguments.command == "not-me"
+    if not console.confirm("confirm_not_me" if not_me else "confirm_reject", arguments.yes):
+        console.out(console.say("later"))
+        console.emit({"ok": True, "operation": operation.id, "status": "pending"})
+        return ExitCode.OK
+    decided = authenticator.not_me(operation) if not_me else authenticator.reject(operation)
+    return _decided(decided, operation, console)
+
+
+def _listen(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    stop = threading.Event()
+    incoming: queue.Queue[Operation | BaseException] = queue.Queue()
+    decided_here: set[str] = set()
+    handled = 0
+
+    def gone(operation_id: str) -> None:
+        if operation_id not in decided_here:
+            console.info(console.say("gone", id=operation_id))
+
+    def worker() -> None:
+        try:
+            authenticator.listen(
+                incoming.put,
+                stop=stop,
+                on_refused=lambda refused: console.info(
+                    console.say("refused_operation") + f" ({refused.operation_id or '?'})"
+                ),
+                on_gone=gone,
+                on_disconnect=lambda _error, delay: console.info(
+                    console.say("reconnecting", seconds=round(delay))
+                ),
+            )
+        except BaseException as error:  # handed to the main thread, which reports it
+            incoming.put(error)
+
+    thread = threading.Thread(target=worker, name="sceau-listen", daemon=True)
+    thread.start()
+    console.info(console.say("listening"))
+    deadline = None if arguments.timeout is None else time.monotonic() + arguments.timeout
+    try:
+        while arguments.count is None or handled < arguments.count:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                break
+            try:
+                item = incoming.get(timeout=wait)
+            except queue.Empty:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            handled += 1
+            if console.json:
+                console.emit(operation_json(item, now=authenticator.now()))
+                continue
+            _show_operation(authenticator, item, console)
+            if console.interactive:
+                decided_here.add(item.id)
+                if not _decide_interactively(authenticator, item, console):
+                    decided_here.discard(item.id)
+    finally:
+        stop.set()
+    return ExitCode.OK
+
+
+def _decide_interactively(
+    authenticator: Authenticator, operation: Operation, console: Console
+) -> bool:
+    """Ask Valider / Refuser / Ce n'est pas moi / Plus tard; return whether it was decided."""
+    text = TEXT[console.lang]
+    console.out(
+        console.say(
+            "choice", approve=text["approve"], decline=text["decline"], not_me=text["not_me"]
+        )
+    )
+    choice = console.ask(console.say("choice_prompt")).strip().lower()[:1]
+    keys = ("v", "r", "c", "p") if console.lang == "fr" else ("a", "d", "n", "l")
+    try:
+        if choice == keys[0]:
+            use_biometrics = authenticator.profile.inherence is not None
+            try:
+                decided = _approve_one(
+                    authenticator, operation, console, biometrics=use_biometrics, match=None
+                )
+            except BiometricsError as error:
+                console.info(error.message(console.lang))
+                decided = _approve_one(
+                    authenticator, operation, console, biometrics=False, match=None
+                )
+            _decided(decided, operation, console)
+        elif choice == keys[1]:
+            _decided(authenticator.reject(operation), operation, console)
+        elif choice == keys[2]:
+            _decided(authenticator.not_me(operation), operation, console)
+        else:
+            console.out(console.say("later"))
+            return False
+    except DeviceError as error:
+        if isinstance(error, InputError | AuthenticationRefused) or error.exit_code in (
+            ExitCode.UNAVAILABLE,
+        ):
+            console.info(error.message(console.lang))
+            return False
+        raise
+    return True
+
+
+# --- lifecycle ----------------------------------------------------------------------------
+
+
+def _change_code(
+    authenticator: Authenticator, _arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    old = console.secret(console.say("old_code"))
+    new = console.secret(console.say("new_code"))
+    while True:
+        try:
+            check_new_code(new)
+        except InputError as error:
+            if not console.interactive:
+                raise
+            console.info(error.message(console.lang))
+            new = console.secret(console.say("new_code"))
+            continue
+        if console.code_stdin or console.secret(console.say("confirm_code")) == new:
+            break
+        console.info(console.say("codes_differ"))
+        new = console.secret(console.say("new_code"))
+    authenticator.change_code(old, new)
+    del old, new
+    console.out(console.say("code_changed"))
+    console.emit({"ok": True, "code_changed": True})
+    return ExitCode.OK
+
+
+def _status(
+    authenticator: Authenticator, _arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    status = authenticator.status()
+    pending = authenticator.pending() if status.status == "active" else None
+    profile = authenticator.profile
+    state_key = f"state_{status.status}"
+    from sceau_device.texts import WORDS
+
+    state = (
+        console.say(state_key)
+        if state_key in WORDS["fr"]
+        else console.say("state_other", state=status.status)
+    )
+    console.out(console.say("status_profile", profile=profile.name, url=profile.server_url))
+    console.out(console.say("status_name", name=status.device_name or profile.device_name))
+    console.out(console.say("status_state", state=state))
+    locked_until = status.locked_until or (pending.locked_until if pending else None)
+    blocked = status.blocked or (pending.blocked if pending else False)
+    if blocked:
+        console.out(console.say("status_blocked"))
+    elif locked_until:
+        console.out(console.say("status_locked", until=format_time(locked_until, console.lang)))
+    if pending is not None:
+        console.out(console.say("status_attempts", n=pending.attempts_left))
+    console.out(
+        console.say("status_biometrics", state=console.say("on" if status.inherence else "off"))
+    )
+    console.emit(
+        {
+            "ok": True,
+            "profile": profile.name,
+            "server_url": profile.server_url,
+            "activation_id": status.activation_id,
+            "device_name": status.device_name,
+            "status": status.status,
+            "locked_until": locked_until,
+            "blocked": blocked,
+            "attempts_left": None if pending is None else pending.attempts_left,
+            "pending": None if pending is None else len(pending.operations),
+            "biometrics": status.inherence,
+            "counter": status.counter,
+        }
+    )
+    return ExitCode.OK
+
+
+def _remove(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    if not console.confirm("confirm_remove", arguments.yes):
+        return ExitCode.OK
+    removal = authenticator.remove()
+    console.out(console.say("removed"))
+    console.emit(
+        {"ok": True, "profile": removal.profile, "server_confirmed": removal.server_confirmed}
+    )
+    return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

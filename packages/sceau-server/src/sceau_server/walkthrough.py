@@ -198,3 +198,7 @@ def main() -> int:
         _say("serveur", f"refusé : {refused}")
     print("\nFin du parcours." if outcome_ok else "\nUne étape ne s'est pas passée comme prévu.")
     return 0 if outcome_ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The FastAPI application: routers, the problem handler, the body limit, background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from sceau_core.results import jwks
+from sceau_server import errors
+from sceau_server.api import device, rp
+from sceau_server.api.deps import Ctx
+from sceau_server.api.middleware import BodyLimit
+from sceau_server.services import operations as operation_service
+from sceau_server.services.checkpoints import write_checkpoint
+from sceau_server.services.context import ServerContext
+from sceau_server.services.maintenance import purge_nonces
+from sceau_server.services.webhooks import deliver_due
+from sceau_server.settings import Settings
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("sceau.server")
+
+well_known = APIRouter(tags=["well-known"])
+
+
+@well_known.get("/.well-known/jwks.json", summary="The server's result-signing keys (JWKS)")
+def jwks_document(ctx: Ctx) -> dict[str, Any]:
+    """Verify result JWS with these keys (RFC 7517)."""
+    return jwks([ctx.public_key])
+
+
+async def _every(interval: float, work: Callable[[], object], name: str) -> None:
+    while True:
+        try:
+            await run_in_threadpool(work)
+        except Exception:
+            _log.exception("background task %s failed", name)
+        await asyncio.sleep(interval)
+
+
+def create_app(settings: Settings, *, context: ServerContext | None = None) -> FastAPI:
+    """Build the application; the database must already be migrated."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = context or ServerContext.create(settings)
+        app.state.context = ctx
+        client = httpx.Client(timeout=settings.webhook_timeout, follow_redirects=False)
+
+        def sweep() -> None:
+            operation_service.expire_due(ctx)
+            operation_service.notify_unreported_failures(ctx)
+            purge_nonces(ctx)
+
+        tasks = []
+        if settings.checkpoint_interval > 0:
+            tasks.append(
+                asyncio.create_task(
+                    _every(settings.checkpoint_interval, lambda: write_checkpoint(ctx), "audit")
+                )
+            )
+        tasks += [
+            asyncio.create_task(_every(settings.sweep_interval, sweep, "sweep")),
+            asyncio.create_task(
+                _every(settings.webhook_interval, lambda: deliver_due(ctx, client), "webhooks")
+            ),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            client.close()
+            if context is None:
+                ctx.close()
+
+    app = FastAPI(
+        title="Sceau server",
+        version="0.1.0",
+        summary="Strong customer authentication (PSD2 SCA) for banks",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.include_router(rp.router)
+    app.include_router(device.router)
+    app.include_router(well_known)
+    return app

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Request dependencies: the server context, the relying party, the signed device request."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from sceau_core.httpsig import HttpRequest
+from sceau_server.errors import MalformedRequest, Unauthorized
+from sceau_server.services.accounts import authenticate_rp
+from sceau_server.services.context import ServerContext
+from sceau_server.services.devices import build_request
+from sceau_server.storage.models import RelyingParty
+
+__all__ = ["Ctx", "Rp", "SignedHttp", "problem_responses"]
+
+_SIGNED_HEADERS = frozenset({"signature", "signature-input", "content-digest", "sceau-counter"})
+_bearer = HTTPBearer(auto_error=False, description="the relying party's API key")
+
+
+def _context(request: Request) -> ServerContext:
+    context: ServerContext = request.app.state.context
+    return context
+
+
+Ctx = Annotated[ServerContext, Depends(_context)]
+
+
+def _relying_party(
+    ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> RelyingParty:
+    if credentials is None:
+        raise Unauthorized("An API key is required (Authorization: Bearer …).")
+    with ctx.read() as session:
+        rp = authenticate_rp(ctx, session, f"Bearer {credentials.credentials}")
+        session.expunge(rp)
+        return rp
+
+
+Rp = Annotated[RelyingParty, Depends(_relying_party)]
+
+
+async def _signed_http(request: Request, ctx: Ctx) -> HttpRequest:
+    body = await request.body()
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in request.headers.raw:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in headers:
+            if name in _SIGNED_HEADERS:
+                raise MalformedRequest(f"The header {name} is repeated.")
+            headers[name] = f"{headers[name]}, {value}"
+        else:
+            headers[name] = value
+    return build_request(
+        ctx,
+        method=request.method,
+        path=request.url.path,
+        query=request.url.query,
+        headers=headers,
+        body=body,
+    )
+
+
+SignedHttp = Annotated[HttpRequest, Depends(_signed_http)]
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem responses a route may give."""
+    from sceau_server.api.schemas import Problem
+
+    schema = Problem.model_json_schema()
+    descriptions = {
+        400: "Malformed request",
+        401: "Unauthorized or authentication failed",
+        403: "Forbidden",
+        404: "Not found",
+        409: "Conflict",
+        413: "Payload too large",
+        422: "Invalid request",
+        429: "Too many requests",
+    }
+    return {
+        status: {
+            "description": descriptions.get(status, "Problem"),
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }

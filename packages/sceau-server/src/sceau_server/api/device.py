@@ -1,0 +1,338 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The device API under ``/v1/device``: every request but the lookup is signed (RFC 9421)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from sceau_core.errors import SceauError
+from sceau_core.keys import decode_public_key
+from sceau_server.api.deps import Ctx, SignedHttp, problem_responses
+from sceau_server.api.schemas import (
+    ActivationLookup,
+    CodeChangeRequest,
+    CodeCommitRequest,
+    CommitRequest,
+    DecisionResult,
+    DeviceOperations,
+    DeviceStatus,
+    EvaluateRequest,
+    Evaluation,
+    RegisterRequest,
+    RegistrationEvaluation,
+)
+from sceau_server.errors import AuthenticationFailed
+from sceau_server.services import activations as activation_service
+from sceau_server.services import code as code_service
+from sceau_server.services import operations as operation_service
+from sceau_server.services.devices import Admitted, admit, verify_signature
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/device", tags=["device"])
+
+LookupPath = Annotated[str, Path(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]+$")]
+OperationIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+_SIGNED = problem_responses(400, 401, 413, 422)
+_STREAM_SECONDS = 300.0
+_HEARTBEAT = 15.0
+
+
+@router.get(
+    "/activation/{lookup_id}",
+    response_model=ActivationLookup,
+    responses=problem_responses(404, 422),
+    summary="Find a pending activation by its lookup id",
+)
+def lookup_activation(ctx: Ctx, lookup_id: LookupPath) -> Any:
+    """The server binding and its tag, which the device checks with its code before pinning."""
+    return activation_service.lookup(ctx, lookup_id)
+
+
+@router.post(
+    "/activation/register",
+    response_model=DeviceStatus,
+    responses=_SIGNED,
+    summary="Register the device key",
+)
+def register(ctx: Ctx, http: SignedHttp, body: RegisterRequest) -> Any:
+    """Signed with the new device key (keyid = activation id), counter 1 or more."""
+
+    def key_for(key_id: str) -> Any:
+        if key_id != body.activation_id:
+            raise AuthenticationFailed()
+        try:
+            return decode_public_key(body.device_public_key)
+        except SceauError as error:
+            raise AuthenticationFailed() from error
+
+    info = verify_signature(ctx, http, key_for=key_for)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        admitted = admit(ctx, session, info, statuses=("pending",))
+        activation_service.register(
+            ctx,
+            session,
+            admitted,
+            device_name=body.device_name,
+            device_public_key=body.device_public_key,
+            sms_code=body.sms_code,
+            proof=body.proof,
+        )
+        return activation_service.status_view(ctx, admitted.activation)
+
+    return ctx.transaction(work)
+
+
+@router.post(
+    "/activation/oprf",
+    response_model=RegistrationEvaluation,
+    responses=_SIGNED,
+    summary="Evaluate the chosen code once, to derive the knowledge key",
+)
+def registration_evaluation(ctx: Ctx, http: SignedHttp, body: EvaluateRequest) -> Any:
+    """The VOPRF evaluation of docs/protocol.md §2.4 step 4."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        admitted = admit(ctx, session, info, statuses=("registered",))
+        return activation_service.evaluate_registration(
+            ctx, admitted, blinded_element=body.blinded_element
+        )
+
+    return ctx.transaction(work)
+
+
+@router.post(
+    "/activation/commit",
+    response_model=DeviceStatus,
+    responses=_SIGNED,
+    summary="Register the knowledge key; the activation becomes active",
+)
+def commit(ctx: Ctx, http: SignedHttp, body: CommitRequest) -> Any:
+    """The knowledge key signs its own registration (docs/protocol.md §2.4 step 5)."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
+        admitted = admit(ctx, session, info, statuses=("registered",))
+        return activation_service.commit(
+            ctx,
+            session,
+            admitted,
+            notes,
+            knowledge_public_key=body.knowledge_public_key,
+            knowledge_signature=body.knowledge_signature,
+            inherence_public_key=body.inherence_public_key,
+        )
+
+    return ctx.transaction(work)
+
+
+@router.delete(
+    "/activation",
+    status_code=204,
+    responses=_SIGNED,
+    summary="Remove this device",
+)
+def remove(ctx: Ctx, http: SignedHttp) -> Response:
+    """The device removes itself; its keys stop working at once (brief L4)."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, notes: list[tuple[str, str]]) -> None:
+        admitted = admit(ctx, session, info, statuses=("active", "registered"))
+        activation_service.end_activation(
+            ctx,
+            session,
+            admitted.activation,
+            actor=admitted.activation.id,
+            reason="removed_by_device",
+            notes=notes,
+        )
+
+    ctx.transaction(work)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/status",
+    response_model=DeviceStatus,
+    responses=_SIGNED,
+    summary="This device's activation",
+)
+def status(ctx: Ctx, http: SignedHttp) -> Any:
+    """Status, lock and counter of the activation."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        admitted = admit(ctx, session, info)
+        return activation_service.status_view(ctx, admitted.activation)
+
+    return ctx.transaction(work)
+
+
+@router.get(
+    "/operations",
+    response_model=DeviceOperations,
+    responses=_SIGNED,
+    summary="The pending operations, signed by the server",
+)
+def pending(ctx: Ctx, http: SignedHttp) -> Any:
+    """Each operation is ``{"operation", "signature"}`` under the pinned server key (D8)."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        return operation_service.pending_for_device(ctx, session, admit(ctx, session, info))
+
+    return ctx.transaction(work)
+
+
+@router.post(
+    "/operations/{operation_id}/evaluate",
+    response_model=Evaluation,
+    responses=problem_responses(400, 401, 404, 409, 413, 422),
+    summary="Evaluate the code for an approval (the attempt is counted first)",
+)
+def evaluate(
+    ctx: Ctx, http: SignedHttp, operation_id: OperationIdPath, body: EvaluateRequest
+) -> Any:
+    """Count the attempt, then answer the VOPRF evaluation and the attempts left (K3)."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        admitted = admit(ctx, session, info)
+        return operation_service.evaluate(
+            ctx, session, admitted, operation_id, blinded_element=body.blinded_element
+        )
+
+    return ctx.transaction(work)
+
+
+@router.post(
+    "/operations/{operation_id}/decision",
+    response_model=DecisionResult,
+    responses=problem_responses(400, 401, 404, 409, 413, 422),
+    summary="Send the signed decision",
+)
+def decision(
+    ctx: Ctx,
+    http: SignedHttp,
+    operation_id: OperationIdPath,
+    body: Annotated[dict[str, Any], Body(description="a SignedApproval")],
+) -> Any:
+    """Approve, refuse or report "not me"; ``approval.counter`` equals the request's counter."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
+        admitted: Admitted = admit(ctx, session, info)
+        return operation_service.decide(ctx, session, admitted, operation_id, body, notes)
+
+    result = ctx.transaction(work)
+    if result.pop("refused"):
+        raise AuthenticationFailed()
+    return result
+
+
+@router.post(
+    "/code/evaluate",
+    response_model=Evaluation,
+    responses=_SIGNED,
+    summary="Evaluate the old code to change it (the attempt is counted first)",
+)
+def code_evaluate(ctx: Ctx, http: SignedHttp, body: EvaluateRequest) -> Any:
+    """Step 1 of a code change: counted like an approval's evaluation (K3)."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        return code_service.evaluate_old_code(
+            ctx, session, admit(ctx, session, info), blinded_element=body.blinded_element
+        )
+
+    return ctx.transaction(work)
+
+
+@router.post(
+    "/code/change",
+    response_model=RegistrationEvaluation,
+    responses=_SIGNED,
+    summary="Evaluate the new code, authorized by the old knowledge key",
+)
+def code_change(ctx: Ctx, http: SignedHttp, body: CodeChangeRequest) -> Any:
+    """Step 2: the old knowledge key signs the new code's blinded element and the counter."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        return code_service.change(
+            ctx,
+            session,
+            admit(ctx, session, info),
+            blinded_element=body.blinded_element,
+            knowledge_signature=body.knowledge_signature,
+        )
+
+    return ctx.transaction(work)
+
+
+@router.post(
+    "/code/commit",
+    response_model=DeviceStatus,
+    responses=_SIGNED,
+    summary="Register the new knowledge key",
+)
+def code_commit(ctx: Ctx, http: SignedHttp, body: CodeCommitRequest) -> Any:
+    """Step 3: the new knowledge key replaces the old one; the customer is told by SMS."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        return code_service.commit(
+            ctx,
+            session,
+            admit(ctx, session, info),
+            knowledge_public_key=body.knowledge_public_key,
+            knowledge_signature=body.knowledge_signature,
+        )
+
+    return ctx.transaction(work)
+
+
+@router.get(
+    "/events",
+    responses={
+        200: {"description": "Server-sent events", "content": {"text/event-stream": {}}},
+        **_SIGNED,
+    },
+    response_class=StreamingResponse,
+    summary="Be told of new operations (server-sent events)",
+)
+async def events(ctx: Ctx, http: SignedHttp) -> StreamingResponse:
+    """An ``operation`` event carries only an operation id; fetch it with a signed request."""
+    info = await run_in_threadpool(verify_signature, ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> str:
+        return admit(ctx, session, info).activation.id
+
+    activation_id = await run_in_threadpool(ctx.transaction, work)
+
+    async def stream() -> AsyncIterator[str]:
+        async with ctx.notifier.subscribe(f"device:{activation_id}") as subscription:
+            yield ": connected\n\n"
+            deadline = ctx.clock() + _STREAM_SECONDS
+            while ctx.clock() < deadline:
+                message = await subscription.get(_HEARTBEAT)
+                if message is None:
+                    yield ": keep-alive\n\n"
+                elif message == "revoked":
+                    yield "event: revoked\ndata: {}\n\n"
+                    return
+                else:
+                    yield f"event: operation\ndata: {json.dumps({'id': message})}\n\n"
+
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    )

@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: Apache-2.0
+"""ASGI middleware: the request body size limit."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sceau_server.errors import PayloadTooLarge, problem_response
+
+__all__ = ["BodyLimit"]
+
+
+class BodyLimit:
+    """Refuse request bodies larger than ``limit`` bytes with a 413 problem.
+
+    A declared ``Content-Length`` above the limit is refused before any byte is read; a body
+    sent without one (chunked) is read up to the limit and refused once it passes it.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+                if declared > self.limit or declared < 0:
+                    await problem_response(
+                        PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
+                    )(scope, receive, send)
+                    return
+        # Read the whole body first (it is small by construction): a body over the limit is
+        # refused before the application sees any of it, chunked or not.
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.limit:
+                await problem_response(
+                    PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
+                )(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Pydantic models at the edge of the HTTP API: every request model forbids unknown fields.
+
+Typed operation data are checked here only as JSON objects; the protocol core's strict parsers
+(:func:`sceau_core.operations.parse_data`) then apply each type's rules and name the field that
+fails, so the rules live in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sceau_core.operations import OperationType
+
+__all__ = [
+    "ActivationCreated",
+    "ActivationLookup",
+    "CodeChangeRequest",
+    "CodeCommitRequest",
+    "CommitRequest",
+    "DecisionResult",
+    "DeviceOperations",
+    "DeviceStatus",
+    "EvaluateRequest",
+    "Evaluation",
+    "OperationCreate",
+    "OperationView",
+    "Problem",
+    "RegisterRequest",
+    "RegistrationEvaluation",
+    "UserUpsert",
+    "UserView",
+]
+
+ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
+B64Url = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object; some problems add members."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    message_fr: str | None = None
+    message_en: str | None = None
+    attempts_left: int | None = None
+    locked_until: int | None = None
+
+
+class UserUpsert(_Request):
+    """A user as the bank provisions it."""
+
+    phone: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164 phone number")
+    display_name: str = Field(min_length=1, max_length=140)
+    locale: Literal["fr", "en"] = "fr"
+    phone_changed_at: int | None = Field(default=None, ge=0, le=2**53 - 1)
+
+
+class DeviceView(BaseModel):
+    """One of the user's devices."""
+
+    activation_id: str
+    device_name: str | None
+    status: str
+    activated_at: int | None
+    locked_until: int | None
+    blocked: bool
+
+
+class UserView(BaseModel):
+    """A user as the RP API shows it."""
+
+    external_id: str
+    phone: str
+    display_name: str
+    locale: str
+    phone_changed_at: int | None
+    fraud_flagged_at: int | None
+    created_at: int
+    devices: list[DeviceView]
+
+
+class ActivationCreated(BaseModel):
+    """A new activation: show ``code`` and the QR code to the logged-in customer."""
+
+    activation_id: str
+    code: str
+    qr_uri: str
+    qr_svg: str
+    expires_at: int
+    server_key_fingerprint: str
+
+
+class OperationCreate(_Request):
+    """A request to validate one operation."""
+
+    user: ExternalId = Field(strict=True)
+    type: OperationType = Field(description="the operation type")
+    data: dict[str, Any] = Field(description="typed data; see docs/api.md for each type")
+    context: dict[str, Any] | None = Field(
+        default=None, description="request context: ip, user_agent, channel, location"
+    )
+    ttl: int | None = Field(
+        default=None, ge=1, le=3600, strict=True, description="seconds; default per type"
+    )
+    callback_url: str | None = Field(default=None, min_length=1, max_length=2048, strict=True)
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class OperationView(BaseModel):
+    """An operation as its relying party sees it."""
+
+    id: str
+    type: str
+    status: Literal["pending", "approved", "rejected", "not_me", "expired", "cancelled"]
+    user: str
+    created_at: int
+    expires_at: int
+    digest: str
+    operation: dict[str, Any]
+    decided_at: int | None
+    factors: list[str] | None
+    suspected_fraud: bool
+    result: str | None = Field(description="the result JWS (ES256) once final")
+    callback_url: str | None
+    match: str | None = Field(
+        default=None, description="login only: the number to show the user (brief D6)"
+    )
+
+
+class ActivationLookup(BaseModel):
+    """What a device receives before pinning the server (docs/protocol.md §2.3)."""
+
+    activation_id: str
+    binding: dict[str, Any]
+    tag: str
+
+
+class RegisterRequest(_Request):
+    """Device key registration (docs/protocol.md §2.4 step 3)."""
+
+    activation_id: str = Field(min_length=1, max_length=64)
+    device_name: str = Field(min_length=1, max_length=140)
+    device_public_key: B64Url
+    sms_code: str = Field(pattern=r"^[0-9]{6}$")
+    proof: B64Url
+
+
+class EvaluateRequest(_Request):
+    """A blinded element to evaluate (docs/protocol.md §3)."""
+
+    blinded_element: B64Url
+
+
+class RegistrationEvaluation(BaseModel):
+    """The server's VOPRF evaluation and its proof."""
+
+    evaluated_element: str
+    proof: str
+
+
+class Evaluation(RegistrationEvaluation):
+    """An evaluation during an approval, with the attempts left after counting it."""
+
+    attempts_left: int
+    locked_until: int | None
+    blocked: bool
+
+
+class CommitRequest(_Request):
+    """The knowledge key (and biometric key) registration (docs/protocol.md §2.4 step 5)."""
+
+    knowledge_public_key: B64Url
+    knowledge_signature: B64Url
+    inherence_public_key: B64Url | None = None
+
+
+class CodeChangeRequest(_Request):
+    """The new code's blinded element, authorized by the old knowledge key."""
+
+    blinded_element: B64Url
+    knowledge_signature: B64Url
+
+
+class CodeCommitRequest(_Request):
+    """The new knowledge key, signed by itself (label ``sceau/v1/key-registration``)."""
+
+    knowledge_public_key: B64Url
+    knowledge_signature: B64Url
+
+
+class DeviceStatus(BaseModel):
+    """The device's own activation."""
+
+    activation_id: str
+    status: str
+    device_name: str | None
+    counter: int
+    locked_until: int | None
+    blocked: bool
+    inherence: bool
+
+
+class SignedOperation(BaseModel):
+    """An operation signed by the server key (label ``sceau/v1/operation``)."""
+
+    operation: dict[str, Any]
+    signature: str
+
+
+class DeviceOperations(BaseModel):
+    """The user's pending operations, with the activation's attempt state."""
+
+    operations: list[SignedOperation]
+    attempts_left: int
+    locked_until: int | None
+    blocked: bool
+
+
+class DecisionResult(BaseModel):
+    """The accepted decision."""
+
+    operation: str
+    status: str

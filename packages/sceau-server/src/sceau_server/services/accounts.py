@@ -1,0 +1,232 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Relying parties (API keys, scopes, callback allowlists) and users."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from sceau_core.encoding import b64url_encode
+from sceau_core.operations import OperationType
+from sceau_server.errors import CallbackNotAllowed, Forbidden, NotFound, Unauthorized
+from sceau_server.services.context import ServerContext, random_id
+from sceau_server.services.events import audit
+from sceau_server.storage import repository
+from sceau_server.storage.models import RelyingParty, User
+
+__all__ = [
+    "ALL_SCOPES",
+    "API_KEY_PREFIX",
+    "NewRelyingParty",
+    "authenticate_rp",
+    "check_callback",
+    "create_rp",
+    "get_user",
+    "require_scope",
+    "upsert_user",
+    "user_view",
+    "webhook_secret",
+]
+
+API_KEY_PREFIX = "sceau_sk_"
+ALL_SCOPES = ("users", "activations", *(kind.value for kind in OperationType))
+
+
+@dataclass(frozen=True)
+class NewRelyingParty:
+    """A relying party just created: its API key and webhook secret are shown only now."""
+
+    id: str
+    name: str
+    api_key: str
+    webhook_secret: str
+    scopes: tuple[str, ...]
+    callback_allow: tuple[str, ...]
+
+
+def _check_allow_entry(url: str, *, production: bool) -> str:
+    parts = urlsplit(url)
+    if production and parts.scheme != "https":
+        raise ValueError(f"callback prefix {url!r} must be https in production")
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"callback prefix {url!r} must be an absolute http(s) URL")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"callback prefix {url!r} must have no query, fragment or user info")
+    return url
+
+
+def create_rp(
+    ctx: ServerContext, *, name: str, scopes: list[str], callback_allow: list[str]
+) -> NewRelyingParty:
+    """Create a relying party and return its API key, which is stored only as a keyed digest."""
+    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(unknown)}")
+    allow = [_check_allow_entry(url, production=ctx.settings.production) for url in callback_allow]
+    rp_id = random_id("rp", 9)
+    api_key = API_KEY_PREFIX + b64url_encode(os.urandom(32))
+    secret = os.urandom(24)
+    webhook = "whsec_" + base64.b64encode(secret).decode("ascii")
+    now = ctx.now()
+    with ctx.db.write() as session:
+        session.add(
+            RelyingParty(
+                id=rp_id,
+                name=name,
+                api_key_digest=ctx.digest("api-key", "", api_key),
+                scopes=list(scopes),
+                callback_allow=allow,
+                webhook_secret_wrapped=ctx.wrapper.wrap(secret, slot=f"webhook:{rp_id}"),
+                created_at=now,
+                disabled=False,
+            )
+        )
+        audit(
+            session,
+            event="rp.api_key_created",
+            now=now,
+            actor="admin",
+            subject=rp_id,
+            data={"name": name, "scopes": list(scopes), "callback_allow": allow},
+        )
+    return NewRelyingParty(rp_id, name, api_key, webhook, tuple(scopes), tuple(allow))
+
+
+def webhook_secret(ctx: ServerContext, rp: RelyingParty) -> bytes:
+    """The relying party's webhook signing secret."""
+    return ctx.wrapper.unwrap(rp.webhook_secret_wrapped, slot=f"webhook:{rp.id}")
+
+
+def authenticate_rp(
+    ctx: ServerContext, session: Session, authorization: str | None
+) -> RelyingParty:
+    """Find the relying party of a ``Bearer`` API key, or raise :class:`Unauthorized`."""
+    if not authorization:
+        raise Unauthorized("An API key is required (Authorization: Bearer …).")
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(API_KEY_PREFIX) or len(token) > 128:
+        raise Unauthorized("The API key is not valid.")
+    digest = ctx.digest("api-key", "", token)
+    rp = repository.find_rp_by_key_digest(session, digest)
+    if rp is None or rp.disabled or not hmac.compare_digest(rp.api_key_digest, digest):
+        raise Unauthorized("The API key is not valid.")
+    return rp
+
+
+def require_scope(rp: RelyingParty, scope: str) -> None:
+    """Refuse with :class:`Forbidden` unless the relying party's key has ``scope``."""
+    if scope not in rp.scopes:
+        raise Forbidden(f"This API key does not have the scope {scope!r}.")
+
+
+def check_callback(rp: RelyingParty, url: str) -> None:
+    """Accept ``url`` only if it starts with an allowlisted origin and path (no SSRF)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise CallbackNotAllowed("The callback URL is not a valid URL.") from error
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        raise CallbackNotAllowed("The callback URL must have no user info or fragment.")
+    segments = parts.path.split("/")
+    if "." in segments or ".." in segments or "%2e" in parts.path.lower() or "\\" in url:
+        raise CallbackNotAllowed("The callback URL must not have dot segments.")
+    for prefix in rp.callback_allow:
+        allowed = urlsplit(prefix)
+        same_origin = (
+            parts.scheme == allowed.scheme
+            and parts.hostname == allowed.hostname
+            and port == allowed.port
+        )
+        base = allowed.path or "/"
+        if same_origin and (
+            parts.path == base or parts.path.startswith(base if base.endswith("/") else base + "/")
+        ):
+            return
+    raise CallbackNotAllowed("The callback URL is not in this API key's allowlist.")
+
+
+def get_user(session: Session, external_id: str, *, for_update: bool = False) -> User:
+    """The user known by ``external_id``, or :class:`NotFound`."""
+    user = repository.find_user(session, external_id, for_update=for_update)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def upsert_user(
+    ctx: ServerContext,
+    session: Session,
+    rp: RelyingParty,
+    external_id: str,
+    *,
+    phone: str,
+    display_name: str,
+    locale: str,
+    phone_changed_at: int | None,
+) -> tuple[User, bool]:
+    """Create or update a user; return it and whether it was created."""
+    now = ctx.now()
+    user = repository.find_user(session, external_id, for_update=True)
+    created = user is None
+    if user is None:
+        user = User(
+            external_id=external_id,
+            phone=phone,
+            display_name=display_name,
+            locale=locale,
+            phone_changed_at=phone_changed_at,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(user)
+        session.flush()
+    else:
+        if user.phone != phone and phone_changed_at is None:
+            phone_changed_at = now
+        user.phone = phone
+        user.display_name = display_name
+        user.locale = locale
+        user.phone_changed_at = phone_changed_at or user.phone_changed_at
+        user.updated_at = now
+    audit(
+        session,
+        event="user.created" if created else "user.updated",
+        now=now,
+        actor=rp.id,
+        subject=external_id,
+        data={"locale": locale, "phone_changed_at": user.phone_changed_at},
+    )
+    return user, created
+
+
+def user_view(session: Session, user: User) -> dict[str, Any]:
+    """The user as the RP API shows it, with their devices."""
+    activations = repository.live_activations(session, user.id)
+    return {
+        "external_id": user.external_id,
+        "phone": user.phone,
+        "display_name": user.display_name,
+        "locale": user.locale,
+        "phone_changed_at": user.phone_changed_at,
+        "fraud_flagged_at": user.fraud_flagged_at,
+        "created_at": user.created_at,
+        "devices": [
+            {
+                "activation_id": activation.id,
+                "device_name": activation.device_name,
+                "status": activation.status,
+                "activated_at": activation.activated_at,
+                "locked_until": activation.locked_until,
+                "blocked": activation.blocked_at is not None,
+            }
+            for activation in activations
+        ],
+    }

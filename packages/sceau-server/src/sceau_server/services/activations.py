@@ -1,0 +1,374 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The activation ceremony (docs/protocol.md §2.4) and the end of an activation.
+
+1. The RP creates an activation: code, lookup digest, OPRF key pair, binding tag, SMS code.
+2. The device looks it up by ``lookup_id`` and pins the binding (§2.3).
+3. It registers its device key with the registration proof and the SMS code.
+4. It runs one VOPRF evaluation to derive its knowledge key (§3).
+5. It commits the knowledge key, signed by that key; the activation becomes active.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import segno
+from sqlalchemy.orm import Session
+
+from sceau_core.activation import (
+    ActivationCode,
+    QrPayload,
+    ServerBinding,
+    binding_tag,
+    check_one_time_code,
+    generate_one_time_code,
+    verify_registration_proof,
+)
+from sceau_core.encoding import b64url_decode, b64url_encode
+from sceau_core.errors import SceauError
+from sceau_core.hazmat import oprf
+from sceau_core.keys import decode_public_key, key_fingerprint
+from sceau_core.signatures import verify_key_registration
+from sceau_server.errors import AuthenticationFailed, InvalidRequest, NotFound
+from sceau_server.services.context import ServerContext, random_id
+from sceau_server.services.devices import Admitted
+from sceau_server.services.events import alert_customer, audit
+from sceau_server.storage import repository
+from sceau_server.storage.models import Activation, RelyingParty, User
+
+__all__ = [
+    "MAX_REGISTRATION_EVALUATIONS",
+    "commit",
+    "create_activation",
+    "end_activation",
+    "evaluate_registration",
+    "lookup",
+    "register",
+    "status_view",
+]
+
+MAX_REGISTRATION_EVALUATIONS = 3
+_SMS_DIGITS = 6
+
+
+def _binding(ctx: ServerContext, activation: Activation) -> ServerBinding:
+    return ServerBinding(
+        activation_id=activation.id,
+        server_url=ctx.settings.public_url,
+        server_public_key=ctx.public_key_text,
+        oprf_public_key=activation.oprf_public_key,
+    )
+
+
+def create_activation(
+    ctx: ServerContext, session: Session, rp: RelyingParty, user: User, notes: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """Create an activation for ``user``; the user's previous unused one stops working."""
+    del notes
+    now = ctx.now()
+    repository.supersede_unused_activations(session, user.id, now)
+    code = ActivationCode.generate(os.urandom)
+    activation_id = random_id("act")
+    oprf_key, oprf_public = oprf.generate_key_pair(os.urandom)
+    sms_code = generate_one_time_code(os.urandom, digits=_SMS_DIGITS)
+    activation = Activation(
+        id=activation_id,
+        user_id=user.id,
+        rp_id=rp.id,
+        status="pending",
+        lookup_digest=ctx.digest("activation", "", code.lookup_id()),
+        binding_tag="",
+        registration_key_wrapped=ctx.wrapper.wrap(
+            code.registration_key(), slot=f"registration-key:{activation_id}"
+        ),
+        oprf_key_wrapped=ctx.wrapper.wrap(oprf_key, slot=f"oprf-key:{activation_id}"),
+        oprf_public_key=b64url_encode(oprf_public),
+        code_expires_at=now + ctx.settings.activation_ttl,
+        sms_digest=ctx.digest("sms", activation_id, sms_code),
+        sms_expires_at=now + ctx.settings.sms_code_ttl,
+        sms_attempts=0,
+        registration_evaluations=0,
+        counter=0,
+        last_signed_at=0,
+        failures=0,
+        locks=0,
+        created_at=now,
+    )
+    binding = _binding(ctx, activation)
+    activation.binding_tag = binding_tag(code, binding)
+    session.add(activation)
+    alert_customer(
+        ctx,
+        session,
+        user,
+        "activation_code",
+        now,
+        code=sms_code,
+        minutes=max(1, ctx.settings.sms_code_ttl // 60),
+    )
+    audit(
+        session,
+        event="activation.created",
+        now=now,
+        actor=rp.id,
+        subject=activation_id,
+        data={"user": user.external_id, "expires_at": activation.code_expires_at},
+    )
+    qr_uri = QrPayload(code, ctx.settings.public_url, binding.server_key_fingerprint).to_uri()
+    return {
+        "activation_id": activation_id,
+        "code": code.text,
+        "qr_uri": qr_uri,
+        "qr_svg": segno.make(qr_uri, error="m").svg_inline(scale=4),
+        "expires_at": activation.code_expires_at,
+        "server_key_fingerprint": binding.server_key_fingerprint,
+    }
+
+
+def lookup(ctx: ServerContext, lookup_id: str) -> dict[str, Any]:
+    """The binding and tag of the pending activation ``lookup_id`` names (§2.4 step 2)."""
+    now = ctx.now()
+    with ctx.read() as session:
+        activation = repository.find_activation_by_lookup(
+            session, ctx.digest("activation", "", lookup_id)
+        )
+        if (
+            activation is None
+            or activation.status != "pending"
+            or activation.code_expires_at <= now
+        ):
+            raise NotFound("No such activation, or it has expired.")
+        return {
+            "activation_id": activation.id,
+            "binding": _binding(ctx, activation).to_json(),
+            "tag": activation.binding_tag,
+        }
+
+
+def _registration_failed(
+    ctx: ServerContext, activation_id: str
+) -> Callable[[Session, list[tuple[str, str]]], None]:
+    def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
+        now = ctx.now()
+        activation = session.get(Activation, activation_id, with_for_update=True)
+        if activation is None or activation.status != "pending":
+            return
+        activation.sms_attempts += 1
+        exhausted = activation.sms_attempts >= ctx.settings.sms_code_attempts
+        if exhausted:
+            activation.status = "revoked"
+            activation.ended_at = now
+            activation.end_reason = "too_many_registration_failures"
+        audit(
+            session,
+            event="activation.code_failure",
+            now=now,
+            actor=activation_id,
+            subject=activation_id,
+            data={"attempts": activation.sms_attempts, "exhausted": exhausted},
+        )
+
+    return follow_up
+
+
+def register(
+    ctx: ServerContext,
+    session: Session,
+    admitted: Admitted,
+    *,
+    device_name: str,
+    device_public_key: str,
+    sms_code: str,
+    proof: str,
+) -> dict[str, Any]:
+    """Register the device key (§2.4 step 3): proof of the code, SMS code, key signature."""
+    activation = admitted.activation
+    now = ctx.now()
+    if (
+        activation.code_expires_at <= now
+        or activation.sms_expires_at <= now
+        or activation.sms_attempts >= ctx.settings.sms_code_attempts
+    ):
+        raise AuthenticationFailed()
+    registration_key = ctx.wrapper.unwrap(
+        activation.registration_key_wrapped, slot=f"registration-key:{activation.id}"
+    )
+    registration = {
+        "activation_id": activation.id,
+        "device_name": device_name,
+        "device_public_key": device_public_key,
+    }
+    try:
+        verify_registration_proof(registration_key, registration, proof)
+        check_one_time_code(
+            sms_code,
+            key=ctx.digest_key,
+            label="sms",
+            subject=activation.id,
+            expected_digest=activation.sms_digest,
+        )
+    except SceauError as error:
+        left = ctx.settings.sms_code_attempts - activation.sms_attempts - 1
+        raise AuthenticationFailed(
+            attempts_left=max(0, left), follow_up=_registration_failed(ctx, activation.id)
+        ) from error
+    public_key = decode_public_key(device_public_key)
+    activation.status = "registered"
+    activation.device_name = device_name
+    activation.device_public_key = device_public_key
+    activation.registered_at = now
+    activation.sms_digest = ""
+    audit(
+        session,
+        event="activation.registered",
+        now=now,
+        actor=activation.id,
+        subject=activation.id,
+        data={
+            "device_name": device_name,
+            "device_public_key": device_public_key,
+            "device_key_fingerprint": key_fingerprint(public_key),
+            "counter": admitted.info.counter,
+        },
+    )
+    return {"activation_id": activation.id, "status": activation.status}
+
+
+def evaluate_registration(
+    ctx: ServerContext, admitted: Admitted, *, blinded_element: str
+) -> dict[str, Any]:
+    """The one VOPRF evaluation that derives the first knowledge key (§2.4 step 4)."""
+    activation = admitted.activation
+    if activation.registration_evaluations >= MAX_REGISTRATION_EVALUATIONS:
+        raise AuthenticationFailed()
+    evaluated, proof = _evaluate(ctx, activation, blinded_element)
+    activation.registration_evaluations += 1
+    return {"evaluated_element": b64url_encode(evaluated), "proof": b64url_encode(proof)}
+
+
+def _evaluate(
+    ctx: ServerContext, activation: Activation, blinded_element: str
+) -> tuple[bytes, bytes]:
+    try:
+        blinded = b64url_decode(
+            blinded_element, length=oprf.ELEMENT_LENGTH, field="blinded_element"
+        )
+        key = ctx.wrapper.unwrap(activation.oprf_key_wrapped, slot=f"oprf-key:{activation.id}")
+        public = b64url_decode(activation.oprf_public_key, length=oprf.ELEMENT_LENGTH)
+        return oprf.blind_evaluate_verifiable(key, public, blinded, rng=os.urandom)
+    except SceauError as error:
+        raise InvalidRequest("blinded_element is not a valid ristretto255 element.") from error
+
+
+def commit(
+    ctx: ServerContext,
+    session: Session,
+    admitted: Admitted,
+    notes: list[tuple[str, str]],
+    *,
+    knowledge_public_key: str,
+    knowledge_signature: str,
+    inherence_public_key: str | None,
+) -> dict[str, Any]:
+    """Register the knowledge (and biometric) keys; the activation becomes active (step 5)."""
+    activation = admitted.activation
+    user = admitted.user
+    now = ctx.now()
+    if activation.registration_evaluations < 1:
+        raise AuthenticationFailed()
+    try:
+        knowledge = verify_key_registration(
+            activation_id=activation.id,
+            knowledge_public_key=knowledge_public_key,
+            signature=knowledge_signature,
+        )
+        inherence = (
+            None if inherence_public_key is None else decode_public_key(inherence_public_key)
+        )
+    except SceauError as error:
+        raise AuthenticationFailed() from error
+    replaced = repository.live_activations(session, user.id, excluding=activation.id)
+    for old in replaced:
+        old.status = "revoked"
+        old.ended_at = now
+        old.end_reason = "replaced_by_new_device"
+        notes.append((f"device:{old.id}", "revoked"))
+        audit(
+            session,
+            event="activation.revoked",
+            now=now,
+            actor=activation.id,
+            subject=old.id,
+            data={"reason": "replaced_by_new_device", "replaced_by": activation.id},
+        )
+    activation.status = "active"
+    activation.activated_at = now
+    activation.knowledge_public_key = knowledge_public_key
+    activation.inherence_public_key = inherence_public_key
+    audit(
+        session,
+        event="activation.committed",
+        now=now,
+        actor=activation.id,
+        subject=activation.id,
+        data={
+            "user": user.external_id,
+            "knowledge_public_key": knowledge_public_key,
+            "knowledge_key_fingerprint": key_fingerprint(knowledge),
+            "inherence_key_fingerprint": None if inherence is None else key_fingerprint(inherence),
+            "knowledge_signature": knowledge_signature,
+            "replaced": [old.id for old in replaced],
+        },
+    )
+    alert_customer(ctx, session, user, "new_device", now, device=activation.device_name or "?")
+    return status_view(ctx, activation)
+
+
+def status_view(ctx: ServerContext, activation: Activation) -> dict[str, Any]:
+    """What the device learns about its own activation."""
+    now = ctx.now()
+    locked = activation.locked_until is not None and activation.locked_until > now
+    return {
+        "activation_id": activation.id,
+        "status": activation.status,
+        "device_name": activation.device_name,
+        "counter": activation.counter,
+        "locked_until": activation.locked_until if locked else None,
+        "blocked": activation.blocked_at is not None,
+        "inherence": activation.inherence_public_key is not None,
+    }
+
+
+def end_activation(
+    ctx: ServerContext,
+    session: Session,
+    activation: Activation,
+    *,
+    actor: str,
+    reason: str,
+    notes: list[tuple[str, str]],
+) -> None:
+    """Revoke ``activation`` at once: its keys stop working for every request (brief L4)."""
+    now = ctx.now()
+    activation.status = "revoked"
+    activation.ended_at = now
+    activation.end_reason = reason
+    notes.append((f"device:{activation.id}", "revoked"))
+    audit(
+        session,
+        event="activation.revoked",
+        now=now,
+        actor=actor,
+        subject=activation.id,
+        data={"reason": reason},
+    )
+
+
+def get_activation(session: Session, user: User, activation_id: str) -> Activation:
+    """The activation ``activation_id`` of ``user``, or :class:`NotFound`."""
+    activation = session.get(Activation, activation_id, with_for_update=True)
+    if activation is None or activation.user_id != user.id:
+        raise NotFound("No such activation.")
+    return activation

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What every service needs: settings, database, keys, notifier, SMS sender and the clock."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sceau_core.activation import keyed_digest
+from sceau_core.keys import encode_public_key, generate_private_key
+from sceau_core.results import key_id
+from sceau_server.crypto import KeyWrapper, derive_key
+from sceau_server.errors import ServerError
+from sceau_server.services.notifier import InProcessNotifier, Notifier
+from sceau_server.services.sms import OutboxSmsSender, SmsSender
+from sceau_server.settings import Settings
+from sceau_server.storage.database import Database
+from sceau_server.storage.models import ServerKey
+
+__all__ = ["ServerContext", "random_id"]
+
+T = TypeVar("T")
+
+
+def random_id(prefix: str, size: int = 16) -> str:
+    """A random identifier such as ``op_3kq…``: ``size`` random bytes, base64url."""
+    from sceau_core.encoding import b64url_encode
+
+    return f"{prefix}_{b64url_encode(os.urandom(size))}"
+
+
+@dataclass
+class ServerContext:
+    """The server's shared state, built once per process by :meth:`create`."""
+
+    settings: Settings
+    db: Database
+    wrapper: KeyWrapper
+    digest_key: bytes = field(repr=False)
+    signing_key: ec.EllipticCurvePrivateKey = field(repr=False)
+    notifier: Notifier
+    sms: SmsSender
+    clock: Callable[[], float] = time.time
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        *,
+        notifier: Notifier | None = None,
+        sms: SmsSender | None = None,
+    ) -> ServerContext:
+        """Open the database (already migrated) and load or create the server signing key."""
+        db = Database(settings.database_url)
+        wrapper = KeyWrapper(settings.master_key)
+        signing_key = _load_signing_key(db, wrapper, int(time.time()))
+        return cls(
+            settings=settings,
+            db=db,
+            wrapper=wrapper,
+            digest_key=derive_key(settings.secret, "sceau/v1/keyed-digest"),
+            signing_key=signing_key,
+            notifier=notifier if notifier is not None else InProcessNotifier(),
+            sms=sms or OutboxSmsSender(),
+        )
+
+    def now(self) -> int:
+        """The current Unix time in seconds."""
+        return int(self.clock())
+
+    @property
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        """The server's signing public key."""
+        return self.signing_key.public_key()
+
+    @property
+    def public_key_text(self) -> str:
+        """The signing public key as devices pin it (base64url SEC1)."""
+        return encode_public_key(self.public_key)
+
+    def digest(self, label: str, subject: str, secret: str) -> str:
+        """``HMAC(server secret, label || 0 || subject || 0 || secret)``: how secrets are found."""
+        return keyed_digest(key=self.digest_key, label=label, subject=subject, secret=secret)
+
+    def transaction(self, work: Callable[[Session, list[tuple[str, str]]], T]) -> T:
+        """Run ``work`` in one write transaction, then publish its notifications.
+
+        ``work`` receives the session and a list to which it appends ``(channel, message)``
+        pairs; they are published only once the transaction has committed. When ``work``
+        raises a :class:`ServerError` with a follow-up, the follow-up runs in a new write
+        transaction after the first one rolled back, then the error propagates.
+        """
+        notes: list[tuple[str, str]] = []
+        try:
+            with self.db.write() as session:
+                result = work(session, notes)
+        except ServerError as error:
+            if error.follow_up is not None:
+                follow_notes: list[tuple[str, str]] = []
+                with self.db.write() as session:
+                    error.follow_up(session, follow_notes)
+                for channel, message in follow_notes:
+                    self.notifier.publish(channel, message)
+            raise
+        for channel, message in notes:
+            self.notifier.publish(channel, message)
+        return result
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session."""
+        with self.db.read() as session:
+            yield session
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.db.dispose()
+
+
+def _load_signing_key(db: Database, wrapper: KeyWrapper, now: int) -> ec.EllipticCurvePrivateKey:
+    with db.write() as session:
+        row = session.scalars(select(ServerKey).where(ServerKey.active.is_(True))).first()
+        if row is not None:
+            der = wrapper.unwrap(row.private_key_wrapped, slot=f"server-key:{row.id}")
+            loaded = serialization.load_der_private_key(der, password=None)
+            if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+                raise TypeError("the stored server key is not an EC key")
+            return loaded
+        key = generate_private_key(os.urandom)
+        kid = key_id(key.public_key())
+        der = key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        session.add(
+            ServerKey(
+                id=kid,
+                private_key_wrapped=wrapper.wrap(der, slot=f"server-key:{kid}"),
+                public_key=encode_public_key(key.public_key()),
+                created_at=now,
+                active=True,
+            )
+        )
+        return key

@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Device requests: RFC 9421 signature, replay cache and the strictly increasing counter.
+
+:func:`verify_signature` checks the signature against the device key on file (read only);
+:func:`admit` then runs inside the write transaction of the request's action: it locks the
+activation row, refuses an activation that is not in an allowed state, refuses a nonce already
+seen (a replay, refused without suspension), and refuses a counter that does not increase (a
+possible clone: the activation is suspended and the customer alerted, brief P3). A request with
+a counter that does not increase but that was signed before the last accepted one is refused
+without suspension: it is the replay of a request that was refused (a refused request leaves no
+nonce behind), not a clone, which signs with the current time. Every refusal is the same
+generic :class:`~sceau_server.errors.AuthenticationFailed` (brief K4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.orm import Session
+
+from sceau_core.errors import SceauError, VerificationFailed
+from sceau_core.httpsig import HttpRequest, SignedRequestInfo, verify_request
+from sceau_core.keys import decode_public_key
+from sceau_server.errors import AuthenticationFailed, MalformedRequest
+from sceau_server.services.context import ServerContext
+from sceau_server.services.events import alert_customer, audit
+from sceau_server.storage import repository
+from sceau_server.storage.models import Activation, User
+
+__all__ = ["Admitted", "admit", "build_request", "verify_signature"]
+
+
+def build_request(
+    ctx: ServerContext,
+    *,
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> HttpRequest:
+    """The request as the device signed it: the public base URL plus the path and query."""
+    url = ctx.settings.public_url + path + (f"?{query}" if query else "")
+    try:
+        return HttpRequest(method=method, url=url, headers=headers, body=body)
+    except SceauError as error:
+        raise MalformedRequest("The request's URL or headers are malformed.") from error
+
+
+class _Refused(VerificationFailed):
+    """The keyid names no activation with a device key."""
+
+
+def verify_signature(
+    ctx: ServerContext,
+    request: HttpRequest,
+    *,
+    key_for: Callable[[str], ec.EllipticCurvePublicKey] | None = None,
+) -> SignedRequestInfo:
+    """Verify the request's signature with the activation's device key (or ``key_for``)."""
+
+    def resolve(key_id: str) -> ec.EllipticCurvePublicKey:
+        if key_for is not None:
+            return key_for(key_id)
+        with ctx.read() as session:
+            activation = session.get(Activation, key_id)
+            if activation is None or activation.device_public_key is None:
+                raise _Refused("unknown activation")
+            return decode_public_key(activation.device_public_key)
+
+    try:
+        return verify_request(
+            request,
+            resolve_key=resolve,
+            now=ctx.now(),
+            max_age=ctx.settings.signature_max_age,
+            max_skew=ctx.settings.signature_max_skew,
+        )
+    except SceauError as error:
+        raise AuthenticationFailed() from error
+
+
+@dataclass
+class Admitted:
+    """An admitted device request: the locked activation and the counter before this request."""
+
+    activation: Activation
+    user: User
+    previous_counter: int
+    info: SignedRequestInfo
+
+
+def _suspend(
+    ctx: ServerContext, activation_id: str, counter: int, last: int
+) -> Callable[[Session, list[tuple[str, str]]], None]:
+    def follow_up(session: Session, notes: list[tuple[str, str]]) -> None:
+        now = ctx.now()
+        if not repository.suspend_if_live(session, activation_id, now, "counter_regression"):
+            return
+        activation = session.get(Activation, activation_id)
+        assert activation is not None
+        user = session.get(User, activation.user_id)
+        assert user is not None
+        audit(
+            session,
+            event="activation.suspended",
+            now=now,
+            actor=activation_id,
+            subject=activation_id,
+            data={"reason": "counter_regression", "counter": counter, "last_counter": last},
+        )
+        alert_customer(ctx, session, user, "suspended", now)
+        notes.append((f"device:{activation_id}", "revoked"))
+
+    return follow_up
+
+
+def _replayed(
+    ctx: ServerContext, activation_id: str, nonce: str
+) -> Callable[[Session, list[tuple[str, str]]], None]:
+    def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
+        audit(
+            session,
+            event="device.replay_refused",
+            now=ctx.now(),
+            actor=activation_id,
+            subject=activation_id,
+            data={"nonce": nonce},
+        )
+
+    return follow_up
+
+
+def admit(
+    ctx: ServerContext,
+    session: Session,
+    info: SignedRequestInfo,
+    *,
+    statuses: Collection[str] = ("active",),
+) -> Admitted:
+    """Admit a verified device request inside the action's write transaction (see module doc)."""
+    activation = session.get(Activation, info.key_id, with_for_update=True)
+    if activation is None or activation.status not in statuses:
+        raise AuthenticationFailed()
+    now = ctx.now()
+    if repository.nonce_seen(session, activation.id, info.nonce):
+        raise AuthenticationFailed(follow_up=_replayed(ctx, activation.id, info.nonce))
+    previous = activation.counter
+    if info.counter <= previous:
+        if info.created < activation.last_signed_at:
+            # Signed before the last accepted request: the replay of a request that was refused
+            # (and so left no nonce). A clone signs now, and is suspended below.
+            raise AuthenticationFailed(follow_up=_replayed(ctx, activation.id, info.nonce))
+        raise AuthenticationFailed(follow_up=_suspend(ctx, activation.id, info.counter, previous))
+    window = ctx.settings.signature_max_age + ctx.settings.signature_max_skew
+    repository.remember_nonce(session, activation.id, info.nonce, now + window)
+    activation.counter = info.counter
+    activation.last_signed_at = max(activation.last_signed_at, info.created)
+    user = session.get(User, activation.user_id)
+    assert user is not None
+    return Admitted(activation=activation, user=user, previous_counter=previous, info=info)

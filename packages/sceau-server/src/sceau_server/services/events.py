@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Security events: the audit log entry and, where the customer must know, an SMS.
+
+Every call appends to the hash-chained audit log (:mod:`sceau_server.audit`) inside the caller's
+transaction; ``data`` never holds a secret (no code, no key material beyond public keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sceau_server.services.context import ServerContext
+from sceau_server.storage.models import User
+
+__all__ = ["ALERTS", "alert_customer", "audit"]
+
+
+def audit(
+    session: Session, *, event: str, now: int, actor: str, subject: str, data: Mapping[str, Any]
+) -> None:
+    """Append one security event to the audit log, in the caller's transaction."""
+    from sceau_server.audit import record_event
+
+    record_event(session, event=event, now=now, actor=actor, subject=subject, data=data)
+
+
+ALERTS: dict[str, dict[str, str]] = {
+    "fr": {
+        "activation_code": (
+            "Sceau : votre code d’activation est {code}. Il expire dans {minutes} minutes. "
+            "Ne le communiquez à personne, pas même à votre banque."
+        ),
+        "new_device": (
+            "Sceau : un nouvel appareil « {device} » a été activé sur votre compte. "
+            "Si ce n’est pas vous, appelez votre banque."
+        ),
+        "code_failure": (
+            "Sceau : un code erroné a été saisi pour valider une opération. "
+            "Il vous reste {left} essai(s). Si ce n’est pas vous, appelez votre banque."
+        ),
+        "locked": (
+            "Sceau : trop d’essais de code. Votre authentification est bloquée jusqu’à {until} "
+            "(heure UTC)."
+        ),
+        "lock_warning": (
+            "Sceau : trop d’essais de code. Votre authentification est bloquée jusqu’à {until} "
+            "(heure UTC). Attention : au prochain blocage, il sera définitif."
+        ),
+        "blocked": (
+            "Sceau : trop d’essais de code. Votre authentification est bloquée définitivement ; "
+            "contactez votre banque pour la débloquer."
+        ),
+        "suspended": (
+            "Sceau : une copie de votre appareil a peut-être été faite ; il est suspendu. "
+            "Contactez votre banque."
+        ),
+        "unlocked": "Sceau : votre banque a débloqué votre authentification.",
+        "code_changed": (
+            "Sceau : votre code a été changé. Si ce n’est pas vous, appelez votre banque."
+        ),
+    },
+    "en": {
+        "activation_code": (
+            "Sceau: your activation code is {code}. It expires in {minutes} minutes. "
+            "Never share it, not even with your bank."
+        ),
+        "new_device": (
+            "Sceau: a new device “{device}” was activated on your account. "
+            "If this wasn’t you, call your bank."
+        ),
+        "code_failure": (
+            "Sceau: a wrong code was entered to approve an operation. "
+            "{left} attempt(s) left. If this wasn’t you, call your bank."
+        ),
+        "locked": "Sceau: too many code attempts. Authentication is locked until {until} (UTC).",
+        "lock_warning": (
+            "Sceau: too many code attempts. Authentication is locked until {until} (UTC). "
+            "Warning: the next lock will be permanent."
+        ),
+        "blocked": (
+            "Sceau: too many code attempts. Authentication is permanently blocked; "
+            "contact your bank to unblock it."
+        ),
+        "suspended": (
+            "Sceau: your device may have been copied; it is suspended. Contact your bank."
+        ),
+        "unlocked": "Sceau: your bank has unlocked your authentication.",
+        "code_changed": "Sceau: your code was changed. If this wasn’t you, call your bank.",
+    },
+}
+
+
+def alert_customer(
+    ctx: ServerContext, session: Session, user: User, kind: str, now: int, **values: Any
+) -> None:
+    """Send the customer the SMS ``kind`` in their language."""
+    template = ALERTS.get(user.locale, ALERTS["fr"])[kind]
+    ctx.sms.send(
+        session,
+        user_id=user.id,
+        phone=user.phone,
+        kind=kind,
+        message=template.format(**values),
+        now=now,
+    )

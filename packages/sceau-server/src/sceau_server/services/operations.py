@@ -1,0 +1,767 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Operations: creation, expiry, code attempts and locks (K3), decisions, final results.
+
+Final state, exactly once (brief D2)
+    Every transition out of ``pending`` is one conditional ``UPDATE … WHERE status = 'pending'``;
+    whichever request (approval, cancel, expiry sweep) updates the row wins, the others see no row
+    updated and are refused. The result JWS is signed in the same transaction.
+
+Code attempts (brief K3, docs/protocol.md §6.2)
+    An evaluation of the code is counted as a failure before the server answers it, in the same
+    transaction that answers: ``activations.failures`` grows by one and an ``attempts`` row bound
+    to the operation and the request's counter is written. Only a valid knowledge signature on an
+    approval of that operation clears it. With ``max_failures`` (5) uncleared attempts in a row, or
+    ``window_failures`` (10) uncleared attempts within ``window_seconds`` (24 h), the evaluation
+    that reaches the limit is still answered but locks the activation at once: no evaluation and
+    no approval is accepted until ``locked_until``, except the approval that clears that very last
+    attempt (the customer typed the right code on their last try), which also lifts the lock.
+    Each lock is longer than the one before (``lock_durations``); the ``max_locks``-th is
+    permanent, and the customer is warned at the lock before it. The customer is told of every
+    failure by SMS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sceau_core.approval import Decision, Factor, FactorKeys, SignedApproval, verify_approval
+from sceau_core.encoding import b64url_encode
+from sceau_core.errors import MalformedInput, Mismatch, SceauError, VerificationFailed
+from sceau_core.keys import decode_public_key
+from sceau_core.operations import Operation, OperationType, RequestContext, parse_data
+from sceau_core.results import ResultClaims, ResultStatus, sign_result
+from sceau_core.signatures import sign_operation
+from sceau_server.audit import evidence_digest
+from sceau_server.errors import (
+    AuthenticationFailed,
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidOperationData,
+    InvalidRequest,
+    NotFound,
+    OperationNotPending,
+    RateLimited,
+)
+from sceau_server.services import activations as activation_service
+from sceau_server.services.accounts import check_callback, get_user, require_scope
+from sceau_server.services.context import ServerContext, random_id
+from sceau_server.services.devices import Admitted
+from sceau_server.services.events import alert_customer, audit
+from sceau_server.storage import repository
+from sceau_server.storage.models import (
+    Activation,
+    Approval,
+    Attempt,
+    Delivery,
+    RelyingParty,
+    User,
+)
+from sceau_server.storage.models import Operation as OperationRow
+
+__all__ = [
+    "FINAL_STATUSES",
+    "cancel_operation",
+    "create_operation",
+    "decide",
+    "evaluate",
+    "expire_due",
+    "finalize",
+    "get_for_rp",
+    "notify_unreported_failures",
+    "operation_view",
+    "pending_for_device",
+]
+
+FINAL_STATUSES = ("approved", "rejected", "not_me", "expired", "cancelled")
+_DECISION_STATUS = {
+    Decision.APPROVE: "approved",
+    Decision.REJECT: "rejected",
+    Decision.NOT_ME: "not_me",
+}
+_RATE_WINDOW = 60
+_CODE_CHANGE_WINDOW = 300
+"""Seconds within which an evaluation for a code change must be followed by its signature."""
+
+
+def _expired_message() -> dict[str, str]:
+    return {"message_fr": "Opération expirée", "message_en": "Operation expired"}
+
+
+def _not_pending(row: OperationRow, now: int) -> OperationNotPending:
+    status = "expired" if row.status == "pending" and now >= row.expires_at else row.status
+    extra: dict[str, Any] = {"operation_status": status}
+    if status == "expired":
+        extra.update(_expired_message())
+    return OperationNotPending(f"The operation is {status}.", extra=extra)
+
+
+# --- creation and reading (RP API) -------------------------------------------------------------
+
+
+def create_operation(
+    ctx: ServerContext,
+    session: Session,
+    rp: RelyingParty,
+    request: dict[str, Any],
+    idempotency_key: str | None,
+    notes: list[tuple[str, str]],
+) -> tuple[dict[str, Any], bool]:
+    """Create an operation; return its view and whether it is new (idempotent replays are not)."""
+    now = ctx.now()
+    operation_type = OperationType(request["type"])
+    require_scope(rp, operation_type.value)
+    # Any JSON the edge accepted hashes (large integers, lone surrogates): not RFC 8785 here.
+    request_hash = hashlib.sha256(
+        json.dumps(request, sort_keys=True, separators=(",", ":")).encode("ascii")
+    ).hexdigest()
+    if idempotency_key is not None:
+        existing = repository.find_idempotent_operation(session, rp.id, idempotency_key)
+        if existing is not None:
+            if not secrets.compare_digest(existing.request_hash or "", request_hash):
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was used with another request body."
+                )
+            return operation_view(session, existing), False
+    user = get_user(session, request["user"], for_update=True)
+    callback_url = request.get("callback_url")
+    if callback_url is not None:
+        check_callback(rp, callback_url)
+    try:
+        data = parse_data(operation_type, request["data"])
+        context = RequestContext.from_json(request.get("context") or {})
+    except MalformedInput as error:
+        raise InvalidOperationData(str(error)) from error
+    recent = repository.count_recent_operations(session, user.id, now - _RATE_WINDOW)
+    if recent >= ctx.settings.operations_per_minute:
+        raise RateLimited(
+            "Too many operations for this user; try again later.",
+            headers={"Retry-After": str(_RATE_WINDOW)},
+            extra={"retry_after": _RATE_WINDOW},
+        )
+    devices = repository.active_activation_ids(session, user.id)
+    if not devices:
+        raise Conflict("The user has no active device.")
+    ttl = request.get("ttl") or ctx.settings.ttl_for(operation_type.value)
+    try:
+        operation = Operation.create(
+            id=random_id("op"),
+            type=operation_type,
+            data=data,
+            context=context,
+            locale="en" if user.locale == "en" else "fr",
+            now=now,
+            ttl=ttl,
+            rng=os.urandom,
+        )
+    except MalformedInput as error:
+        raise InvalidOperationData(str(error)) from error
+    match = f"{10 + secrets.randbelow(90)}" if operation_type is OperationType.LOGIN else None
+    row = OperationRow(
+        id=operation.id,
+        rp_id=rp.id,
+        user_id=user.id,
+        type=operation_type.value,
+        status="pending",
+        body=operation.canonical().decode("utf-8"),
+        digest=operation.digest,
+        match=match,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        callback_url=callback_url,
+        created_at=now,
+        expires_at=operation.expires_at,
+        suspected_fraud=False,
+    )
+    session.add(row)
+    session.flush()
+    audit(
+        session,
+        event="operation.created",
+        now=now,
+        actor=rp.id,
+        subject=operation.id,
+        data={
+            "user": user.external_id,
+            "type": operation_type.value,
+            "digest": operation.digest,
+            "expires_at": operation.expires_at,
+        },
+    )
+    for device in devices:
+        notes.append((f"device:{device}", operation.id))
+    return operation_view(session, row), True
+
+
+def operation_view(session: Session, row: OperationRow) -> dict[str, Any]:
+    """The operation as its relying party sees it."""
+    user = session.get(User, row.user_id)
+    assert user is not None
+    view: dict[str, Any] = {
+        "id": row.id,
+        "type": row.type,
+        "status": row.status,
+        "user": user.external_id,
+        "created_at": row.created_at,
+        "expires_at": row.expires_at,
+        "digest": row.digest,
+        "operation": json.loads(row.body),
+        "decided_at": row.decided_at,
+        "factors": row.factors,
+        "suspected_fraud": row.suspected_fraud,
+        "result": row.result_jws,
+        "callback_url": row.callback_url,
+    }
+    if row.match is not None:
+        view["match"] = row.match
+    return view
+
+
+def _load_for_rp(session: Session, rp: RelyingParty, operation_id: str) -> OperationRow:
+    row = session.get(OperationRow, operation_id)
+    if row is None or row.rp_id != rp.id:
+        raise NotFound("No such operation.")
+    return row
+
+
+def get_for_rp(ctx: ServerContext, rp_id: str, operation_id: str) -> dict[str, Any]:
+    """Read an operation for its relying party, finalizing it as expired if its time is up."""
+    with ctx.read() as session:
+        rp = session.get(RelyingParty, rp_id)
+        assert rp is not None
+        row = _load_for_rp(session, rp, operation_id)
+        if not (row.status == "pending" and ctx.now() >= row.expires_at):
+            return operation_view(session, row)
+    expire_one(ctx, operation_id)
+    with ctx.read() as session:
+        rp = session.get(RelyingParty, rp_id)
+        assert rp is not None
+        return operation_view(session, _load_for_rp(session, rp, operation_id))
+
+
+def cancel_operation(
+    ctx: ServerContext,
+    session: Session,
+    rp: RelyingParty,
+    operation_id: str,
+    notes: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """Cancel a pending operation on its relying party's request."""
+    row = _load_for_rp(session, rp, operation_id)
+    now = ctx.now()
+    if row.status != "pending" or now >= row.expires_at:
+        raise _not_pending(row, now)
+    finalize(ctx, session, row, "cancelled", notes, actor=rp.id)
+    return operation_view(session, row)
+
+
+# --- final state and result ---------------------------------------------------------------------
+
+
+def finalize(
+    ctx: ServerContext,
+    session: Session,
+    row: OperationRow,
+    status: str,
+    notes: list[tuple[str, str]],
+    *,
+    actor: str,
+    decided_by: str | None = None,
+    factors: tuple[str, ...] = (),
+    suspected_fraud: bool = False,
+    approval: dict[str, Any] | None = None,
+) -> None:
+    """Move ``row`` out of ``pending`` exactly once, sign its result, queue its webhook.
+
+    The audit entry records the digests of the signed approval and of the result JWS, so that an
+    evidence bundle binds them to the log (brief R4).
+    """
+    now = ctx.now()
+    claims = ResultClaims(
+        issuer=ctx.settings.public_url,
+        operation_id=row.id,
+        digest=row.digest,
+        operation_type=row.type,
+        status=ResultStatus(status),
+        factors=tuple(sorted(factors)),
+        signers=(decided_by,) if decided_by else (),
+        issued_at=now,
+    )
+    token = sign_result(claims, private_key=ctx.signing_key)
+    won = repository.finalize_if_pending(
+        session,
+        row.id,
+        status=status,
+        decided_at=now,
+        decided_by=decided_by,
+        factors=sorted(factors),
+        suspected_fraud=suspected_fraud,
+        result_jws=token,
+    )
+    if not won:
+        session.refresh(row)
+        raise _not_pending(row, now)
+    session.refresh(row)
+    if row.callback_url:
+        payload = {
+            "type": "operation.final",
+            "operation": row.id,
+            "status": status,
+            "suspected_fraud": suspected_fraud,
+            "result": token,
+        }
+        session.add(
+            Delivery(
+                id=random_id("msg"),
+                operation_id=row.id,
+                rp_id=row.rp_id,
+                url=row.callback_url,
+                payload=json.dumps(payload, separators=(",", ":")),
+                status="pending",
+                attempts=0,
+                next_attempt_at=ctx.clock(),
+                created_at=now,
+            )
+        )
+    _report_failures(ctx, session, row.id, now)
+    audit(
+        session,
+        event=f"operation.{status}",
+        now=now,
+        actor=actor,
+        subject=row.id,
+        data={
+            "digest": row.digest,
+            "factors": sorted(factors),
+            "signers": [decided_by] if decided_by else [],
+            "suspected_fraud": suspected_fraud,
+            "approval_digests": [] if approval is None else [evidence_digest(approval)],
+            "result_digest": evidence_digest(token),
+        },
+    )
+    notes.append((f"operation:{row.id}", status))
+    for device in repository.active_activation_ids(session, row.user_id):
+        notes.append((f"device:{device}", row.id))
+
+
+def expire_one(ctx: ServerContext, operation_id: str) -> None:
+    """Finalize one operation as expired if it is still pending past its expiry."""
+
+    def work(session: Session, notes: list[tuple[str, str]]) -> None:
+        row = session.get(OperationRow, operation_id, with_for_update=True)
+        if row is None or row.status != "pending" or ctx.now() < row.expires_at:
+            return
+        finalize(ctx, session, row, "expired", notes, actor="server")
+
+    with contextlib.suppress(OperationNotPending):
+        ctx.transaction(work)
+
+
+def expire_due(ctx: ServerContext, limit: int = 200) -> int:
+    """Finalize every pending operation past its expiry (the periodic sweep); return how many."""
+    with ctx.read() as session:
+        due = repository.due_operation_ids(session, ctx.now(), limit)
+    for operation_id in due:
+        expire_one(ctx, operation_id)
+    return len(due)
+
+
+# --- device side: pending operations, evaluation, decision --------------------------------------
+
+
+def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted) -> dict[str, Any]:
+    """The user's pending operations, each signed with the server key (brief D8)."""
+    now = ctx.now()
+    rows = repository.pending_operations_for_user(session, admitted.user.id, now)
+    return {
+        "operations": [
+            sign_operation(Operation.from_json(json.loads(row.body)), private_key=ctx.signing_key)
+            for row in rows
+        ],
+        **_attempt_state(ctx, session, admitted.activation, now),
+    }
+
+
+def _window_failures(
+    ctx: ServerContext, session: Session, activation_id: str, now: int
+) -> list[int]:
+    return repository.open_failure_times(session, activation_id, now - ctx.settings.window_seconds)
+
+
+def _attempt_state(
+    ctx: ServerContext, session: Session, activation: Activation, now: int
+) -> dict[str, Any]:
+    window = _window_failures(ctx, session, activation.id, now)
+    left = min(
+        ctx.settings.max_failures - activation.failures,
+        ctx.settings.window_failures - len(window),
+    )
+    locked = activation.locked_until is not None and activation.locked_until > now
+    return {
+        "attempts_left": max(0, left),
+        "locked_until": activation.locked_until if locked else None,
+        "blocked": activation.blocked_at is not None,
+    }
+
+
+def _device_operation(
+    ctx: ServerContext, session: Session, admitted: Admitted, operation_id: str
+) -> OperationRow:
+    row = session.get(OperationRow, operation_id, with_for_update=True)
+    if row is None or row.user_id != admitted.user.id:
+        raise NotFound("No such operation.")
+    now = ctx.now()
+    if row.status != "pending" or now >= row.expires_at:
+        error = _not_pending(row, now)
+        if row.status == "pending":
+            error.follow_up = _expire_follow_up(ctx, operation_id)
+        raise error
+    return row
+
+
+def _expire_follow_up(
+    ctx: ServerContext, operation_id: str
+) -> Callable[[Session, list[tuple[str, str]]], None]:
+    def follow_up(session: Session, notes: list[tuple[str, str]]) -> None:
+        row = session.get(OperationRow, operation_id, with_for_update=True)
+        if row is not None and row.status == "pending" and ctx.now() >= row.expires_at:
+            finalize(ctx, session, row, "expired", notes, actor="server")
+
+    return follow_up
+
+
+def _refuse_if_locked(
+    ctx: ServerContext, session: Session, activation: Activation, now: int
+) -> None:
+    if activation.blocked_at is not None:
+        raise AuthenticationFailed(attempts_left=0, blocked=True)
+    if activation.locked_until is not None and now < activation.locked_until:
+        raise AuthenticationFailed(attempts_left=0, locked_until=activation.locked_until)
+    window = _window_failures(ctx, session, activation.id, now)
+    if len(window) >= ctx.settings.window_failures:
+        release = window[ctx.settings.window_failures - 1] + ctx.settings.window_seconds
+        raise AuthenticationFailed(attempts_left=0, locked_until=release)
+
+
+def evaluate(
+    ctx: ServerContext,
+    session: Session,
+    admitted: Admitted,
+    operation_id: str,
+    *,
+    blinded_element: str,
+) -> dict[str, Any]:
+    """Count one code attempt, then answer the VOPRF evaluation (docs/protocol.md §3, §6.2)."""
+    row = _device_operation(ctx, session, admitted, operation_id)
+    return evaluate_counted(ctx, session, admitted, row.id, blinded_element=blinded_element)
+
+
+def evaluate_counted(
+    ctx: ServerContext,
+    session: Session,
+    admitted: Admitted,
+    operation_id: str | None,
+    *,
+    blinded_element: str,
+) -> dict[str, Any]:
+    """Count one attempt (for an operation, or a code change when ``None``), then evaluate."""
+    activation = admitted.activation
+    now = ctx.now()
+    _refuse_if_locked(ctx, session, activation, now)
+    # Counted first: the row update and the attempt commit with the answer, or not at all.
+    activation.failures += 1
+    attempt = Attempt(
+        activation_id=activation.id,
+        purpose="approval" if operation_id is not None else "code_change",
+        operation_id=operation_id,
+        counter=admitted.info.counter,
+        created_at=now,
+        locked=False,
+    )
+    session.add(attempt)
+    session.flush()
+    window = _window_failures(ctx, session, activation.id, now)
+    left = min(
+        ctx.settings.max_failures - activation.failures,
+        ctx.settings.window_failures - len(window),
+    )
+    if left <= 0:
+        _lock(ctx, session, activation, attempt, window, now)
+    evaluated, proof = activation_service._evaluate(ctx, activation, blinded_element)
+    return {
+        "evaluated_element": b64url_encode(evaluated),
+        "proof": b64url_encode(proof),
+        "attempts_left": max(0, left),
+        "locked_until": activation.locked_until,
+        "blocked": activation.blocked_at is not None,
+    }
+
+
+def _lock(
+    ctx: ServerContext,
+    session: Session,
+    activation: Activation,
+    attempt: Attempt,
+    window: list[int],
+    now: int,
+) -> None:
+    activation.locks += 1
+    activation.failures = 0
+    attempt.locked = True
+    if activation.locks >= ctx.settings.max_locks:
+        activation.blocked_at = now
+        activation.locked_until = None
+    else:
+        until = now + ctx.settings.lock_duration(activation.locks)
+        if len(window) >= ctx.settings.window_failures:
+            until = max(
+                until, window[ctx.settings.window_failures - 1] + ctx.settings.window_seconds
+            )
+        activation.locked_until = until
+    audit(
+        session,
+        event="activation.locked",
+        now=now,
+        actor="server",
+        subject=activation.id,
+        data={
+            "locks": activation.locks,
+            "locked_until": activation.locked_until,
+            "permanent": activation.blocked_at is not None,
+            "operation": attempt.operation_id,
+        },
+    )
+
+
+def clear_attempt(session: Session, activation: Activation, attempt: Attempt, now: int) -> None:
+    """A valid knowledge signature followed ``attempt``: it is no failure (brief K3)."""
+    attempt.cleared_at = now
+    activation.failures = 0
+    if attempt.locked:
+        _lift_lock(session, activation, attempt, now)
+
+
+def refusal(
+    ctx: ServerContext,
+    session: Session,
+    activation: Activation,
+    attempt: Attempt | None,
+    *,
+    reason: str,
+    subject: str,
+) -> AuthenticationFailed:
+    """The generic refusal of a failed approval or code change, with the attempts left.
+
+    Its follow-up tells the customer of the failed attempt (or audits the refusal).
+    """
+    state = _attempt_state(ctx, session, activation, ctx.now())
+    return AuthenticationFailed(
+        attempts_left=state["attempts_left"],
+        locked_until=state["locked_until"],
+        blocked=state["blocked"],
+        follow_up=_failure_follow_up(
+            ctx, None if attempt is None else attempt.id, reason, activation.id, subject
+        ),
+    )
+
+
+def _lift_lock(session: Session, activation: Activation, attempt: Attempt, now: int) -> None:
+    """The right code on the attempt that locked: that lock never takes effect."""
+    activation.locks = max(0, activation.locks - 1)
+    activation.locked_until = None
+    activation.blocked_at = None
+    attempt.locked = False
+    audit(
+        session,
+        event="activation.unlocked",
+        now=now,
+        actor=activation.id,
+        subject=activation.id,
+        data={"reason": "correct code on the attempt that locked", "locks": activation.locks},
+    )
+
+
+def _report_failures(ctx: ServerContext, session: Session, operation_id: str, now: int) -> None:
+    """Tell the customer of each uncleared attempt on ``operation_id`` not yet reported."""
+    attempts = repository.unreported_attempts_of_operation(session, operation_id)
+    for attempt in attempts:
+        _report(ctx, session, attempt, now)
+
+
+def _report(ctx: ServerContext, session: Session, attempt: Attempt, now: int) -> None:
+    activation = session.get(Activation, attempt.activation_id)
+    assert activation is not None
+    user = session.get(User, activation.user_id)
+    assert user is not None
+    attempt.notified_at = now
+    audit(
+        session,
+        event="code.failure",
+        now=now,
+        actor=activation.id,
+        subject=attempt.operation_id or activation.id,
+        data={"counter": attempt.counter, "locked": attempt.locked, "purpose": attempt.purpose},
+    )
+    if attempt.locked and activation.blocked_at is not None:
+        alert_customer(ctx, session, user, "blocked", now)
+    elif attempt.locked and activation.locked_until is not None:
+        kind = "lock_warning" if activation.locks == ctx.settings.max_locks - 1 else "locked"
+        until = _utc(activation.locked_until)
+        alert_customer(ctx, session, user, kind, now, until=until)
+    else:
+        left = _attempt_state(ctx, session, activation, now)["attempts_left"]
+        alert_customer(ctx, session, user, "code_failure", now, left=left)
+
+
+def _utc(timestamp: int) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def notify_unreported_failures(ctx: ServerContext, limit: int = 200) -> int:
+    """Report failed attempts whose operation ended without a clearing signature (sweep)."""
+    now = ctx.now()
+    with ctx.read() as session:
+        ids = repository.unreported_attempt_ids(session, now - _CODE_CHANGE_WINDOW, limit)
+    for attempt_id in ids:
+
+        def work(
+            session: Session, _notes: list[tuple[str, str]], attempt_id: int = attempt_id
+        ) -> None:
+            attempt = session.get(Attempt, attempt_id, with_for_update=True)
+            if attempt is not None and attempt.notified_at is None and attempt.cleared_at is None:
+                _report(ctx, session, attempt, now)
+
+        ctx.transaction(work)
+    return len(ids)
+
+
+def _failure_follow_up(
+    ctx: ServerContext, attempt_id: int | None, reason: str, activation_id: str, operation_id: str
+) -> Callable[[Session, list[tuple[str, str]]], None]:
+    def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
+        now = ctx.now()
+        if attempt_id is not None:
+            attempt = session.get(Attempt, attempt_id, with_for_update=True)
+            if attempt is not None and attempt.notified_at is None and attempt.cleared_at is None:
+                _report(ctx, session, attempt, now)
+                return
+        audit(
+            session,
+            event="approval.refused",
+            now=now,
+            actor=activation_id,
+            subject=operation_id,
+            data={"reason": reason},
+        )
+
+    return follow_up
+
+
+def decide(
+    ctx: ServerContext,
+    session: Session,
+    admitted: Admitted,
+    operation_id: str,
+    body: dict[str, Any],
+    notes: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """Verify a signed approval and finalize the operation with its decision (brief D1–D6)."""
+    activation = admitted.activation
+    now = ctx.now()
+    row = _device_operation(ctx, session, admitted, operation_id)
+    try:
+        signed = SignedApproval.from_json(body)
+    except (SceauError, TypeError, ValueError) as error:
+        raise InvalidRequest("The signed approval is malformed.") from error
+    approval = signed.approval
+    attempt = repository.latest_open_attempt(session, activation.id, row.id, admitted.info.counter)
+
+    def refuse(reason: str) -> AuthenticationFailed:
+        return refusal(ctx, session, activation, attempt, reason=reason, subject=row.id)
+
+    if approval.counter != admitted.info.counter:
+        raise refuse("approval counter differs from the request counter")
+    if approval.decision is Decision.APPROVE:
+        lock_is_this_attempt = attempt is not None and attempt.locked
+        locked = activation.blocked_at is not None or (
+            activation.locked_until is not None and now < activation.locked_until
+        )
+        if locked and not lock_is_this_attempt:
+            raise refuse("activation locked")
+        if Factor.KNOWLEDGE in approval.factors and attempt is None:
+            raise refuse("no code evaluation for this operation")
+    keys = FactorKeys(
+        possession=decode_public_key(activation.device_public_key or ""),
+        knowledge=None
+        if activation.knowledge_public_key is None
+        else decode_public_key(activation.knowledge_public_key),
+        inherence=None
+        if activation.inherence_public_key is None
+        else decode_public_key(activation.inherence_public_key),
+    )
+    operation = Operation.from_json(json.loads(row.body))
+    match_refused = False
+    try:
+        verify_approval(
+            signed,
+            expected_operation=operation,
+            expected_activation=activation.id,
+            keys=keys,
+            last_counter=admitted.previous_counter,
+            now=now,
+            expected_match=row.match,
+        )
+    except Mismatch as error:
+        if error.field != "match" or approval.decision is not Decision.APPROVE:
+            raise refuse(str(error)) from error
+        match_refused = True  # valid signatures, wrong number: the login is refused (brief D6)
+    except VerificationFailed as error:
+        raise refuse(str(error)) from error
+    factors = tuple(factor.value for factor in approval.factors)
+    if Factor.KNOWLEDGE in approval.factors and attempt is not None:
+        clear_attempt(session, activation, attempt, now)
+    status = "rejected" if match_refused else _DECISION_STATUS[approval.decision]
+    evidence = signed.to_json()
+    session.add(
+        Approval(
+            operation_id=row.id,
+            activation_id=activation.id,
+            decision=approval.decision.value,
+            body=json.dumps(evidence, separators=(",", ":")),
+            created_at=now,
+        )
+    )
+    not_me = approval.decision is Decision.NOT_ME
+    if not_me:
+        admitted.user.fraud_flagged_at = now
+    finalize(
+        ctx,
+        session,
+        row,
+        status,
+        notes,
+        actor=activation.id,
+        decided_by=activation.id,
+        factors=factors,
+        suspected_fraud=not_me,
+        approval=evidence,
+    )
+    if match_refused:
+        audit(
+            session,
+            event="login.match_refused",
+            now=now,
+            actor=activation.id,
+            subject=row.id,
+            data={},
+        )
+    return {"operation": row.id, "status": status, "refused": match_refused}

@@ -1,0 +1,308 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Repository functions: every query the services run, written once for SQLite and PostgreSQL.
+
+Reads that precede a write take row locks with ``with_for_update()`` (rendered as
+``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the write transaction's ``BEGIN IMMEDIATE``
+already serializes writers). State transitions that must happen once are conditional
+``UPDATE … WHERE`` statements whose row count tells whether this caller won.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from sceau_server.storage.models import (
+    Activation,
+    Attempt,
+    Delivery,
+    Nonce,
+    Operation,
+    RelyingParty,
+    User,
+)
+
+__all__ = [
+    "active_activation_ids",
+    "claim_delivery",
+    "clear_open_attempts",
+    "count_recent_operations",
+    "due_deliveries",
+    "due_operation_ids",
+    "finalize_if_pending",
+    "find_activation_by_lookup",
+    "find_idempotent_operation",
+    "find_rp_by_key_digest",
+    "find_user",
+    "latest_open_attempt",
+    "live_activations",
+    "nonce_seen",
+    "open_failure_times",
+    "pending_operations_for_user",
+    "purge_nonces",
+    "remember_nonce",
+    "supersede_unused_activations",
+    "suspend_if_live",
+    "unreported_attempt_ids",
+    "unreported_attempts_of_operation",
+]
+
+
+def _rowcount(result: Any) -> int:
+    count: int = result.rowcount
+    return count
+
+
+# --- relying parties and users ------------------------------------------------------------------
+
+
+def find_rp_by_key_digest(session: Session, digest: str) -> RelyingParty | None:
+    """The relying party whose API key has this keyed digest."""
+    return session.scalars(
+        select(RelyingParty).where(RelyingParty.api_key_digest == digest)
+    ).first()
+
+
+def find_user(session: Session, external_id: str, *, for_update: bool = False) -> User | None:
+    """The user known to the bank as ``external_id``."""
+    query = select(User).where(User.external_id == external_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+# --- activations --------------------------------------------------------------------------------
+
+
+def find_activation_by_lookup(session: Session, lookup_digest: str) -> Activation | None:
+    """The activation whose lookup id has this keyed digest."""
+    return session.scalars(
+        select(Activation).where(Activation.lookup_digest == lookup_digest)
+    ).first()
+
+
+def supersede_unused_activations(session: Session, user_id: int, now: int) -> None:
+    """End the user's activations that were created but never committed."""
+    session.execute(
+        update(Activation)
+        .where(Activation.user_id == user_id, Activation.status.in_(("pending", "registered")))
+        .values(status="superseded", ended_at=now, end_reason="replaced_by_new_activation")
+    )
+
+
+def active_activation_ids(session: Session, user_id: int) -> Sequence[str]:
+    """The ids of the user's active activations."""
+    return session.scalars(
+        select(Activation.id).where(Activation.user_id == user_id, Activation.status == "active")
+    ).all()
+
+
+def live_activations(
+    session: Session, user_id: int, *, excluding: str | None = None
+) -> Sequence[Activation]:
+    """The user's active or suspended activations (their devices), oldest first."""
+    query = select(Activation).where(
+        Activation.user_id == user_id, Activation.status.in_(("active", "suspended"))
+    )
+    if excluding is not None:
+        query = query.where(Activation.id != excluding)
+    return session.scalars(query.order_by(Activation.created_at)).all()
+
+
+def suspend_if_live(session: Session, activation_id: str, now: int, reason: str) -> bool:
+    """Suspend an active or registered activation; return whether this call did it."""
+    result = session.execute(
+        update(Activation)
+        .where(Activation.id == activation_id, Activation.status.in_(("active", "registered")))
+        .values(status="suspended", ended_at=now, end_reason=reason)
+    )
+    return _rowcount(result) == 1
+
+
+# --- replay cache -------------------------------------------------------------------------------
+
+
+def nonce_seen(session: Session, activation_id: str, nonce: str) -> bool:
+    """Whether this activation already used this request nonce within the window."""
+    return session.get(Nonce, (activation_id, nonce)) is not None
+
+
+def remember_nonce(session: Session, activation_id: str, nonce: str, expires_at: int) -> None:
+    """Record a request nonce until ``expires_at``."""
+    session.add(Nonce(activation_id=activation_id, nonce=nonce, expires_at=expires_at))
+
+
+def purge_nonces(session: Session, now: int) -> None:
+    """Forget nonces whose window has passed."""
+    session.execute(delete(Nonce).where(Nonce.expires_at < now))
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+
+def find_idempotent_operation(session: Session, rp_id: str, key: str) -> Operation | None:
+    """The operation this relying party created with this Idempotency-Key."""
+    return session.scalars(
+        select(Operation).where(Operation.rp_id == rp_id, Operation.idempotency_key == key)
+    ).first()
+
+
+def count_recent_operations(session: Session, user_id: int, since: int) -> int:
+    """How many operations were created for the user after ``since``."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(Operation)
+        .where(Operation.user_id == user_id, Operation.created_at > since)
+    )
+    return int(count or 0)
+
+
+def finalize_if_pending(session: Session, operation_id: str, **values: Any) -> bool:
+    """Move a pending operation to its final state; return whether this call did it (D2)."""
+    result = session.execute(
+        update(Operation)
+        .where(Operation.id == operation_id, Operation.status == "pending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def due_operation_ids(session: Session, now: int, limit: int) -> Sequence[str]:
+    """Pending operations past their expiry."""
+    return session.scalars(
+        select(Operation.id)
+        .where(Operation.status == "pending", Operation.expires_at <= now)
+        .limit(limit)
+    ).all()
+
+
+def pending_operations_for_user(session: Session, user_id: int, now: int) -> Sequence[Operation]:
+    """The user's operations still open at ``now``, oldest first."""
+    return session.scalars(
+        select(Operation)
+        .where(
+            Operation.user_id == user_id,
+            Operation.status == "pending",
+            Operation.expires_at > now,
+        )
+        .order_by(Operation.created_at)
+    ).all()
+
+
+# --- code attempts ------------------------------------------------------------------------------
+
+
+def open_failure_times(session: Session, activation_id: str, since: int) -> list[int]:
+    """When each uncleared attempt after ``since`` was made, newest first."""
+    return list(
+        session.scalars(
+            select(Attempt.created_at)
+            .where(
+                Attempt.activation_id == activation_id,
+                Attempt.cleared_at.is_(None),
+                Attempt.created_at > since,
+            )
+            .order_by(Attempt.created_at.desc())
+        )
+    )
+
+
+def latest_open_attempt(
+    session: Session,
+    activation_id: str,
+    operation_id: str | None,
+    below_counter: int,
+    *,
+    since: int = 0,
+) -> Attempt | None:
+    """The latest uncleared attempt made before the given device counter (and after ``since``).
+
+    ``operation_id`` ``None`` selects the attempts of a code change.
+    """
+    return session.scalars(
+        select(Attempt)
+        .where(
+            Attempt.activation_id == activation_id,
+            Attempt.operation_id.is_(None)
+            if operation_id is None
+            else Attempt.operation_id == operation_id,
+            Attempt.cleared_at.is_(None),
+            Attempt.counter < below_counter,
+            Attempt.created_at > since,
+        )
+        .order_by(Attempt.counter.desc())
+    ).first()
+
+
+def unreported_attempts_of_operation(session: Session, operation_id: str) -> Sequence[Attempt]:
+    """Uncleared attempts on an operation that the customer was not told of yet."""
+    return session.scalars(
+        select(Attempt).where(
+            Attempt.operation_id == operation_id,
+            Attempt.cleared_at.is_(None),
+            Attempt.notified_at.is_(None),
+        )
+    ).all()
+
+
+def unreported_attempt_ids(session: Session, abandoned_before: int, limit: int) -> Sequence[int]:
+    """Uncleared, unreported attempts that can no longer be cleared.
+
+    Those are the attempts on an operation that has ended, and the attempts of a code change
+    made before ``abandoned_before``.
+    """
+    return session.scalars(
+        select(Attempt.id)
+        .outerjoin(Operation, Operation.id == Attempt.operation_id)
+        .where(
+            Attempt.cleared_at.is_(None),
+            Attempt.notified_at.is_(None),
+            or_(
+                Operation.status != "pending",
+                and_(Attempt.operation_id.is_(None), Attempt.created_at < abandoned_before),
+            ),
+        )
+        .limit(limit)
+    ).all()
+
+
+def clear_open_attempts(session: Session, activation_id: str, now: int) -> None:
+    """Stop counting the activation's uncleared attempts (an operator's unlock)."""
+    session.execute(
+        update(Attempt)
+        .where(Attempt.activation_id == activation_id, Attempt.cleared_at.is_(None))
+        .values(cleared_at=now)
+    )
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def due_deliveries(session: Session, now: float, limit: int) -> Sequence[Any]:
+    """``(id, next_attempt_at)`` of the pending deliveries due at ``now``."""
+    return session.execute(
+        select(Delivery.id, Delivery.next_attempt_at)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+    ).all()
+
+
+def claim_delivery(
+    session: Session, delivery_id: str, seen_next: float, lease_until: float
+) -> bool:
+    """Take a due delivery for one send; return whether this worker got it."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status == "pending",
+            Delivery.next_attempt_at == seen_next,
+        )
+        .values(next_attempt_at=lease_until, attempts=Delivery.attempts + 1)
+    )
+    return _rowcount(result) == 1

@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The command line's own behaviour without a server: usage, exit codes, plain sentences."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from sceau_core.activation import ActivationCode
+from sceau_device.cli import main
+
+
+def _run(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+    stdin: str = "",
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("activate", "approve", "reject", "not-me", "listen", "change-code", "remove"):
+        assert command in out
+    assert "4  authentification bloquée" in out
+
+
+def test_a_wrong_command_is_a_usage_error_in_french(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["valider"])
+    assert caught.value.code == 2
+    assert "commande incorrecte" in capsys.readouterr().err
+
+
+def test_no_profile_yet(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    keystore = str(tmp_path / "keystore.json")
+    code, out, _ = _run(capsys, monkeypatch, "profiles", "--keystore", keystore)
+    assert code == 0
+    assert "Aucun profil" in out
+    code, out, err = _run(capsys, monkeypatch, "status", "--keystore", keystore, "--json")
+    assert code == 6
+    assert json.loads(out)["error"] == "profile_not_found"
+    assert "sceau-device activate" in err
+    assert "Traceback" not in err
+
+
+def test_a_typo_in_the_activation_code_fails_before_the_network(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = ActivationCode.generate(lambda n: bytes(range(n))).text
+    typo = ("7" if text[0] != "7" else "8") + text[1:]
+    code, out, err = _run(
+        capsys,
+        monkeypatch,
+        "--json",
+        "activate",
+        typo,
+        "--server",
+        "https://sceau.invalid",
+        "--sms-code",
+        "123456",
+        "--code-stdin",
+        "--keystore",
+        str(tmp_path / "keystore.json"),
+        stdin="4826\n",
+    )
+    assert code == 2
+    assert json.loads(out)["error"] == "invalid_input"
+    assert "faute de frappe" in err
+    assert not (tmp_path / "keystore.json").exists()
+
+
+def test_a_trivial_code_is_refused_with_its_reason_before_the_network(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code, _, err = _run(
+        capsys,
+        monkeypatch,
+        "activate",
+        "sceau://activate?v=1",
+        "--code-stdin",
+        "--keystore",
+        str(tmp_path / "keystore.json"),
+        stdin="1234\n",
+    )
+    assert code == 2
+    assert "Code refusé : Ce code est une suite de chiffres." in err
+
+
+def test_plain_http_off_loopback_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = ActivationCode.generate(lambda n: bytes(range(n))).text
+    code, _, err = _run(
+        capsys,
+        monkeypatch,
+        "--lang",
+        "en",
+        "activate",
+        text,
+        "--server",
+        "http://sceau.ma-banque.fr",
+        "--sms-code",
+        "123456",
+        "--code-stdin",
+        "--keystore",
+        str(tmp_path / "keystore.json"),
+        stdin="4826\n",
+    )
+    assert code == 2
+    assert "is not protected by HTTPS" in err
+
+
+def test_masked_input_needs_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = ActivationCode.generate(lambda n: bytes(range(n))).text
+    code, _, err = _run(
+        capsys,
+        monkeypatch,
+        "activate",
+        text,
+        "--server",
+        "https://sceau.invalid",
+        "--keystore",
+        str(tmp_path / "keystore.json"),
+        "--sms-code",
+        "123456",
+    )
+    # The lookup fails first here (no such server), which is a network error (3), or, offline
+    # resolvers aside, the masked prompt cannot run without a terminal (2).
+    assert code in (2, 3)
+    assert "Traceback" not in err

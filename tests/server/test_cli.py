@@ -1,0 +1,231 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``sceau`` command as an operator runs it: settings, ``serve``, ``admin``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+import sceau_server.audit
+import sceau_server.storage.models
+from sceau_server import cli
+from sceau_server.db import Base
+from sceau_server.migrations import upgrade
+from sceau_server.settings import DEV_MASTER_KEY, ConfigurationError, Settings
+from tests.server.conftest import wait_until
+
+SCEAU = str(Path(sys.executable).with_name("sceau"))
+
+
+def test_production_refuses_development_secrets() -> None:
+    with pytest.raises(ConfigurationError, match="SCEAU_MASTER_KEY"):
+        Settings.from_env({"SCEAU_ENV": "production", "SCEAU_PUBLIC_URL": "https://sceau.example"})
+    with pytest.raises(ConfigurationError, match="https"):
+        Settings.from_env(
+            {
+                "SCEAU_ENV": "production",
+                "SCEAU_MASTER_KEY": "k" * 40,
+                "SCEAU_SECRET": "s" * 40,
+                "SCEAU_PUBLIC_URL": "http://sceau.example",
+            }
+        )
+    good = Settings.from_env(
+        {
+            "SCEAU_ENV": "production",
+            "SCEAU_MASTER_KEY": "k" * 40,
+            "SCEAU_SECRET": "s" * 40,
+            "SCEAU_PUBLIC_URL": "https://sceau.example/",
+            "SCEAU_TTL_CARD_PAYMENT": "600",
+            "SCEAU_LOCK_DURATIONS": "60,600",
+        }
+    )
+    assert good.public_url == "https://sceau.example"
+    assert good.ttl_for("card_payment") == 600
+    assert good.ttl_for("login") == 300
+    assert good.lock_duration(1) == 60
+    assert good.lock_duration(5) == 600
+    assert "k" * 40 not in repr(good)
+    dev = Settings.from_env({})
+    assert dev.master_key == DEV_MASTER_KEY
+    assert "insecure" in dev.secret
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == [], "run an Alembic revision --autogenerate for the model changes"
+    assert sceau_server.audit.TABLES
+
+
+def _environment(port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SCEAU_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SCEAU_MASTER_KEY": "cli-test-master-key-0123456789abcdef-xyz",
+        "SCEAU_SECRET": "cli-test-hmac-secret-0123456789abcdef-xyz",
+    }
+
+
+@pytest.mark.slow
+def test_serve_and_admin_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = _environment(port)
+    for name, value in env.items():
+        if name.startswith("SCEAU_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> str:
+        """The installed command, for the first call; then its code in this process (faster)."""
+        if args[:2] == ("admin", "rp"):
+            done = subprocess.run(
+                [SCEAU, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+        capsys.readouterr()
+        assert cli.main(list(args)) == 0
+        return capsys.readouterr().out
+
+    server = subprocess.Popen(
+        [SCEAU, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{url}/openapi.json").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(up, timeout=30, interval=0.1)
+        assert (tmp_path / "var" / "sceau.db").exists()  # created on first start
+        created = run("admin", "rp", "create", "Banque", "--callback-allow", "https://b.example/h")
+        api_key = next(
+            line.split(": ", 1)[1] for line in created.splitlines() if line.startswith("API key")
+        )
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {api_key}"}) as http:
+            assert (
+                http.put(
+                    "/v1/users/u1", json={"phone": "+33612345678", "display_name": "Ada"}
+                ).status_code
+                == 201
+            )
+            assert http.post("/v1/users/u1/activations").status_code == 201
+        outbox = run("admin", "outbox")
+        assert "+33612345678 [activation_code]" in outbox
+        assert "Checkpoint at" in run("admin", "audit", "checkpoint")
+        assert "Audit log verified" in run("admin", "audit", "verify")
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=20)
+    assert "Traceback" not in errors.decode()
+
+
+def test_serve_refuses_to_start_in_production_with_dev_secrets(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [SCEAU, "serve"],
+        cwd=tmp_path,
+        env={**os.environ, "SCEAU_ENV": "production", "SCEAU_PUBLIC_URL": "https://s.example"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "development default" in done.stderr
+    assert not (tmp_path / "var").exists()
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.slow
+def test_serve_terminates_tls(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cert, key = _self_signed(tmp_path)
+    env = {**_environment(port), "SCEAU_PUBLIC_URL": f"https://127.0.0.1:{port}"}
+    server = subprocess.Popen(
+        [SCEAU, "serve", "--port", str(port), "--tls-cert", str(cert), "--tls-key", str(key)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    trust = ssl.create_default_context(cafile=str(cert))
+    try:
+
+        def up() -> bool:
+            try:
+                response = httpx.get(
+                    f"https://127.0.0.1:{port}/.well-known/jwks.json", verify=trust
+                )
+            except httpx.TransportError:
+                return False
+            return response.status_code == 200
+
+        wait_until(up, timeout=30, interval=0.1)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=20)
