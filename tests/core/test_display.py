@@ -17,6 +17,7 @@ from sceau_core.operations import (
     Channel,
     ESignatureData,
     LoginData,
+    NewDeviceData,
     Operation,
     OperationData,
     OperationType,
@@ -168,6 +169,23 @@ EXPECTED: list[tuple[OperationData, tuple[str, ...], tuple[str, ...]]] = [
             "Total: €12,345.67",
             "From account: FR76 •••• •••• 0189",
             "Reference: Salaires janvier",
+        ),
+    ),
+    (
+        NewDeviceData(
+            activation_id="act_new", device_name="Pixel de Camille", replaces="iPhone de Camille"
+        ),
+        (
+            "Nouvel appareil Sceau",
+            f"Appareil{NBSP}: Pixel de Camille",
+            f"Remplace{NBSP}: iPhone de Camille",
+            f"Attention{NBSP}: validez seulement si vous activez vous-même cet appareil",
+        ),
+        (
+            "New Sceau device",
+            "Device: Pixel de Camille",
+            "Replaces: iPhone de Camille",
+            "Warning: approve only if you are activating this device yourself",
         ),
     ),
 ]

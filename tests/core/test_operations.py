@@ -37,6 +37,7 @@ from sceau_core.operations import (
     Channel,
     ESignatureData,
     LoginData,
+    NewDeviceData,
     Operation,
     OperationData,
     OperationType,
@@ -672,6 +673,10 @@ data_strategies: dict[OperationType, st.SearchStrategy[Any]] = {
         lines_digest=st.binary(min_size=32, max_size=32).map(b64url),
         batch_reference=optional_names,
     ),
+    OperationType.NEW_DEVICE: st.builds(
+        NewDeviceData, activation_id=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+        device_name=names, replaces=optional_names,
+    ),
 }  # fmt: skip
 
 
@@ -738,6 +743,10 @@ def _mutations(op: Operation) -> list[tuple[str, Operation]]:
     if isinstance(data, TransferData | AddPayeeData):
         other = dataclasses.replace(data, payee_iban=_other_iban(data.payee_iban))
         changed.append(("payee_iban", dataclasses.replace(op, data=other)))
+    if isinstance(data, NewDeviceData):
+        other_id = data.activation_id[:-1] + ("x" if data.activation_id[-1] != "x" else "y")
+        moved = dataclasses.replace(data, activation_id=other_id)
+        changed.append(("activation_id", dataclasses.replace(op, data=moved)))
     if isinstance(data, BatchTransferData):
         more_total = dataclasses.replace(data, total=_plus_one_minor_unit(data.total))
         changed.append(("total", dataclasses.replace(op, data=more_total)))

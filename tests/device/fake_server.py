@@ -38,7 +38,7 @@ from sceau_core.keys import (
     verify_message,
 )
 from sceau_core.operations import Operation, OperationType, RequestContext, parse_data
-from sceau_core.signatures import sign_operation, verify_key_registration
+from sceau_core.signatures import sign_operation, verify_key_registration, verify_key_renewal
 from sceau_device.authenticator import CODE_CHANGE_LABEL
 
 PROBLEM = "urn:sceau:problem:"
@@ -138,6 +138,7 @@ class FakeServer:
     before: list[Callable[[httpx.Request], httpx.Response | None]] = field(default_factory=list)
     event_scripts: list[list[Any]] = field(default_factory=list)
     change_ready: bool = False
+    renewal_challenge: str = ""
     sequence: int = 0
 
     def __post_init__(self) -> None:
@@ -487,15 +488,19 @@ class FakeServer:
             return refused(attempts_left=MAX_FAILURES - self.failures)
         self.failures = 0
         self.change_ready = True
-        return self._json(self._evaluation(payload["blinded_element"]))
+        self.renewal_challenge = b64url_encode(self.rng(32))
+        return self._json(
+            {**self._evaluation(payload["blinded_element"]), "challenge": self.renewal_challenge}
+        )
 
     def _code_commit(self, payload: dict[str, Any]) -> httpx.Response:
         if not self.change_ready:
             return refused()
         try:
-            self.knowledge_key = verify_key_registration(
+            self.knowledge_key = verify_key_renewal(
                 activation_id=self.activation_id,
                 knowledge_public_key=payload["knowledge_public_key"],
+                challenge=self.renewal_challenge,
                 signature=payload["knowledge_signature"],
             )
         except SceauError:

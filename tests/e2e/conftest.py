@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """End-to-end fixtures: the real ``sceau serve`` process and real ``sceau-device`` processes.
 
-One server per test session listens on 127.0.0.1 on a free port, with a fresh SQLite file and
-its checkpoint key in a temporary directory. The bank (relying party) is played by this test
-process over HTTP with an API key made by ``sceau admin rp create``; the SMS codes are read with
-``sceau admin outbox``. Each device is a ``sceau-device`` command with its own data directory
-(keystore and a real file keyring from ``keyrings.alt``).
+One server per test session and database engine listens on 127.0.0.1 on a free port, with a
+fresh SQLite file (and a fresh PostgreSQL database when the test command started one, see
+:mod:`tests.databases`) and its checkpoint key in a temporary directory. The bank (relying
+party) is played by this test process over HTTP with an API key made by
+``sceau admin rp create``; the SMS codes are read with ``sceau admin outbox``. Each device is a
+``sceau-device`` command with its own data directory (keystore and a real file keyring from
+``keyrings.alt``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import httpx
 import pytest
 
 from sceau_core.results import ResultClaims, verify_result
+from tests.databases import BACKENDS, postgres_databases
 
 BIN = Path(sys.executable).parent
 SCEAU = str(BIN / "sceau")
@@ -200,21 +203,32 @@ class Device:
         return self.home / "sceau" / "device-keystore.json"
 
 
-@pytest.fixture(scope="session")
-def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
-    """A real ``sceau serve`` on loopback with a fresh SQLite file, and an RP API key."""
+@pytest.fixture(scope="session", params=BACKENDS)
+def bank(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bank]:
+    """A real ``sceau serve`` on loopback with a fresh database, and an RP API key."""
     home = tmp_path_factory.mktemp("server")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    if request.param == "postgresql":
+        database_url = postgres_databases().create()
+    else:
+        database_url = f"sqlite:///{home / 'sceau.db'}"
     env = {
         **os.environ,
-        "SCEAU_DATABASE_URL": f"sqlite:///{home / 'sceau.db'}",
+        "SCEAU_DATABASE_URL": database_url,
         "SCEAU_PUBLIC_URL": url,
         "SCEAU_MASTER_KEY": "e2e-master-key-0123456789abcdef-0123456789",
         "SCEAU_SECRET": "e2e-hmac-secret-0123456789abcdef-0123456789",
         "SCEAU_CHECKPOINT_KEY": str(home / "checkpoint.pem"),
         "SCEAU_CHECKPOINT_JOURNAL": str(home / "checkpoints.jsonl"),
         "SCEAU_OPERATIONS_PER_MINUTE": "100",
+        # The test double of the bank's online-banking password check (issue 5).
+        "SCEAU_PASSWORD_VERIFIER": "tests.password_verifier:FixedPasswordVerifier",
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")])
+        ),
     }
     log = (home / "server.log").open("w")
     server = subprocess.Popen(
@@ -257,6 +271,8 @@ def bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
             server.kill()
             server.wait(timeout=15)
         log.close()
+        if request.param == "postgresql":
+            postgres_databases().drop(database_url)
 
 
 def activate(bank: Bank, device: Device, user: str, *, typed: bool = False) -> dict[str, Any]:

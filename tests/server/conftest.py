@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Fixtures for the server's functional tests: a real server over real HTTP and SQLite.
+"""Fixtures for the server's functional tests: a real server over real HTTP and a real database.
 
 Each test that asks for ``server`` gets the real application, served by uvicorn on a free
-loopback port in a background thread, over a fresh SQLite file migrated with Alembic. The test
-drives it with httpx as a relying party would, and acts as the device with the protocol core
-(see :mod:`tests.server.device_double`). ``server.ctx`` is the server's own context, used only
+loopback port in a background thread, over a fresh SQLite file migrated with Alembic, and again
+over a fresh PostgreSQL database when the test command started one (:mod:`tests.databases`).
+The test drives it with httpx as a relying party would, and acts as the device with the protocol
+core (see :mod:`tests.server.device_double`). ``server.ctx`` is the server's own context, used only
 to create relying parties (as ``sceau admin rp create`` does) and to read the database.
 """
 
@@ -30,6 +31,7 @@ from sceau_server.migrations import upgrade
 from sceau_server.services.accounts import NewRelyingParty, create_rp
 from sceau_server.services.context import ServerContext
 from sceau_server.settings import Settings
+from tests.databases import BACKENDS, postgres_databases
 from tests.server.device_double import TestDevice
 
 MASTER_KEY = "test-master-key-0123456789abcdef-0123456789"
@@ -224,22 +226,35 @@ def _free_socket() -> socket.socket:
     return sock
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database engine of the test: ``sqlite``, and ``postgresql`` when one is running."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
 def make_server(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, backend: str
 ) -> Iterator[Callable[..., ServerHandle]]:
     """Start servers with settings overrides; each gets its own copy of a migrated database."""
     started: list[tuple[uvicorn.Server, threading.Thread, ServerHandle]] = []
+    databases: list[str] = []
 
     def start(**overrides: Any) -> ServerHandle:
         directory = tmp_path / f"server{len(started)}"
         directory.mkdir()
-        database = directory / "sceau.db"
-        database.write_bytes(_template_database(tmp_path_factory).read_bytes())
+        if backend == "postgresql":
+            database_url = postgres_databases().create()
+            databases.append(database_url)
+        else:
+            database = directory / "sceau.db"
+            database.write_bytes(_template_database(tmp_path_factory).read_bytes())
+            database_url = f"sqlite:///{database}"
         sock = _free_socket()
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         values: dict[str, Any] = {
-            "database_url": f"sqlite:///{database}",
+            "database_url": database_url,
             "public_url": url,
             "master_key": MASTER_KEY,
             "secret": SECRET,
@@ -276,6 +291,8 @@ def make_server(
         server.should_exit = True
         thread.join(timeout=10)
         handle.ctx.close()
+    for database_url in databases:
+        postgres_databases().drop(database_url)
 
 
 @pytest.fixture

@@ -103,8 +103,12 @@ class TestDevice:
 
     # --- activation (docs/protocol.md §2.4) ---------------------------------------------------
 
-    def activate(self, code_text: str, *, sms_code: str, pin: str) -> None:
-        """Look up, pin, register, evaluate the chosen code once and commit the knowledge key."""
+    def activate(self, code_text: str, *, sms_code: str, pin: str, status: str = "active") -> None:
+        """Look up, pin, register, evaluate the chosen code once and commit the knowledge key.
+
+        ``status`` is the state the commit must give: ``on_hold`` for a customer who already has
+        a device (brief L2).
+        """
         code = ActivationCode.parse(code_text)
         response = self.http.get(f"{self.base_url}/v1/device/activation/{code.lookup_id()}")
         assert response.status_code == 200, response.text
@@ -134,7 +138,7 @@ class TestDevice:
             commit["inherence_public_key"] = encode_public_key(self.inherence_key.public_key())
         response = self.call("POST", "/v1/device/activation/commit", commit)
         assert response.status_code == 200, response.text
-        assert response.json()["status"] == "active"
+        assert response.json()["status"] == status
 
     def register(self, code: ActivationCode, sms_code: str) -> httpx.Response:
         """Register the device key with the registration proof and the SMS code."""

@@ -149,7 +149,7 @@ def test_long_poll_and_events_see_the_result(
     threads = [threading.Thread(target=wait), threading.Thread(target=stream)]
     for thread in threads:
         thread.start()
-    wait_until(lambda: server.ctx.notifier._channels.get(f"operation:{created['id']}"))  # type: ignore[attr-defined]
+    wait_until(lambda: server.ctx.notifier.has_listeners(f"operation:{created['id']}"))  # type: ignore[attr-defined]
     assert device.approve(created["id"], match=created["match"]).status_code == 200
     for thread in threads:
         thread.join(timeout=20)
@@ -180,7 +180,7 @@ def test_device_event_stream_announces_new_operations(
 
     thread = threading.Thread(target=listen)
     thread.start()
-    wait_until(lambda: server.ctx.notifier._channels.get(f"device:{device.activation_id}"))  # type: ignore[attr-defined]
+    wait_until(lambda: server.ctx.notifier.has_listeners(f"device:{device.activation_id}"))  # type: ignore[attr-defined]
     created = bank.create_operation(user="erin", type="login", data={}).json()
     thread.join(timeout=10)
     assert seen == [f'data: {{"id": "{created["id"]}"}}']

@@ -181,7 +181,7 @@ def test_registration_needs_the_activation_code(
     assert [tuple(r) for r in after] == [(s, n + 1) for s, n in before]
 
 
-def test_new_activation_supersedes_the_unused_one_and_new_device_replaces_old(
+def test_new_activation_supersedes_the_unused_one_and_new_device_waits_on_hold(
     server: ServerHandle, bank: RelyingPartyClient
 ) -> None:
     old_device = server.enrol(bank, "alice", phone="+33677777777")
@@ -190,11 +190,17 @@ def test_new_activation_supersedes_the_unused_one_and_new_device_replaces_old(
     lookup = ActivationCode.parse(first["code"]).lookup_id()
     assert server.client().get(f"/v1/device/activation/{lookup}").status_code == 404
     new_device = server.device("Nouveau téléphone")
-    new_device.activate(second["code"], sms_code=server.sms_code("+33677777777"), pin="2468")
-    assert old_device.call("GET", "/v1/device/status").status_code == 401
+    new_device.activate(
+        second["code"], sms_code=server.sms_code("+33677777777"), pin="2468", status="on_hold"
+    )
+    # The old device keeps working until the new one is approved or its hold ends (brief L2).
+    assert old_device.call("GET", "/v1/device/status").status_code == 200
     devices = bank.http.get("/v1/users/alice").json()["devices"]
-    assert [d["device_name"] for d in devices] == ["Nouveau téléphone"]
-    assert server.outbox("+33677777777")[-1][0] == "new_device"
+    assert [(d["device_name"], d["status"]) for d in devices] == [
+        ("Téléphone de test", "active"),
+        ("Nouveau téléphone", "on_hold"),
+    ]
+    assert server.outbox("+33677777777")[-1][0] == "device_on_hold"
 
 
 def test_registration_evaluation_and_commit_need_the_registered_state(
@@ -244,7 +250,7 @@ def _change_code(device: Any, old: str, new: str) -> Any:
     import os
 
     from sceau_core.keys import encode_public_key
-    from sceau_core.signatures import sign_code_change, sign_key_registration
+    from sceau_core.signatures import sign_code_change, sign_key_renewal
 
     old_evaluation = start_code_evaluation(old, rng=os.urandom)
     answer = device.call(
@@ -275,8 +281,8 @@ def _change_code(device: Any, old: str, new: str) -> Any:
         "/v1/device/code/commit",
         {
             "knowledge_public_key": encode_public_key(new_key.public_key()),
-            "knowledge_signature": sign_key_registration(
-                new_key, activation_id=device.activation_id
+            "knowledge_signature": sign_key_renewal(
+                new_key, activation_id=device.activation_id, challenge=answer.json()["challenge"]
             ),
         },
     )

@@ -20,7 +20,7 @@ fixed list, are shown.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
 
@@ -31,16 +31,19 @@ from sceau_core.money import mask_card, mask_iban
 from sceau_core.operations import (
     DATA_TYPES,
     LOCALES,
+    MAX_DISPLAY_LINE_LENGTH,
     AddPayeeData,
     CardPaymentData,
     Channel,
     ESignatureData,
     Locale,
     LoginData,
+    NewDeviceData,
     OperationData,
     OperationType,
     RequestContext,
     TransferData,
+    check_text,
 )
 
 __all__ = [
@@ -49,6 +52,9 @@ __all__ = [
     "attempts_left",
     "describe_user_agent",
     "render_lines",
+    "render_rule_lines",
+    "signatures_collected",
+    "signatures_needed",
 ]
 
 BABEL_LOCALES: Final[Mapping[str, str]] = MappingProxyType({"fr": "fr_FR", "en": "en"})
@@ -100,6 +106,7 @@ _TITLES: Final[Mapping[str, Mapping[OperationType, str]]] = {
         OperationType.ADD_PAYEE: "Ajout d’un bénéficiaire",
         OperationType.E_SIGNATURE: "Signature électronique",
         OperationType.BATCH_TRANSFER: "Virements groupés",
+        OperationType.NEW_DEVICE: "Nouvel appareil Sceau",
     },
     "en": {
         OperationType.LOGIN: "Online banking sign-in",
@@ -108,6 +115,7 @@ _TITLES: Final[Mapping[str, Mapping[OperationType, str]]] = {
         OperationType.ADD_PAYEE: "New payee",
         OperationType.E_SIGNATURE: "Electronic signature",
         OperationType.BATCH_TRANSFER: "Batch transfer",
+        OperationType.NEW_DEVICE: "New Sceau device",
     },
 }
 
@@ -130,6 +138,9 @@ _LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "ip": "Adresse IP",
         "location": "Lieu",
         "channel": "Canal",
+        "new_device": "Appareil",
+        "replaces": "Remplace",
+        "warning": "Attention",
     },
     "en": {
         "amount": "Amount",
@@ -149,7 +160,15 @@ _LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "ip": "IP address",
         "location": "Location",
         "channel": "Channel",
+        "new_device": "Device",
+        "replaces": "Replaces",
+        "warning": "Warning",
     },
+}
+
+_NEW_DEVICE_WARNING: Final[Mapping[str, str]] = {
+    "fr": "validez seulement si vous activez vous-même cet appareil",
+    "en": "approve only if you are activating this device yourself",
 }
 
 _TRANSFERS: Final[Mapping[str, tuple[str, str]]] = {
@@ -195,6 +214,24 @@ _ON: Final[Mapping[str, str]] = {"fr": "sur", "en": "on"}
 _UNKNOWN_DEVICE: Final[Mapping[str, str]] = {"fr": "Appareil inconnu", "en": "Unknown device"}
 
 _FINGERPRINT_HEX: Final = 16
+
+# The lines of a shared account's approval rule (brief B1): the server appends them to the
+# display of an operation that several members must approve, so each signatory reads, signed,
+# how many signatures the operation needs and whose.
+_SIGNATURES: Final[Mapping[str, Mapping[str, str]]] = {
+    "fr": {
+        "needed": "Cette opération nécessite {n} signatures",
+        "needed_one": "Cette opération nécessite 1 signature",
+        "required": "Signature obligatoire de\u00a0: {names}",
+        "collected": "Signatures recueillies\u00a0: {k} sur {n}",
+    },
+    "en": {
+        "needed": "This operation needs {n} signatures",
+        "needed_one": "This operation needs 1 signature",
+        "required": "Required signatory: {names}",
+        "collected": "Signatures collected: {k} of {n}",
+    },
+}
 
 
 def _check_locale(locale: str) -> Locale:
@@ -269,6 +306,12 @@ def _data_lines(data: OperationData, locale: Locale) -> list[str]:
             _line(locale, "payee", data.payee_name),
             _line(locale, "iban", mask_iban(data.payee_iban)),
         ]
+    if isinstance(data, NewDeviceData):
+        lines = [_line(locale, "new_device", data.device_name)]
+        if data.replaces is not None:
+            lines.append(_line(locale, "replaces", data.replaces))
+        lines.append(_line(locale, "warning", _NEW_DEVICE_WARNING[locale]))
+        return lines
     if isinstance(data, ESignatureData):
         lines = [_line(locale, "document", data.document_title)]
         if data.document_pages is not None:
@@ -323,4 +366,45 @@ def render_lines(
             f" not {data.__class__.__name__}"
         )
     lines = [_TITLES[checked][type], *_data_lines(data, checked), *_context_lines(context, checked)]
+    return tuple(lines)
+
+
+def signatures_needed(n: int, locale: str) -> str:
+    """Say how many signatures an operation needs: ``"Cette opération nécessite 2 signatures"``."""
+    words = _SIGNATURES[_check_locale(locale)]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InvalidOperation("signatures: must be a positive integer")
+    return words["needed_one"] if n == 1 else words["needed"].format(n=n)
+
+
+def signatures_collected(collected: int, needed: int, locale: str) -> str:
+    """Say how many of the needed signatures are in: ``"Signatures recueillies : 1 sur 2"``."""
+    checked = _check_locale(locale)
+    for value in (collected, needed):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidOperation("signatures: counts must be non-negative integers")
+    babel = BABEL_LOCALES[checked]
+    return _SIGNATURES[checked]["collected"].format(
+        k=format_decimal(collected, locale=babel), n=format_decimal(needed, locale=babel)
+    )
+
+
+def render_rule_lines(needed: int, required_names: Sequence[str], locale: str) -> tuple[str, ...]:
+    """The display lines of an approval rule, for the server to append to the operation's.
+
+    ``needed`` is the number of distinct signatures the rule asks for, ``required_names`` the
+    display names of the members who must sign (each free text, checked as such), in the order
+    to show them. For example, in French::
+
+        ("Cette opération nécessite 2 signatures", "Signature obligatoire de : Claire Martin")
+    """
+    checked = _check_locale(locale)
+    lines = [signatures_needed(needed, checked)]
+    if required_names:
+        names = [
+            check_text(name, field=f"required_names[{index}]")
+            for index, name in enumerate(required_names)
+        ]
+        line = _SIGNATURES[checked]["required"].format(names=", ".join(names))
+        lines.append(check_text(line, field="required line", max_length=MAX_DISPLAY_LINE_LENGTH))
     return tuple(lines)

@@ -10,6 +10,8 @@ returns ``False``: it returns a typed result or raises one of these::
     │   ├── InvalidAmount                    not a decimal string valid for its ISO 4217 currency
     │   ├── InvalidIban                      IBAN checksum, length or country wrong
     │   ├── InvalidOperation                 an operation's fields break its type's rules
+    │   │   └── InvalidBatch                 a batch file or list refused, naming the line
+    │   ├── InvalidRule                      an approval rule or its inputs are ill-formed
     │   └── InvalidActivationCode            a typo (checksum) or a wrong length in a typed code
     ├── WeakCode (also ValueError)           a 4-digit code refused at choice time, with the reason
     ├── VerificationFailed                   a well-formed value failed a check
@@ -35,11 +37,13 @@ __all__ = [
     "Expired",
     "InvalidActivationCode",
     "InvalidAmount",
+    "InvalidBatch",
     "InvalidEncoding",
     "InvalidGroupElement",
     "InvalidIban",
     "InvalidOperation",
     "InvalidProof",
+    "InvalidRule",
     "InvalidSignature",
     "MalformedInput",
     "Mismatch",
@@ -72,6 +76,26 @@ class InvalidIban(MalformedInput):
 
 class InvalidOperation(MalformedInput):
     """An operation whose fields break the rules of its type."""
+
+
+class InvalidBatch(InvalidOperation):
+    """A batch of transfers refused on import (a SEPA pain.001 file or a JSON list of lines).
+
+    ``line`` is the 1-based number of the transaction at fault, in file order, and
+    ``end_to_end_id`` its ``EndToEndId`` when the file gives one; both are ``None`` when the
+    fault is the whole batch's (a control sum, a count, the file's structure).
+    """
+
+    def __init__(
+        self, message: str, *, line: int | None = None, end_to_end_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.line = line
+        self.end_to_end_id = end_to_end_id
+
+
+class InvalidRule(MalformedInput):
+    """An approval rule, an account member or an evaluation input that is ill-formed."""
 
 
 class InvalidActivationCode(MalformedInput):

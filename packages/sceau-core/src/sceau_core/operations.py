@@ -61,6 +61,7 @@ __all__ = [
     "CHALLENGE_BYTES",
     "DATA_TYPES",
     "DEFAULT_TTL",
+    "INTERNAL_TYPES",
     "LOCALES",
     "MAX_BATCH_LINES",
     "MAX_CHALLENGE_BYTES",
@@ -80,6 +81,7 @@ __all__ = [
     "ESignatureData",
     "Locale",
     "LoginData",
+    "NewDeviceData",
     "Operation",
     "OperationData",
     "OperationType",
@@ -161,6 +163,7 @@ class OperationType(StrEnum):
     ADD_PAYEE = "add_payee"
     E_SIGNATURE = "e_signature"
     BATCH_TRANSFER = "batch_transfer"
+    NEW_DEVICE = "new_device"
 
 
 class Channel(StrEnum):
@@ -273,7 +276,10 @@ def _check_visible(value: str, *, field: str) -> None:
     visible = False
     for char in value:
         code = ord(char)
-        if any(low <= code <= high for low, high in _INVISIBLE_RANGES):
+        # The ranges are sorted: Latin text, below the first one, skips the scan.
+        if code >= _INVISIBLE_RANGES[0][0] and any(
+            low <= code <= high for low, high in _INVISIBLE_RANGES
+        ):
             raise InvalidOperation(f"{field}: contains the invisible character U+{code:04X}")
         category = unicodedata.category(char)
         is_space = category == "Zs"
@@ -757,8 +763,62 @@ def check_batch(lines: Sequence[BatchLine], data: BatchTransferData) -> None:
         raise InvalidOperation("lines_digest: does not match the lines")
 
 
+@dataclass(frozen=True)
+class NewDeviceData:
+    """A new device for the customer's Sceau, which one of their current devices approves (L2).
+
+    The server creates this operation itself when a device is activated for a customer who
+    already has one (a relying party cannot ask for it, see :data:`INTERNAL_TYPES`).
+    ``activation_id`` names the new device's activation, so an approval releases that device and
+    no other; ``device_name`` is the name the new device gave itself; ``replaces`` is the name of
+    the device it will replace, omitted when it is added beside the others.
+    """
+
+    TYPE: ClassVar[OperationType] = OperationType.NEW_DEVICE
+
+    activation_id: str
+    device_name: str
+    replaces: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _matches(_ID, self.activation_id):
+            raise InvalidOperation(
+                "activation_id: must be 1 to 64 characters among A-Z, a-z, 0-9, _ and -"
+            )
+        check_text(self.device_name, field="device_name")
+        _check_optional_text(self.replaces, field="replaces")
+
+    @classmethod
+    def from_json(cls, obj: object, *, field: str = "data") -> NewDeviceData:
+        """Parse the new device strictly; the names are normalized."""
+        value = _members(
+            obj, field=field, required=("activation_id", "device_name"), optional=("replaces",)
+        )
+        with _within(field):
+            return cls(
+                activation_id=value["activation_id"],
+                device_name=_nfc(value["device_name"]),
+                replaces=_nfc(value.get("replaces")),
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the wire form."""
+        obj: dict[str, Any] = {
+            "activation_id": self.activation_id,
+            "device_name": self.device_name,
+        }
+        _put(obj, "replaces", self.replaces)
+        return obj
+
+
 OperationData: TypeAlias = (
-    LoginData | CardPaymentData | TransferData | AddPayeeData | ESignatureData | BatchTransferData
+    LoginData
+    | CardPaymentData
+    | TransferData
+    | AddPayeeData
+    | ESignatureData
+    | BatchTransferData
+    | NewDeviceData
 )
 
 DATA_TYPES: Final[Mapping[OperationType, type[OperationData]]] = MappingProxyType(
@@ -769,9 +829,13 @@ DATA_TYPES: Final[Mapping[OperationType, type[OperationData]]] = MappingProxyTyp
         OperationType.ADD_PAYEE: AddPayeeData,
         OperationType.E_SIGNATURE: ESignatureData,
         OperationType.BATCH_TRANSFER: BatchTransferData,
+        OperationType.NEW_DEVICE: NewDeviceData,
     }
 )
 """The data class of each operation type."""
+
+INTERNAL_TYPES: Final[frozenset[OperationType]] = frozenset({OperationType.NEW_DEVICE})
+"""The operation types the server creates itself; a relying party can never request them."""
 
 
 def _operation_type(value: object, *, field: str = "type") -> OperationType:

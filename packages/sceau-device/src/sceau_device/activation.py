@@ -114,6 +114,9 @@ class ActivationSession:
         self._profile: Profile | None = None
         self._secrets: ProfileSecrets | None = None
         self._registered = False
+        self.hold_until: int | None = None
+        """Set when the customer already has a device: this new one waits on hold until then
+        (or until a current device approves it, brief L2)."""
 
     @classmethod
     def start(
@@ -270,7 +273,10 @@ class ActivationSession:
             commit["inherence_public_key"] = biometrics.create_key(
                 f"sceau:{self.binding.activation_id}"
             )
-        self._client.signed("POST", PATH_COMMIT, identity, commit)
+        answer = self._client.signed("POST", PATH_COMMIT, identity, commit) or {}
+        hold_until = answer.get("hold_until")
+        if answer.get("status") == "on_hold" and type(hold_until) is int:
+            self.hold_until = hold_until
         self.keystore.update(
             profile.name,
             state="active",

@@ -37,17 +37,32 @@ from sceau_core.approval import (
     sign_approval,
 )
 from sceau_core.codes import WEAK_CODE_REASONS, check_code_format, check_code_strength
+from sceau_core.display import TEXT
 from sceau_core.encoding import b64url_decode, b64url_encode, canonical_json
 from sceau_core.errors import InvalidProof, SceauError, WeakCode
 from sceau_core.hazmat import oprf
 from sceau_core.keys import decode_public_key, encode_public_key, sign_message
 from sceau_core.knowledge import CodeEvaluation, finish_code_evaluation, start_code_evaluation
-from sceau_core.operations import Operation, OperationType
-from sceau_core.signatures import sign_key_registration, verify_signed_operation
+from sceau_core.operations import (
+    BatchLine,
+    BatchTransferData,
+    Operation,
+    OperationType,
+    check_batch,
+    parse_batch_lines,
+)
+from sceau_core.signatures import (
+    CODE_RESET_LABEL,
+    code_reset_message,
+    sign_inherence_registration,
+    sign_key_renewal,
+    verify_signed_operation,
+)
 from sceau_device.biometrics import PlatformAuthenticator
 from sceau_device.errors import (
     AuthenticationRefused,
     BiometricsError,
+    BiometricsInvalidated,
     DeviceError,
     DeviceRevoked,
     InputError,
@@ -59,6 +74,13 @@ from sceau_device.errors import (
     TamperedOperation,
 )
 from sceau_device.keystore import Keystore, Profile, ProfileSecrets
+from sceau_device.lifecycle import (
+    RESET_METHODS,
+    DeviceInfo,
+    ResetChallenge,
+    find_device,
+    reset_biometrics_invalidated,
+)
 from sceau_device.transport import DeviceClient, DeviceIdentity
 
 __all__ = [
@@ -80,20 +102,30 @@ PATH_OPERATIONS: Final = "/v1/device/operations"
 PATH_EVALUATE: Final = "/v1/device/operations/{id}/evaluate"
 PATH_DECISION: Final = "/v1/device/operations/{id}/decision"
 PATH_EVENTS: Final = "/v1/device/events"
+# The lines of a pending batch transfer (brief D4, issue 8). The server does not offer this yet;
+# the SDK proposes GET -> {"lines": [line, ...]}, each line as in docs/protocol.md §4.3, in the
+# batch's order. The device checks them against the signed count, total and lines_digest.
+PATH_BATCH_LINES: Final = "/v1/device/operations/{id}/lines"
 PATH_ACTIVATION: Final = "/v1/device/activation"
-# Changing the code knowing the old one. The server does not offer these yet; they are the
-# SDK's proposal (see docs in the package README and the report to the lead):
+# Changing the code knowing the old one (docs/api.md, docs/protocol.md §6.3):
 #   1. POST code/evaluate {blinded_element} -> an evaluation of the OLD code, counted (K3);
 #   2. POST code/change {blinded_element, knowledge_signature} -> the old knowledge key signs
 #      CODE_CHANGE_LABEL || 0 || JCS({"v":1,"activation","counter","blinded_element"}) where
 #      blinded_element is the NEW code's; the server verifies it (clearing the attempt) and
-#      only then answers the new code's evaluation;
+#      only then answers the new code's evaluation and a single-use challenge;
 #   3. POST code/commit {knowledge_public_key, knowledge_signature} -> the new knowledge key,
-#      signed as at activation (label sceau/v1/key-registration), replaces the old one.
+#      signed over that challenge (label sceau/v1/key-renewal), replaces the old one.
 PATH_CODE_EVALUATE: Final = "/v1/device/code/evaluate"
 PATH_CODE_CHANGE: Final = "/v1/device/code/change"
 PATH_CODE_COMMIT: Final = "/v1/device/code/commit"
 CODE_CHANGE_LABEL: Final = "sceau/v1/code-change"
+# The credential lifecycle (issue 5): devices, biometrics, the forgotten code.
+PATH_DEVICES: Final = "/v1/device/devices"
+PATH_DEVICE: Final = "/v1/device/devices/{id}"
+PATH_BIOMETRICS: Final = "/v1/device/biometrics"
+PATH_RESET: Final = "/v1/device/reset"
+PATH_RESET_EVALUATE: Final = "/v1/device/reset/{id}/evaluate"
+PATH_RESET_COMMIT: Final = "/v1/device/reset/{id}/commit"
 
 _SHORT_STREAM: Final = 5.0
 _OPERATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -130,6 +162,8 @@ class DeviceStatus:
     locked_until: int | None
     blocked: bool
     inherence: bool
+    hold_until: int | None = None
+    """A new device on hold (brief L2): when it becomes active unless cancelled."""
 
 
 @dataclass(frozen=True)
@@ -324,6 +358,9 @@ class Authenticator:
                 locked_until=answer.get("locked_until"),
                 blocked=bool(answer.get("blocked", False)),
                 inherence=bool(answer.get("inherence", False)),
+                hold_until=answer.get("hold_until")
+                if type(answer.get("hold_until")) is int
+                else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ServerFailure(f"malformed status: {error}") from error
@@ -384,6 +421,29 @@ class Authenticator:
             if isinstance(inner, Mapping) and inner.get("id") == operation_id:
                 return self.verify_operation(item)
         raise OperationUnavailable(operation_id)
+
+    def batch_lines(self, operation: Operation) -> tuple[BatchLine, ...]:
+        """The lines of a verified batch ``operation``, checked against its signed summary.
+
+        The lines travel apart from the operation (up to 10 000 of them); what the server signed
+        is their count, total and digest (brief D4). They are returned only when they are exactly
+        those: otherwise :class:`TamperedOperation` is raised and nothing is shown.
+        """
+        data = operation.data
+        if not isinstance(data, BatchTransferData):
+            raise InputError(
+                "Seuls des virements groupés ont des lignes à afficher.",
+                "Only a batch transfer has lines to show.",
+            )
+        answer = self._client.signed(
+            "GET", _operation_path(PATH_BATCH_LINES, operation.id), self._device()
+        )
+        try:
+            lines = parse_batch_lines((answer or {}).get("lines"))
+            check_batch(lines, data)
+        except SceauError as error:
+            raise TamperedOperation(operation.id, f"batch lines: {error}") from error
+        return lines
 
     # --- deciding -----------------------------------------------------------------------------
 
@@ -590,17 +650,31 @@ class Authenticator:
             new, answer, oprf_public_key=self._oprf_key, device_secret=secret
         )
         del new
+        challenge = (answer or {}).get("challenge")
+        if not isinstance(challenge, str):
+            raise ServerFailure("the code change answer has no challenge")
+        self._commit_renewal(PATH_CODE_COMMIT, new_key, challenge)
+        del new_key
 
+    def _commit_renewal(
+        self, path: str, new_key: ec.EllipticCurvePrivateKey, challenge: str
+    ) -> None:
+        """Register a new knowledge key, signed over the server's single-use challenge."""
+        try:
+            signature = sign_key_renewal(
+                new_key, activation_id=self.profile.activation_id, challenge=challenge
+            )
+        except SceauError as error:
+            raise ServerFailure(f"unusable renewal challenge: {error}") from error
         self._client.signed(
             "POST",
-            PATH_CODE_COMMIT,
-            device,
+            path,
+            self._device(),
             {
                 "knowledge_public_key": encode_public_key(new_key.public_key()),
-                "knowledge_signature": sign_key_registration(new_key, activation_id=activation),
+                "knowledge_signature": signature,
             },
         )
-        del new_key
 
     def remove(self) -> Removal:
         """Remove this device: the server revokes its keys, then the profile is deleted.
@@ -618,6 +692,235 @@ class Authenticator:
         self.keystore.remove_profile(self.profile.name)
         self._identity = None
         return Removal(profile=self.profile.name, server_confirmed=confirmed)
+
+    # --- devices (brief L2, L4) -----------------------------------------------------------------
+
+    def devices(self) -> tuple[DeviceInfo, ...]:
+        """The customer's devices: active, suspended, and new ones on hold."""
+        answer = self._client.signed("GET", PATH_DEVICES, self._device()) or {}
+        items = answer.get("devices")
+        if not isinstance(items, list):
+            raise ServerFailure("the device list has no devices array")
+        return tuple(DeviceInfo.from_json(item) for item in items if isinstance(item, Mapping))
+
+    def remove_device(self, name_or_id: str) -> DeviceInfo:
+        """Remove another of the customer's devices (by name or id); its keys stop working.
+
+        This device removes itself with :meth:`remove` instead.
+        """
+        target = find_device(self.devices(), name_or_id)
+        if target.current:
+            raise InputError(
+                "C’est cet appareil-ci : retirez-le avec « sceau-device remove ».",
+                "That is this very device: remove it with “sceau-device remove”.",
+            )
+        self._client.signed("DELETE", PATH_DEVICE.format(id=target.activation_id), self._device())
+        return target
+
+    def cancel_device(self, name_or_id: str | None = None) -> DeviceInfo:
+        """Cancel a new device on hold (the only one, or the one named): it never activates."""
+        held = [device for device in self.devices() if device.status == "on_hold"]
+        if name_or_id is not None:
+            target = find_device(held, name_or_id)
+        elif len(held) == 1:
+            target = held[0]
+        elif not held:
+            raise InputError(
+                "Aucun nouvel appareil n’est en attente sur votre compte.",
+                "No new device is waiting on your account.",
+            )
+        else:
+            names = ", ".join(f"« {held_device.device_name} »" for held_device in held)
+            raise InputError(
+                f"Plusieurs appareils sont en attente ({names}) : indiquez lequel annuler.",
+                f"Several devices are waiting ({names}): say which one to cancel.",
+            )
+        self._client.signed("DELETE", PATH_DEVICE.format(id=target.activation_id), self._device())
+        return target
+
+    def device_approval(self) -> Operation:
+        """The pending ``new_device`` operation: a new device asks this one to approve it.
+
+        Approve it like any operation (with the code or biometrics), refuse it, or say "not me".
+        """
+        for operation in self.pending().operations:
+            if operation.type is OperationType.NEW_DEVICE:
+                return operation
+        raise InputError(
+            "Aucun nouvel appareil n’attend votre validation.",
+            "No new device is waiting for your approval.",
+        )
+
+    # --- biometrics (brief I1) -------------------------------------------------------------------
+
+    def enable_biometrics(self, code: str, platform: PlatformAuthenticator) -> None:
+        """Enrol biometrics for this device, authorized by the code (an evaluation, counted).
+
+        The platform creates a new key (replacing one invalidated by a change of the enrolled
+        fingerprints or faces); the server registers it once the knowledge key signed it.
+        """
+        self._check_code(code)
+        public_key = platform.create_key(self.biometric_alias)
+        try:
+            self._change_biometrics(code, public_key)
+        except BaseException:
+            platform.delete_key(self.biometric_alias)
+            raise
+        self.profile = self.keystore.update(self.profile.name, inherence=platform.name)
+        self.biometrics = platform
+
+    def disable_biometrics(self, code: str) -> None:
+        """Remove biometrics from this device, authorized by the code (an evaluation, counted)."""
+        self._check_code(code)
+        self._change_biometrics(code, None)
+        if self.biometrics is not None:
+            self.biometrics.delete_key(self.biometric_alias)
+        self.profile = self.keystore.update(self.profile.name, inherence=None)
+
+    def _check_code(self, code: str) -> None:
+        try:
+            check_code_format(code)
+        except SceauError:
+            raise _code_format_error() from None
+
+    def _change_biometrics(self, code: str, inherence_public_key: str | None) -> None:
+        device = self._device()
+        evaluation = start_code_evaluation(code, rng=self._rng)
+        del code
+        answer = self._client.signed(
+            "POST",
+            PATH_CODE_EVALUATE,
+            device,
+            {"blinded_element": b64url_encode(evaluation.blinded_element)},
+        )
+        held = [
+            finish_evaluation(
+                evaluation,
+                answer,
+                oprf_public_key=self._oprf_key,
+                device_secret=self._device_secret(),
+            )
+        ]
+        del evaluation
+        activation = self.profile.activation_id
+
+        def body(counter: int) -> dict[str, Any]:
+            return {
+                "inherence_public_key": inherence_public_key,
+                "knowledge_signature": sign_inherence_registration(
+                    held[0],
+                    activation_id=activation,
+                    counter=counter,
+                    inherence_public_key=inherence_public_key,
+                ),
+            }
+
+        try:
+            self._client.signed("POST", PATH_BIOMETRICS, device, body)
+        finally:
+            held.clear()
+
+    # --- the forgotten code (brief L3) ------------------------------------------------------------
+
+    def start_code_reset(self, method: str) -> ResetChallenge:
+        """Start a reset: ``biometric``, or ``sms`` (a code is sent to the registered phone).
+
+        Raises :class:`RequestRefused` when the bank's rules refuse it, saying why (a phone
+        number changed recently holds SMS resets; too many resets today; blocked for good).
+        """
+        if method not in RESET_METHODS:
+            raise InputError(
+                "Choisissez la biométrie ou le code SMS.", "Choose biometrics or the SMS code."
+            )
+        if method == "biometric" and (self.biometrics is None or self.profile.inherence is None):
+            raise BiometricsError(
+                "La biométrie n’est pas activée sur cet appareil : réinitialisez par SMS.",
+                "Biometrics are not enabled on this device: reset by SMS.",
+            )
+        answer = self._client.signed("POST", PATH_RESET, self._device(), {"method": method})
+        return ResetChallenge.from_json(answer)
+
+    def finish_code_reset(
+        self,
+        reset: ResetChallenge,
+        new_code: str,
+        *,
+        sms_code: str | None = None,
+        password: str | None = None,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
+        """Prove the second element, choose ``new_code`` and register it: usable at once.
+
+        ``biometric``: the platform authenticator signs the reset. ``sms``: ``sms_code`` and
+        the online-banking ``password`` (the bank checks it; an SMS code alone is refused by the
+        server, brief L3). The new code is refused when trivial (brief K5) before anything is
+        sent. A wrong element is an :class:`AuthenticationRefused` with the attempts left.
+        """
+        check_new_code(new_code)
+        if reset.method == "sms" and (sms_code is None or not re.fullmatch(r"[0-9]{6}", sms_code)):
+            raise InputError(
+                "Le code reçu par SMS est fait de 6 chiffres.",
+                "The code received by SMS is 6 digits.",
+            )
+        device = self._device()
+        evaluation = start_code_evaluation(new_code, rng=self._rng)
+        del new_code
+        blinded = b64url_encode(evaluation.blinded_element)
+        activation = self.profile.activation_id
+        path = _operation_path(PATH_RESET_EVALUATE, reset.reset_id)
+
+        def biometric_body(counter: int) -> dict[str, Any]:
+            biometrics = self.biometrics
+            if biometrics is None:
+                raise BiometricsError(
+                    "La biométrie n’est pas activée sur cet appareil : réinitialisez par SMS.",
+                    "Biometrics are not enabled on this device: reset by SMS.",
+                )
+            message = code_reset_message(
+                activation_id=activation,
+                reset_id=reset.reset_id,
+                challenge=reset.challenge,
+                counter=counter,
+                blinded_element=blinded,
+            )
+            try:
+                signature = biometrics.sign(
+                    self.biometric_alias,
+                    label=CODE_RESET_LABEL,
+                    message=message,
+                    prompt=TEXT["fr"]["forgot_code"],
+                )
+            except BiometricsInvalidated:
+                raise reset_biometrics_invalidated() from None
+            return {"blinded_element": blinded, "inherence_signature": b64url_encode(signature)}
+
+        if reset.method == "biometric":
+            answer = self._client.signed("POST", path, device, biometric_body)
+        else:
+            body: dict[str, Any] = {"blinded_element": blinded, "sms_code": sms_code}
+            if password:
+                body["password"] = password
+            if details:
+                body["details"] = dict(details)
+            del password
+            answer = self._client.signed("POST", path, device, body)
+            body.clear()
+        new_key = finish_evaluation(
+            evaluation,
+            answer,
+            oprf_public_key=self._oprf_key,
+            device_secret=self._device_secret(),
+        )
+        del evaluation
+        self._commit_renewal(
+            _operation_path(PATH_RESET_COMMIT, reset.reset_id), new_key, reset.challenge
+        )
+        del new_key
+
+    def reset_code_with_biometrics(self, new_code: str) -> None:
+        """The whole biometric reset: start, sign with biometrics, register the new code."""
+        check_new_code(new_code)
+        self.finish_code_reset(self.start_code_reset("biometric"), new_code)
 
     # --- listening ----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sceau_core.encoding import b64url_decode, b64url_encode
 from sceau_core.errors import SceauError
 from sceau_core.keys import encode_public_key, generate_private_key, sign_message
-from sceau_device.errors import BiometricsError
+from sceau_device.errors import BiometricsError, BiometricsInvalidated
 
 __all__ = [
     "SIMULATION_NOTICE",
@@ -52,9 +52,9 @@ def biometrics_cancelled() -> BiometricsError:
     )
 
 
-def biometrics_invalidated() -> BiometricsError:
+def biometrics_invalidated() -> BiometricsInvalidated:
     """The error for a biometric key destroyed by a change of the enrolled biometrics."""
-    return BiometricsError(
+    return BiometricsInvalidated(
         "Les empreintes ou visages enregistrés sur cet appareil ont changé : la biométrie est "
         "désactivée pour Sceau. Validez avec votre code.",
         "The fingerprints or faces enrolled on this device changed: biometrics are disabled "
@@ -71,16 +71,20 @@ class PlatformAuthenticator(Protocol):
     def create_key(self, alias: str) -> str:
         """Create a P-256 key under ``alias``; return its public key (b64url SEC1).
 
-        The key must require user presence for every signature and be invalidated when the
-        enrolled biometrics change. An existing key of that alias is replaced.
+        The key must require user presence for every signature and **must be invalidated when
+        the enrolled biometrics change** (a fingerprint or a face added or removed): from then
+        on :meth:`sign` raises :class:`~sceau_device.errors.BiometricsInvalidated`, and the
+        device asks for the code until biometrics are enrolled again (which needs the code).
+        An existing key of that alias is replaced.
         """
 
     def sign(self, alias: str, *, label: str, message: bytes, prompt: str) -> bytes:
         """Ask the user's biometrics (showing ``prompt``), then sign ``label || 0 || message``.
 
         Returns the 64-byte ``r || s`` signature. Raises
-        :class:`~sceau_device.errors.BiometricsError` when the user cancels or fails, and when
-        the key was invalidated by a change of enrollment.
+        :class:`~sceau_device.errors.BiometricsError` when the user cancels or fails, and
+        :class:`~sceau_device.errors.BiometricsInvalidated` when the key was invalidated by a
+        change of enrollment.
         """
 
     def delete_key(self, alias: str) -> None:
@@ -149,6 +153,14 @@ class SimulatedBiometrics:
         self._notice()
         with self._state() as state:
             state["enrollment"] = b64url_encode(self._rng(16))
+
+    def add_fingerprint(self) -> None:
+        """Simulate "a fingerprint was added" in the phone's settings (see ``change_enrollment``).
+
+        Afterwards biometric approvals and biometric code resets fail with
+        :class:`~sceau_device.errors.BiometricsInvalidated`, and the device asks for the code.
+        """
+        self.change_enrollment()
 
     @contextlib.contextmanager
     def _state(self) -> Iterator[dict[str, Any]]:

@@ -33,12 +33,14 @@ from sceau_device.display import operation_json, render_operation, summary_line
 from sceau_device.errors import (
     AuthenticationRefused,
     BiometricsError,
+    BiometricsInvalidated,
     DeviceError,
     ExitCode,
     InputError,
     Locked,
 )
 from sceau_device.keystore import Keystore, default_keystore_path
+from sceau_device.lifecycle import DeviceInfo, ResetChallenge
 from sceau_device.texts import format_time, say
 
 __all__ = ["main"]
@@ -179,9 +181,57 @@ def _parser() -> argparse.ArgumentParser:
         help="lire l'ancien puis le nouveau code sur l'entrée standard (une ligne chacun)",
     )
 
+    reset = command(
+        "reset-code",
+        "Code oublié : réinitialiser le code Sceau (biométrie, ou code SMS et mot de passe)",
+    )
+    method = reset.add_mutually_exclusive_group()
+    method.add_argument("--biometric", action="store_true", help="avec la biométrie (simulée)")
+    method.add_argument(
+        "--sms",
+        action="store_true",
+        help="avec un code reçu par SMS et le mot de passe de votre banque en ligne",
+    )
+    reset.add_argument(
+        "--code-stdin",
+        action="store_true",
+        help=(
+            "lire sur l'entrée standard, une ligne chacun : le nouveau code, puis (--sms) le "
+            "code SMS et le mot de passe"
+        ),
+    )
+
     command("status", "état de cet appareil")
     remove = command("remove", "retirer cet appareil")
     remove.add_argument("--yes", action="store_true", help="sans demander de confirmation")
+
+    command("devices", "lister vos appareils (actifs et en attente)")
+    remove_device = command("remove-device", "retirer un autre de vos appareils")
+    remove_device.add_argument("name", help="nom ou identifiant de l'appareil")
+    remove_device.add_argument("--yes", action="store_true", help="sans demander de confirmation")
+    cancel_device = command("cancel-device", "annuler un nouvel appareil en attente")
+    cancel_device.add_argument("name", nargs="?", help="nom ou identifiant (s'il y en a plusieurs)")
+    cancel_device.add_argument("--yes", action="store_true", help="sans demander de confirmation")
+    approve_device = command("approve-device", "valider le nouvel appareil qui attend votre accord")
+    approve_device.add_argument(
+        "--code-stdin", action="store_true", help="lire le code Sceau sur l'entrée standard"
+    )
+    approve_device.add_argument(
+        "--biometrics", action="store_true", help="valider avec la biométrie (simulée)"
+    )
+
+    biometrics = command("biometrics", "activer ou désactiver la biométrie (avec votre code)")
+    biometrics.add_argument(
+        "action",
+        choices=("enable", "disable", "simulate-change"),
+        help=(
+            "enable : activer ; disable : désactiver ; simulate-change : SIMULER l'ajout "
+            "d'une empreinte sur l'appareil (tests et démonstrations)"
+        ),
+    )
+    biometrics.add_argument(
+        "--code-stdin", action="store_true", help="lire le code Sceau sur l'entrée standard"
+    )
     return parser
 
 
@@ -260,9 +310,13 @@ class Console:
 
     def confirm(self, key: str, yes: bool) -> bool:
         """Ask a yes/no question, unless ``--yes`` or a script (which means yes)."""
+        return self.confirm_text(self.say(key), yes)
+
+    def confirm_text(self, question: str, yes: bool) -> bool:
+        """Ask the yes/no ``question``, unless ``--yes`` or a script (which means yes)."""
         if yes or self.json or not self.interactive:
             return True
-        return self.ask(self.say(key)).lower().startswith(self.say("yes"))
+        return self.ask(question).lower().startswith(self.say("yes"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -342,6 +396,12 @@ def _run(arguments: argparse.Namespace, console: Console) -> ExitCode:
             "change-code": _change_code,
             "status": _status,
             "remove": _remove,
+            "reset-code": _reset_code,
+            "devices": _devices,
+            "remove-device": _remove_device,
+            "cancel-device": _cancel_device,
+            "approve-device": _approve_device,
+            "biometrics": _biometrics,
         }
         return handlers[command](authenticator, arguments, console)
 
@@ -412,9 +472,13 @@ def _activate(arguments: argparse.Namespace, console: Console) -> ExitCode:
     profile = authenticator.profile
     authenticator.close()
     console.out(console.say("activated", name=profile.device_name))
+    if session.hold_until is not None:
+        console.out(console.say("on_hold", until=format_time(session.hold_until, console.lang)))
     console.emit(
         {
             "ok": True,
+            "status": "on_hold" if session.hold_until is not None else "active",
+            "hold_until": session.hold_until,
             "profile": profile.name,
             "activation_id": profile.activation_id,
             "device_name": profile.device_name,
@@ -550,7 +614,13 @@ def _approve_one(
 ) -> Decided:
     match = _match_for(operation, match, console)
     if biometrics:
-        return authenticator.approve_with_biometrics(operation, match=match)
+        try:
+            return authenticator.approve_with_biometrics(operation, match=match)
+        except BiometricsInvalidated as error:
+            # The enrolled biometrics changed: the device asks for the code (brief I1).
+            if not (console.interactive or console.code_stdin):
+                raise
+            console.info(error.message(console.lang))
     while True:
         code = console.secret(console.say("enter_code_prompt"))
         try:
@@ -746,6 +816,8 @@ def _status(
         console.out(console.say("status_blocked"))
     elif locked_until:
         console.out(console.say("status_locked", until=format_time(locked_until, console.lang)))
+    if status.hold_until is not None:
+        console.out(console.say("status_hold", until=format_time(status.hold_until, console.lang)))
     if pending is not None:
         console.out(console.say("status_attempts", n=pending.attempts_left))
     console.out(
@@ -765,6 +837,7 @@ def _status(
             "pending": None if pending is None else len(pending.operations),
             "biometrics": status.inherence,
             "counter": status.counter,
+            "hold_until": status.hold_until,
         }
     )
     return ExitCode.OK
@@ -780,6 +853,186 @@ def _remove(
     console.emit(
         {"ok": True, "profile": removal.profile, "server_confirmed": removal.server_confirmed}
     )
+    return ExitCode.OK
+
+
+# --- the forgotten code, devices, biometrics (issue 5) --------------------------------------------
+
+
+def _reset_method(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> str:
+    if arguments.biometric:
+        return "biometric"
+    if arguments.sms:
+        return "sms"
+    if authenticator.profile.inherence is None:
+        return "sms"
+    if not console.interactive:
+        raise InputError(
+            "Choisissez la méthode : --biometric ou --sms.",
+            "Choose the method: --biometric or --sms.",
+        )
+    while True:
+        console.out(console.say("reset_choice"))
+        choice = console.ask(console.say("reset_choice_prompt")).strip().lower()[:1]
+        if choice in ("b", "s"):
+            return "biometric" if choice == "b" else "sms"
+
+
+def _reset_code(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    """Code oublié: a new code, after biometrics or an SMS code and the online-banking password."""
+    method = _reset_method(authenticator, arguments, console)
+    new = _choose_code(console)  # refused at once when trivial (brief K5)
+    if method == "biometric":
+        authenticator.reset_code_with_biometrics(new)
+    else:
+        reset = authenticator.start_code_reset("sms")
+        console.info(console.say("reset_sms_sent"))
+        _finish_sms_reset(authenticator, reset, new, console)
+    del new
+    console.out(console.say("code_reset_done"))
+    console.emit({"ok": True, "code_reset": True, "method": method})
+    return ExitCode.OK
+
+
+def _finish_sms_reset(
+    authenticator: Authenticator, reset: ResetChallenge, new: str, console: Console
+) -> None:
+    """Ask the SMS code and the password until they are accepted or the attempts run out.
+
+    With ``--code-stdin`` each attempt reads one SMS-code line and one password line; when the
+    input ends, the last refusal is the command's answer.
+    """
+    last: AuthenticationRefused | None = None
+    while True:
+        try:
+            sms = console.ask(console.say("reset_sms_prompt"))
+            password = console.secret(console.say("reset_password_prompt"))
+        except InputError:
+            if last is not None:
+                raise last from None
+            raise
+        try:
+            authenticator.finish_code_reset(reset, new, sms_code=sms, password=password)
+            return
+        except AuthenticationRefused as error:
+            retry = console.interactive or console.code_stdin
+            if isinstance(error, Locked) or not retry or not error.attempts_left:
+                raise
+            console.info(error.message(console.lang))
+            last = error
+        except InputError as error:
+            if not console.interactive:
+                raise
+            console.info(error.message(console.lang))
+        finally:
+            del password
+
+
+def _device_json(device: DeviceInfo) -> dict[str, Any]:
+    return {
+        "activation_id": device.activation_id,
+        "device_name": device.device_name,
+        "status": device.status,
+        "current": device.current,
+        "activated_at": device.activated_at,
+        "hold_until": device.hold_until,
+        "biometrics": device.biometrics,
+        "locked_until": device.locked_until,
+        "blocked": device.blocked,
+    }
+
+
+def _device_state(device: DeviceInfo, console: Console) -> str:
+    from sceau_device.texts import WORDS
+
+    key = f"state_{device.status}"
+    state = console.say(key) if key in WORDS["fr"] else device.status
+    if device.hold_until is not None:
+        state = console.say("status_hold", until=format_time(device.hold_until, console.lang))
+    return state
+
+
+def _devices(
+    authenticator: Authenticator, _arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    devices = authenticator.devices()
+    if not devices:
+        console.out(console.say("devices_none"))
+    else:
+        console.out(console.say("devices_count", n=len(devices)))
+    for device in devices:
+        console.out(
+            console.say(
+                "device_line",
+                marker="*" if device.current else " ",
+                name=device.device_name or "?",
+                state=_device_state(device, console),
+                id=device.activation_id,
+            )
+        )
+    console.emit({"ok": True, "devices": [_device_json(device) for device in devices]})
+    return ExitCode.OK
+
+
+def _remove_device(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    if not console.confirm_text(
+        console.say("confirm_remove_device", name=arguments.name), arguments.yes
+    ):
+        return ExitCode.OK
+    removed = authenticator.remove_device(arguments.name)
+    console.out(console.say("device_removed", name=removed.device_name or removed.activation_id))
+    console.emit({"ok": True, "removed": _device_json(removed)})
+    return ExitCode.OK
+
+
+def _cancel_device(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    label = arguments.name or "?"
+    if not console.confirm_text(console.say("confirm_cancel_device", name=label), arguments.yes):
+        return ExitCode.OK
+    cancelled = authenticator.cancel_device(arguments.name)
+    name = cancelled.device_name or cancelled.activation_id
+    console.out(console.say("device_cancelled", name=name))
+    console.emit({"ok": True, "cancelled": _device_json(cancelled)})
+    return ExitCode.OK
+
+
+def _approve_device(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    operation = authenticator.device_approval()
+    _show_operation(authenticator, operation, console)
+    decided = _approve_one(
+        authenticator, operation, console, biometrics=arguments.biometrics, match=None
+    )
+    return _decided(decided, operation, console)
+
+
+def _biometrics(
+    authenticator: Authenticator, arguments: argparse.Namespace, console: Console
+) -> ExitCode:
+    platform = _biometrics_for(authenticator.keystore, console)
+    if arguments.action == "simulate-change":
+        platform.add_fingerprint()
+        console.out(console.say("biometrics_changed"))
+        console.emit({"ok": True, "simulated": "enrollment_changed"})
+        return ExitCode.OK
+    code = console.secret(console.say("enter_code_prompt"))
+    if arguments.action == "enable":
+        authenticator.enable_biometrics(code, platform)
+        console.out(console.say("biometrics_enabled"))
+    else:
+        authenticator.disable_biometrics(code)
+        console.out(console.say("biometrics_disabled"))
+    del code
+    console.emit({"ok": True, "biometrics": arguments.action == "enable"})
     return ExitCode.OK
 
 

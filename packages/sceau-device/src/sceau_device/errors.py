@@ -11,7 +11,10 @@ output and the ``sceau-device`` exit code of its family::
     ├── NetworkError               3  the server could not be reached or the connection broke
     ├── AuthenticationRefused      1  the server refused (never says which factor, brief K4)
     │   └── Locked                 4  too many failed attempts: locked until a time, or blocked
+    ├── RequestRefused             1  a rule of the bank refused the request (a reset held after
+    │                                     a change of phone number, too many resets…), saying why
     ├── BiometricsError            1  the platform authenticator refused or lost its key
+    │   └── BiometricsInvalidated         the enrolled biometrics changed: the key is destroyed
     ├── OperationUnavailable       7  the operation is unknown, expired or already decided
     ├── SecurityError              5  a check of the server's identity failed
     │   ├── ServerKeyMismatch             the binding tag, fingerprint or address is wrong
@@ -35,6 +38,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AuthenticationRefused",
     "BiometricsError",
+    "BiometricsInvalidated",
     "DeviceError",
     "DeviceRevoked",
     "ExitCode",
@@ -47,6 +51,7 @@ __all__ = [
     "NoKeyring",
     "OperationUnavailable",
     "ProfileNotFound",
+    "RequestRefused",
     "SecurityError",
     "ServerFailure",
     "ServerKeyMismatch",
@@ -221,6 +226,45 @@ class BiometricsError(DeviceError):
 
     exit_code = ExitCode.REFUSED
     kind = "biometrics"
+
+
+class BiometricsInvalidated(BiometricsError):
+    """The platform destroyed the biometric key: the enrolled fingerprints or faces changed."""
+
+    kind = "biometrics_invalidated"
+
+
+class RequestRefused(DeviceError):
+    """A rule of the bank refused the request; the server's sentence says why and what to do.
+
+    It is never a factor failure (those are :class:`AuthenticationRefused`): ``reason`` is the
+    server's machine word (``phone_recently_changed``, ``password_required``, ``rate_limited``…)
+    and ``held_until`` the end of a hold, when there is one.
+    """
+
+    exit_code = ExitCode.REFUSED
+    kind = "refused"
+
+    def __init__(
+        self,
+        reason: str,
+        message_fr: str,
+        message_en: str,
+        *,
+        held_until: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message_fr, message_en, detail=detail)
+        self.reason = reason
+        self.held_until = held_until
+
+    def to_json(self, locale: str = "fr") -> dict[str, Any]:
+        """The error with the server's reason and the end of the hold, if any."""
+        value = super().to_json(locale)
+        value["reason"] = self.reason
+        if self.held_until is not None:
+            value["held_until"] = self.held_until
+        return value
 
 
 class OperationUnavailable(DeviceError):

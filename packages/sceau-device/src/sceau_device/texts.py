@@ -91,6 +91,39 @@ WORDS: Final[Mapping[str, Mapping[str, str]]] = {
         "profile_line": "{marker} {name} — {device} — {url} ({state})",
         "expired": TEXT["fr"]["expired"],
         "sms_retry": "Code SMS refusé. Réessayez.",
+        "reset_choice": (
+            "Réinitialiser votre code avec\u00a0: [B] la biométrie   "
+            "[S] un code reçu par SMS et le mot de passe de votre banque en ligne"
+        ),
+        "reset_choice_prompt": "Votre choix\u00a0: ",
+        "reset_sms_sent": "Un code vient de vous être envoyé par SMS.",
+        "reset_sms_prompt": "Code reçu par SMS\u00a0: ",
+        "reset_password_prompt": "Mot de passe de votre banque en ligne\u00a0: ",
+        "code_reset_done": (
+            "Votre nouveau code Sceau est enregistré\u00a0: il est utilisable dès maintenant. "
+            "L’ancien ne fonctionne plus."
+        ),
+        "devices_none": "Aucun appareil.",
+        "devices_count": "{n} appareil(s)\u00a0:",
+        "device_line": "{marker} {name} — {state} ({id})",
+        "device_removed": (
+            "L’appareil « {name} » est retiré\u00a0: ses clés ne servent plus à rien."
+        ),
+        "device_cancelled": "L’appareil « {name} » est annulé\u00a0: il ne pourra rien valider.",
+        "confirm_remove_device": "Retirer l’appareil « {name} »\u00a0? [o/N] ",
+        "confirm_cancel_device": "Annuler le nouvel appareil « {name} »\u00a0? [o/N] ",
+        "on_hold": (
+            "Cet appareil est en attente jusqu’au {until}\u00a0: validez-le depuis votre appareil "
+            "actuel (« sceau-device approve-device »), sinon il sera activé à cette date."
+        ),
+        "status_hold": "En attente jusqu’au {until}",
+        "state_on_hold": "en attente",
+        "biometrics_enabled": "Biométrie activée pour Sceau.",
+        "biometrics_disabled": "Biométrie désactivée pour Sceau.",
+        "biometrics_changed": (
+            "SIMULATION\u00a0: une empreinte a été ajoutée sur cet appareil. La biométrie de "
+            "Sceau est désactivée jusqu’à ce que vous l’activiez à nouveau avec votre code."
+        ),
     },
     "en": {
         "time_left": "Time left: {duration}",
@@ -158,6 +191,36 @@ WORDS: Final[Mapping[str, Mapping[str, str]]] = {
         "profile_line": "{marker} {name} — {device} — {url} ({state})",
         "expired": TEXT["en"]["expired"],
         "sms_retry": "SMS code refused. Try again.",
+        "reset_choice": (
+            "Reset your code with: [B] biometrics   "
+            "[S] a code received by SMS and your online-banking password"
+        ),
+        "reset_choice_prompt": "Your choice: ",
+        "reset_sms_sent": "A code was just sent to you by SMS.",
+        "reset_sms_prompt": "Code received by SMS: ",
+        "reset_password_prompt": "Your online-banking password: ",
+        "code_reset_done": (
+            "Your new Sceau code is registered: it works right now. The old one no longer works."
+        ),
+        "devices_none": "No device.",
+        "devices_count": "{n} device(s):",
+        "device_line": "{marker} {name} — {state} ({id})",
+        "device_removed": "Device “{name}” is removed: its keys are useless now.",
+        "device_cancelled": "Device “{name}” is cancelled: it will not approve anything.",
+        "confirm_remove_device": "Remove device “{name}”? [y/N] ",
+        "confirm_cancel_device": "Cancel the new device “{name}”? [y/N] ",
+        "on_hold": (
+            "This device is on hold until {until}: approve it from your current device "
+            "(“sceau-device approve-device”), or it will be activated then."
+        ),
+        "status_hold": "On hold until {until}",
+        "state_on_hold": "on hold",
+        "biometrics_enabled": "Biometrics enabled for Sceau.",
+        "biometrics_disabled": "Biometrics disabled for Sceau.",
+        "biometrics_changed": (
+            "SIMULATION: a fingerprint was added on this device. Sceau's biometrics are disabled "
+            "until you enable them again with your code."
+        ),
     },
 }
 

@@ -36,6 +36,7 @@ from sceau_device.errors import (
     Locked,
     NetworkError,
     OperationUnavailable,
+    RequestRefused,
     ServerFailure,
 )
 
@@ -296,6 +297,16 @@ def problem_error(status: int, problem: Mapping[str, Any]) -> Exception:
         )
     if slug == "not-found":
         return OperationUnavailable("", None)
+    if slug in ("reset-refused", "rate-limited"):
+        fr, en = problem.get("message_fr"), problem.get("message_en")
+        reason = problem.get("reason")
+        return RequestRefused(
+            reason if isinstance(reason, str) else slug.replace("-", "_"),
+            fr if isinstance(fr, str) else "Demande refusée par votre banque.",
+            en if isinstance(en, str) else "Request refused by your bank.",
+            held_until=_int_or_none(problem.get("held_until")),
+            detail=detail,
+        )
     return ServerFailure(detail, status=status)
 
 

@@ -3,11 +3,13 @@
 
 ::
 
-    sceau serve [--host H] [--port P] [--tls-cert FILE --tls-key FILE]
+    sceau serve [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--no-access-log]
     sceau admin db upgrade
     sceau admin rp create NAME [--scopes S ...] [--callback-allow URL ...]
     sceau admin outbox [--phone +33…] [--limit N]
-    sceau admin unlock ACTIVATION_ID
+    sceau admin devices list USER
+    sceau admin devices revoke ACTIVATION_ID --operator NAME --reason TEXT --identity-check TEXT
+    sceau admin unblock ACTIVATION_ID --operator NAME --reason TEXT --identity-check TEXT
     sceau admin audit verify [--journal FILE] | sceau admin audit checkpoint
     sceau admin evidence OPERATION_ID --out FILE
     sceau demo
@@ -41,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--tls-cert", help="PEM certificate chain, to terminate TLS")
     serve.add_argument("--tls-key", help="PEM private key of the certificate")
+    serve.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="do not log each request (the metrics still count them)",
+    )
 
     admin = commands.add_parser("admin", help="administration").add_subparsers(
         dest="admin", required=True
@@ -58,9 +65,24 @@ def _parser() -> argparse.ArgumentParser:
     outbox.add_argument("--phone")
     outbox.add_argument("--limit", type=int, default=20)
 
-    unlock = admin.add_parser("unlock", help="lift a lock or block after identifying the user")
-    unlock.add_argument("activation_id")
-    unlock.add_argument("--operator", default="admin")
+    unblock = admin.add_parser(
+        "unblock",
+        aliases=["unlock"],
+        help="lift a lock or a permanent block after identifying the customer (told by SMS)",
+    )
+    unblock.add_argument("activation_id")
+    _operator_arguments(unblock)
+
+    devices = admin.add_parser("devices", help="a customer's devices").add_subparsers(
+        dest="devices", required=True
+    )
+    listing = devices.add_parser("list", help="every device of a customer, with its state")
+    listing.add_argument("user", help="the bank's identifier of the customer")
+    revoke = devices.add_parser(
+        "revoke", help="revoke a device or cancel one on hold (the customer is told by SMS)"
+    )
+    revoke.add_argument("activation_id")
+    _operator_arguments(revoke)
 
     audit = admin.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit", required=True
@@ -75,6 +97,17 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("demo", help="run the demo")
     return parser
+
+
+def _operator_arguments(parser: argparse.ArgumentParser) -> None:
+    """What every operator action records in the audit log."""
+    parser.add_argument("--operator", required=True, help="the operator's name")
+    parser.add_argument("--reason", required=True, help="why (recorded in the audit log)")
+    parser.add_argument(
+        "--identity-check",
+        required=True,
+        help="how the customer was identified, e.g. 'branch visit, ID card checked'",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +141,13 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
     if bool(arguments.tls_cert) != bool(arguments.tls_key):
         print("sceau: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    from sceau_server.services.verifier import load_verifier
+
+    try:
+        load_verifier(settings.password_verifier)
+    except ConfigurationError as error:
+        print(f"sceau: configuration error: {error}", file=sys.stderr)
+        return 2
     upgrade(settings.database_url)
     uvicorn.run(
         create_app(settings),
@@ -118,6 +158,7 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
         proxy_headers=False,
         server_header=False,
         log_level="info",
+        access_log=not arguments.no_access_log,
     )
     return 0
 
@@ -180,14 +221,23 @@ def _admin_with_context(ctx: Any, arguments: argparse.Namespace) -> int:
             for message in reversed(session.scalars(query).all()):
                 print(f"#{message.id} {message.phone} [{message.kind}] {message.message}")
         return 0
-    if arguments.admin == "unlock":
+    if arguments.admin in ("unblock", "unlock"):
         try:
-            unlock(ctx, arguments.activation_id, operator=arguments.operator)
+            unlock(
+                ctx,
+                arguments.activation_id,
+                operator=arguments.operator,
+                reason=arguments.reason,
+                identity_check=arguments.identity_check,
+                actor="admin",
+            )
         except NotFound:
-            print(f"sceau: no activation {arguments.activation_id}", file=sys.stderr)
+            print(f"sceau: no active activation {arguments.activation_id}", file=sys.stderr)
             return 1
-        print(f"Activation {arguments.activation_id} unlocked; the customer was told.")
+        print(f"Activation {arguments.activation_id} unblocked; the customer was told by SMS.")
         return 0
+    if arguments.admin == "devices":
+        return _devices(ctx, arguments)
     if arguments.admin == "audit":
         checkpoint = write_checkpoint(ctx)
         print("No new entry to sign." if checkpoint is None else f"Checkpoint at {checkpoint.seq}.")
@@ -202,6 +252,64 @@ def _admin_with_context(ctx: Any, arguments: argparse.Namespace) -> int:
             collect=_collect_evidence,
         )
     return 2
+
+
+def _devices(ctx: Any, arguments: argparse.Namespace) -> int:
+    from sceau_server.errors import NotFound
+    from sceau_server.services import device_lifecycle
+
+    if arguments.devices == "list":
+        try:
+            listing = device_lifecycle.operator_devices(ctx, arguments.user)
+        except NotFound:
+            print(f"sceau: no user {arguments.user}", file=sys.stderr)
+            return 1
+        if not listing["devices"]:
+            print(f"{arguments.user}: no device.")
+        for device in listing["devices"]:
+            print(_device_line(device))
+        return 0
+    try:
+        device = device_lifecycle.operator_revoke(
+            ctx,
+            arguments.activation_id,
+            actor="admin",
+            operator=arguments.operator,
+            reason=arguments.reason,
+            identity_check=arguments.identity_check,
+        )
+    except NotFound:
+        print(f"sceau: no live device {arguments.activation_id}", file=sys.stderr)
+        return 1
+    print(f"Device {device['activation_id']} revoked; the customer was told by SMS.")
+    return 0
+
+
+def _device_line(device: dict[str, Any]) -> str:
+    """One device in ``sceau admin devices list``."""
+    import datetime
+
+    def when(timestamp: int | None) -> str:
+        if timestamp is None:
+            return "-"
+        moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+        return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+    state = device["status"]
+    if device["blocked"]:
+        state += ", blocked"
+    elif device["locked_until"]:
+        state += f", locked until {when(device['locked_until'])}"
+    if device["hold_until"]:
+        state += f", on hold until {when(device['hold_until'])}"
+    if device["end_reason"]:
+        state += f", {device['end_reason']} at {when(device['ended_at'])}"
+    biometrics = "biometrics" if device["biometrics"] else "code only"
+    return (
+        f"{device['activation_id']}  {device['device_name'] or '-'}  [{state}]  "
+        f"created {when(device['created_at'])}, active since {when(device['activated_at'])}, "
+        f"{biometrics}"
+    )
 
 
 def _collect_evidence(session: Any, operation_id: str) -> Any:

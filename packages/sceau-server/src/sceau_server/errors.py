@@ -19,6 +19,8 @@ unexpected exception into ``application/problem+json``::
     │   └── OperationNotPending       409 operation-not-pending (already final or expired)
     ├── PayloadTooLarge               413 payload-too-large
     ├── RateLimited                   429 rate-limited (brief D7), with Retry-After
+    ├── ResetRefused                  403 reset-refused: a forgotten-code reset that cannot start
+    │                                     or continue (SIM-swap hold, not strong enough…)
     └── AuthenticationFailed          401 authentication-failed: every device refusal (brief K4)
 
 Machine fields (``type``, ``title``, ``detail``) are English; what a customer may read is in
@@ -56,6 +58,7 @@ __all__ = [
     "OperationNotPending",
     "PayloadTooLarge",
     "RateLimited",
+    "ResetRefused",
     "ServerError",
     "Unauthorized",
     "install",
@@ -205,6 +208,27 @@ class RateLimited(ServerError):
     status = 429
     slug = "rate-limited"
     title = "Too many requests"
+
+
+class ResetRefused(ServerError):
+    """A forgotten-code reset refused by a rule, before any factor is checked (brief L3).
+
+    ``reason`` is machine-readable (``phone_recently_changed``, ``password_required``,
+    ``sms_reset_unavailable``, ``no_biometrics``, ``blocked``); ``message_fr`` and
+    ``message_en`` tell the customer why and what to do. It never says that a factor failed:
+    a wrong SMS code, password or biometric signature is an :class:`AuthenticationFailed`.
+    """
+
+    status = 403
+    slug = "reset-refused"
+    title = "Code reset refused"
+
+    def __init__(self, reason: str, *, message_fr: str, message_en: str, **extra: Any) -> None:
+        super().__init__(
+            f"The code reset is refused: {reason}.",
+            extra={"reason": reason, "message_fr": message_fr, "message_en": message_en, **extra},
+        )
+        self.reason = reason
 
 
 class AuthenticationFailed(ServerError):

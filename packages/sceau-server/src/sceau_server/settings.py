@@ -52,6 +52,17 @@ def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float 
     return value
 
 
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "on", "true", "yes"):
+        return True
+    if raw in ("0", "off", "false", "no"):
+        return False
+    raise ConfigurationError(f"{name} must be on or off")
+
+
 def _ints(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -98,6 +109,13 @@ class Settings:
     checkpoint_key_path: str = "var/audit-checkpoint.pem"
     checkpoint_journal_path: str = "var/audit-checkpoints.jsonl"
     checkpoint_interval: float = 300.0
+    metrics: bool = True
+    db_pool_size: int = 20
+    max_devices: int = 1
+    device_hold: int = 259_200
+    reset_phone_hold: int = 259_200
+    resets_per_day: int = 3
+    password_verifier: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -136,6 +154,13 @@ class Settings:
                 env.get("SCEAU_CHECKPOINT_JOURNAL") or cls.checkpoint_journal_path
             ),
             checkpoint_interval=_float(env, "SCEAU_CHECKPOINT_INTERVAL", 300.0, minimum=0.0),
+            metrics=_switch(env, "SCEAU_METRICS", True),
+            db_pool_size=_int(env, "SCEAU_DB_POOL_SIZE", 20, minimum=1),
+            max_devices=_int(env, "SCEAU_MAX_DEVICES", 1, minimum=1),
+            device_hold=_int(env, "SCEAU_DEVICE_HOLD", 259_200, minimum=0),
+            reset_phone_hold=_int(env, "SCEAU_RESET_PHONE_HOLD", 259_200, minimum=0),
+            resets_per_day=_int(env, "SCEAU_RESETS_PER_DAY", 3, minimum=1),
+            password_verifier=env.get("SCEAU_PASSWORD_VERIFIER") or None,
         )
         settings.check()
         return settings
@@ -170,3 +195,5 @@ class Settings:
             raise ConfigurationError("SCEAU_PUBLIC_URL must be https in production")
         if self.max_locks < 1 or not self.lock_durations:
             raise ConfigurationError("the lock policy needs at least one lock")
+        if self.max_devices < 1:
+            raise ConfigurationError("SCEAU_MAX_DEVICES must be at least 1")

@@ -16,9 +16,11 @@ from starlette.concurrency import run_in_threadpool
 
 from sceau_core.results import jwks
 from sceau_server import errors
-from sceau_server.api import device, rp
+from sceau_server.api import admin, device, health, rp
 from sceau_server.api.deps import Ctx
 from sceau_server.api.middleware import BodyLimit
+from sceau_server.metrics import METRICS, RequestMetrics
+from sceau_server.services import device_lifecycle
 from sceau_server.services import operations as operation_service
 from sceau_server.services.checkpoints import write_checkpoint
 from sceau_server.services.context import ServerContext
@@ -39,13 +41,18 @@ def jwks_document(ctx: Ctx) -> dict[str, Any]:
     return jwks([ctx.public_key])
 
 
-async def _every(interval: float, work: Callable[[], object], name: str) -> None:
-    while True:
+async def _every(
+    interval: float, work: Callable[[], object], name: str, stop: asyncio.Event
+) -> None:
+    # Stopped between two runs, never during one: a run holds a database connection in a
+    # worker thread, which must be back in the pool before the pool is closed.
+    while not stop.is_set():
         try:
             await run_in_threadpool(work)
         except Exception:
             _log.exception("background task %s failed", name)
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 def create_app(settings: Settings, *, context: ServerContext | None = None) -> FastAPI:
@@ -55,31 +62,46 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or ServerContext.create(settings)
         app.state.context = ctx
+        count = getattr(ctx.notifier, "listener_count", None)
+        if count is not None:
+            METRICS.watch_listeners(count)
         client = httpx.Client(timeout=settings.webhook_timeout, follow_redirects=False)
 
         def sweep() -> None:
             operation_service.expire_due(ctx)
             operation_service.notify_unreported_failures(ctx)
             purge_nonces(ctx)
+            device_lifecycle.release_due_holds(ctx)
+            device_lifecycle.expire_unfinished(ctx)
 
+        stop = asyncio.Event()
         tasks = []
         if settings.checkpoint_interval > 0:
             tasks.append(
                 asyncio.create_task(
-                    _every(settings.checkpoint_interval, lambda: write_checkpoint(ctx), "audit")
+                    _every(
+                        settings.checkpoint_interval,
+                        lambda: write_checkpoint(ctx),
+                        "audit",
+                        stop,
+                    )
                 )
             )
         tasks += [
-            asyncio.create_task(_every(settings.sweep_interval, sweep, "sweep")),
+            asyncio.create_task(_every(settings.sweep_interval, sweep, "sweep", stop)),
             asyncio.create_task(
-                _every(settings.webhook_interval, lambda: deliver_due(ctx, client), "webhooks")
+                _every(
+                    settings.webhook_interval,
+                    lambda: deliver_due(ctx, client),
+                    "webhooks",
+                    stop,
+                )
             ),
         ]
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
+            stop.set()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -97,7 +119,11 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
     )
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if settings.metrics:
+        app.add_middleware(RequestMetrics)
     app.include_router(rp.router)
     app.include_router(device.router)
+    app.include_router(admin.router)
     app.include_router(well_known)
+    app.include_router(health.router)
     return app

@@ -17,22 +17,33 @@ from sceau_core.keys import decode_public_key
 from sceau_server.api.deps import Ctx, SignedHttp, problem_responses
 from sceau_server.api.schemas import (
     ActivationLookup,
+    BiometricsRequest,
+    CodeChangeEvaluation,
     CodeChangeRequest,
     CodeCommitRequest,
     CommitRequest,
     DecisionResult,
+    DeviceList,
     DeviceOperations,
     DeviceStatus,
     EvaluateRequest,
     Evaluation,
     RegisterRequest,
     RegistrationEvaluation,
+    ResetEvaluateRequest,
+    ResetStarted,
+    ResetStartRequest,
 )
 from sceau_server.errors import AuthenticationFailed
 from sceau_server.services import activations as activation_service
+from sceau_server.services import biometrics as biometrics_service
 from sceau_server.services import code as code_service
+from sceau_server.services import device_lifecycle
 from sceau_server.services import operations as operation_service
+from sceau_server.services import reset as reset_service
 from sceau_server.services.devices import Admitted, admit, verify_signature
+from sceau_server.services.notifier import RESYNC
+from sceau_server.storage.models import Activation, CodeReset, User
 
 __all__ = ["router"]
 
@@ -40,6 +51,8 @@ router = APIRouter(prefix="/v1/device", tags=["device"])
 
 LookupPath = Annotated[str, Path(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]+$")]
 OperationIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ActivationIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ResetIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 _SIGNED = problem_responses(400, 401, 413, 422)
 _STREAM_SECONDS = 300.0
 _HEARTBEAT = 15.0
@@ -146,7 +159,7 @@ def remove(ctx: Ctx, http: SignedHttp) -> Response:
     info = verify_signature(ctx, http)
 
     def work(session: Session, notes: list[tuple[str, str]]) -> None:
-        admitted = admit(ctx, session, info, statuses=("active", "registered"))
+        admitted = admit(ctx, session, info, statuses=("active", "registered", "on_hold"))
         activation_service.end_activation(
             ctx,
             session,
@@ -154,6 +167,7 @@ def remove(ctx: Ctx, http: SignedHttp) -> Response:
             actor=admitted.activation.id,
             reason="removed_by_device",
             notes=notes,
+            alert=None if admitted.activation.status == "registered" else "device_removed",
         )
 
     ctx.transaction(work)
@@ -167,11 +181,11 @@ def remove(ctx: Ctx, http: SignedHttp) -> Response:
     summary="This device's activation",
 )
 def status(ctx: Ctx, http: SignedHttp) -> Any:
-    """Status, lock and counter of the activation."""
+    """Status, lock and counter of the activation; a new device on hold learns until when."""
     info = verify_signature(ctx, http)
 
     def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
-        admitted = admit(ctx, session, info)
+        admitted = admit(ctx, session, info, statuses=("active", "on_hold"))
         return activation_service.status_view(ctx, admitted.activation)
 
     return ctx.transaction(work)
@@ -259,7 +273,7 @@ def code_evaluate(ctx: Ctx, http: SignedHttp, body: EvaluateRequest) -> Any:
 
 @router.post(
     "/code/change",
-    response_model=RegistrationEvaluation,
+    response_model=CodeChangeEvaluation,
     responses=_SIGNED,
     summary="Evaluate the new code, authorized by the old knowledge key",
 )
@@ -286,7 +300,7 @@ def code_change(ctx: Ctx, http: SignedHttp, body: CodeChangeRequest) -> Any:
     summary="Register the new knowledge key",
 )
 def code_commit(ctx: Ctx, http: SignedHttp, body: CodeCommitRequest) -> Any:
-    """Step 3: the new knowledge key replaces the old one; the customer is told by SMS."""
+    """Step 3: the new knowledge key, signed over step 2's challenge, replaces the old one."""
     info = verify_signature(ctx, http)
 
     def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
@@ -294,6 +308,162 @@ def code_commit(ctx: Ctx, http: SignedHttp, body: CodeCommitRequest) -> Any:
             ctx,
             session,
             admit(ctx, session, info),
+            knowledge_public_key=body.knowledge_public_key,
+            knowledge_signature=body.knowledge_signature,
+        )
+
+    return ctx.transaction(work)
+
+
+@router.get(
+    "/devices",
+    response_model=DeviceList,
+    responses=_SIGNED,
+    summary="The customer's devices",
+)
+def devices(ctx: Ctx, http: SignedHttp) -> Any:
+    """Every device of the customer (active, suspended, on hold); ``current`` marks this one."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        return device_lifecycle.list_for_device(ctx, session, admit(ctx, session, info))
+
+    return ctx.transaction(work)
+
+
+@router.delete(
+    "/devices/{activation_id}",
+    status_code=204,
+    responses=problem_responses(400, 401, 404, 413, 422),
+    summary="Remove one of the customer's devices, or cancel a new one on hold",
+)
+def remove_device(ctx: Ctx, http: SignedHttp, activation_id: ActivationIdPath) -> Response:
+    """Its keys stop working at once (brief L4); the customer is told by SMS."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, notes: list[tuple[str, str]]) -> None:
+        admitted = admit(ctx, session, info)
+        device_lifecycle.remove_for_device(ctx, session, admitted, activation_id, notes)
+
+    ctx.transaction(work)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/biometrics",
+    response_model=DeviceStatus,
+    responses=_SIGNED,
+    summary="Enrol or remove biometrics, authorized by the code",
+)
+def change_biometrics(ctx: Ctx, http: SignedHttp, body: BiometricsRequest) -> Any:
+    """After ``code/evaluate``: the knowledge key signs the new biometric key (or ``null``)."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        return biometrics_service.change_biometrics(
+            ctx,
+            session,
+            admit(ctx, session, info),
+            inherence_public_key=body.inherence_public_key,
+            knowledge_signature=body.knowledge_signature,
+        )
+
+    return ctx.transaction(work)
+
+
+@router.post(
+    "/reset",
+    response_model=ResetStarted,
+    status_code=201,
+    responses=problem_responses(400, 401, 403, 413, 422, 429),
+    summary="Start a forgotten-code reset (biometrics, or SMS code and password)",
+)
+def reset_start(ctx: Ctx, http: SignedHttp, body: ResetStartRequest) -> Any:
+    """Refused while blocked, and by SMS while the phone number changed recently (SIM swap)."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        return reset_service.start(ctx, session, admit(ctx, session, info), body.method)
+
+    return ctx.transaction(work)
+
+
+def _password_outcome(
+    ctx: Any, activation_id: str, reset_id: str, body: ResetEvaluateRequest
+) -> reset_service.PasswordOutcome | None:
+    """Ask the bank's verifier, outside the write transaction, when the reset can use it."""
+    if not body.password:
+        return None
+    with ctx.read() as session:
+        activation = session.get(Activation, activation_id)
+        reset = session.get(CodeReset, reset_id)
+        if (
+            activation is None
+            or reset is None
+            or reset.activation_id != activation.id
+            or reset.method != "sms"
+            or reset.status != "open"
+            or activation.status != "active"
+        ):
+            return reset_service.PasswordOutcome.REJECTED  # refused below in any case
+        user = session.get(User, activation.user_id)
+        assert user is not None
+        external_id = user.external_id
+    outcome: reset_service.PasswordOutcome = reset_service.check_password(
+        ctx,
+        user=external_id,
+        activation_id=activation_id,
+        reset_id=reset_id,
+        password=body.password,
+        details=body.details or {},
+    )
+    return outcome
+
+
+@router.post(
+    "/reset/{reset_id}/evaluate",
+    response_model=RegistrationEvaluation,
+    responses=problem_responses(400, 401, 403, 413, 422),
+    summary="Prove the reset's second element and evaluate the new code",
+)
+def reset_evaluate(
+    ctx: Ctx, http: SignedHttp, reset_id: ResetIdPath, body: ResetEvaluateRequest
+) -> Any:
+    """A failure never says which element failed; the third one ends the reset (brief K4)."""
+    info = verify_signature(ctx, http)
+    outcome = _password_outcome(ctx, info.key_id, reset_id, body)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        return reset_service.evaluate(
+            ctx,
+            session,
+            admit(ctx, session, info),
+            reset_id,
+            blinded_element=body.blinded_element,
+            inherence_signature=body.inherence_signature,
+            sms_code=body.sms_code,
+            password_outcome=outcome,
+        )
+
+    return ctx.transaction(work)
+
+
+@router.post(
+    "/reset/{reset_id}/commit",
+    response_model=DeviceStatus,
+    responses=_SIGNED,
+    summary="Register the new knowledge key: the new code works at once",
+)
+def reset_commit(ctx: Ctx, http: SignedHttp, reset_id: ResetIdPath, body: CodeCommitRequest) -> Any:
+    """The new knowledge key signs its renewal over the reset's challenge."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+        return reset_service.commit(
+            ctx,
+            session,
+            admit(ctx, session, info),
+            reset_id,
             knowledge_public_key=body.knowledge_public_key,
             knowledge_signature=body.knowledge_signature,
         )
@@ -330,6 +500,8 @@ async def events(ctx: Ctx, http: SignedHttp) -> StreamingResponse:
                 elif message == "revoked":
                     yield "event: revoked\ndata: {}\n\n"
                     return
+                elif message == RESYNC:
+                    return  # notifications may have been lost: the device reconnects, catches up
                 else:
                     yield f"event: operation\ndata: {json.dumps({'id': message})}\n\n"
 

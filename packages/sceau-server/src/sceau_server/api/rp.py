@@ -113,9 +113,17 @@ def revoke_activation(
     def work(session: Session, notes: list[tuple[str, str]]) -> None:
         user = get_user(session, external_id)
         activation = activation_service.get_activation(session, user, activation_id)
-        if activation.status not in ("revoked", "superseded"):
+        if activation.status not in ("revoked", "superseded", "expired"):
             activation_service.end_activation(
-                ctx, session, activation, actor=rp.id, reason="revoked_by_bank", notes=notes
+                ctx,
+                session,
+                activation,
+                actor=rp.id,
+                reason="revoked_by_bank",
+                notes=notes,
+                alert="device_revoked"
+                if activation.status in ("active", "suspended", "on_hold")
+                else None,
             )
 
     ctx.transaction(work)

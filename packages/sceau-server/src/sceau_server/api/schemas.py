@@ -17,10 +17,16 @@ from sceau_core.operations import OperationType
 __all__ = [
     "ActivationCreated",
     "ActivationLookup",
+    "AdminAction",
+    "AdminDevices",
+    "BiometricsRequest",
+    "CodeChangeEvaluation",
     "CodeChangeRequest",
     "CodeCommitRequest",
     "CommitRequest",
     "DecisionResult",
+    "DeviceEntry",
+    "DeviceList",
     "DeviceOperations",
     "DeviceStatus",
     "EvaluateRequest",
@@ -30,6 +36,9 @@ __all__ = [
     "Problem",
     "RegisterRequest",
     "RegistrationEvaluation",
+    "ResetEvaluateRequest",
+    "ResetStartRequest",
+    "ResetStarted",
     "UserUpsert",
     "UserView",
 ]
@@ -75,6 +84,9 @@ class DeviceView(BaseModel):
     activated_at: int | None
     locked_until: int | None
     blocked: bool
+    hold_until: int | None = Field(
+        default=None, description="a new device on hold: when it becomes active (brief L2)"
+    )
 
 
 class UserView(BaseModel):
@@ -210,6 +222,102 @@ class DeviceStatus(BaseModel):
     locked_until: int | None
     blocked: bool
     inherence: bool
+    hold_until: int | None = Field(
+        default=None, description="on hold: when this new device becomes active (brief L2)"
+    )
+
+
+class CodeChangeEvaluation(RegistrationEvaluation):
+    """The new code's evaluation, with the challenge its knowledge key's renewal must sign."""
+
+    challenge: str
+
+
+class ResetStartRequest(_Request):
+    """Start a forgotten-code reset (docs/protocol.md §6.4)."""
+
+    method: Literal["biometric", "sms"]
+
+
+class ResetStarted(BaseModel):
+    """A reset started: its id, its challenge, until when it can be verified."""
+
+    reset_id: str
+    method: str
+    challenge: str
+    expires_at: int
+    attempts_left: int
+
+
+Detail = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ResetEvaluateRequest(_Request):
+    """The reset's second element and the new code's blinded element.
+
+    ``biometric``: ``inherence_signature``. ``sms``: ``sms_code`` and ``password`` (the
+    online-banking password, checked by the bank; never stored), with the ``details`` the bank
+    asks for, if any.
+    """
+
+    blinded_element: B64Url
+    inherence_signature: B64Url | None = None
+    sms_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    password: str | None = Field(default=None, max_length=1024)
+    details: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")], Detail] | None = Field(
+        default=None, max_length=8
+    )
+
+
+class BiometricsRequest(_Request):
+    """Enrol (a biometric public key) or remove (``null``) biometrics, signed by the code."""
+
+    inherence_public_key: B64Url | None
+    knowledge_signature: B64Url
+
+
+class DeviceEntry(BaseModel):
+    """One of a customer's devices."""
+
+    activation_id: str
+    device_name: str | None
+    status: str
+    created_at: int
+    activated_at: int | None
+    hold_until: int | None
+    replaces: str | None
+    biometrics: bool
+    locked_until: int | None
+    blocked: bool
+    ended_at: int | None
+    end_reason: str | None
+    current: bool | None = Field(default=None, description="the device that asks")
+
+
+class DeviceList(BaseModel):
+    """The customer's devices: active, suspended, or on hold."""
+
+    devices: list[DeviceEntry]
+
+
+class AdminAction(_Request):
+    """Who acts for the bank, why, and how the customer was identified (all audited)."""
+
+    operator: str = Field(min_length=1, max_length=140)
+    reason: str = Field(min_length=1, max_length=200)
+    identity_check: str = Field(
+        min_length=1,
+        max_length=200,
+        description="how the customer was identified, e.g. 'branch visit, ID card checked'",
+    )
+
+
+class AdminDevices(BaseModel):
+    """Every activation of a customer, for the bank's operator."""
+
+    user: str
+    phone_changed_at: int | None
+    devices: list[DeviceEntry]
 
 
 class SignedOperation(BaseModel):

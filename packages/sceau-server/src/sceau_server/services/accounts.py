@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from sceau_core.encoding import b64url_encode
-from sceau_core.operations import OperationType
+from sceau_core.operations import INTERNAL_TYPES, OperationType
 from sceau_server.errors import CallbackNotAllowed, Forbidden, NotFound, Unauthorized
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.events import audit
@@ -21,6 +21,7 @@ from sceau_server.storage import repository
 from sceau_server.storage.models import RelyingParty, User
 
 __all__ = [
+    "ADMIN_SCOPE",
     "ALL_SCOPES",
     "API_KEY_PREFIX",
     "NewRelyingParty",
@@ -35,7 +36,18 @@ __all__ = [
 ]
 
 API_KEY_PREFIX = "sceau_sk_"
-ALL_SCOPES = ("users", "activations", *(kind.value for kind in OperationType))
+ALL_SCOPES = (
+    "users",
+    "activations",
+    *(kind.value for kind in OperationType if kind not in INTERNAL_TYPES),
+)
+"""The scopes a relying party's key gets unless told otherwise (``sceau admin rp create``)."""
+
+ADMIN_SCOPE = "admin"
+"""The bank operator's back-office: list, revoke and unblock devices (``/v1/admin``).
+
+Never granted by default: a key gets it only when asked explicitly (``--scopes admin``).
+"""
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,7 @@ def create_rp(
     ctx: ServerContext, *, name: str, scopes: list[str], callback_allow: list[str]
 ) -> NewRelyingParty:
     """Create a relying party and return its API key, which is stored only as a keyed digest."""
-    unknown = sorted(set(scopes) - set(ALL_SCOPES))
+    unknown = sorted(set(scopes) - {*ALL_SCOPES, ADMIN_SCOPE})
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(unknown)}")
     allow = [_check_allow_entry(url, production=ctx.settings.production) for url in callback_allow]
@@ -209,7 +221,7 @@ def upsert_user(
 
 def user_view(session: Session, user: User) -> dict[str, Any]:
     """The user as the RP API shows it, with their devices."""
-    activations = repository.live_activations(session, user.id)
+    activations = repository.user_activations(session, user.id, ("on_hold", "active", "suspended"))
     return {
         "external_id": user.external_id,
         "phone": user.phone,
@@ -226,6 +238,7 @@ def user_view(session: Session, user: User) -> dict[str, Any]:
                 "activated_at": activation.activated_at,
                 "locked_until": activation.locked_until,
                 "blocked": activation.blocked_at is not None,
+                "hold_until": activation.hold_until,
             }
             for activation in activations
         ],

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import segno
@@ -30,6 +30,7 @@ from sceau_core.encoding import b64url_decode, b64url_encode
 from sceau_core.errors import SceauError
 from sceau_core.hazmat import oprf
 from sceau_core.keys import decode_public_key, key_fingerprint
+from sceau_core.operations import check_text
 from sceau_core.signatures import verify_key_registration
 from sceau_server.errors import AuthenticationFailed, InvalidRequest, NotFound
 from sceau_server.services.context import ServerContext, random_id
@@ -37,6 +38,7 @@ from sceau_server.services.devices import Admitted
 from sceau_server.services.events import alert_customer, audit
 from sceau_server.storage import repository
 from sceau_server.storage.models import Activation, RelyingParty, User
+from sceau_server.storage.models import Operation as OperationRow
 
 __all__ = [
     "MAX_REGISTRATION_EVALUATIONS",
@@ -68,7 +70,15 @@ def create_activation(
     """Create an activation for ``user``; the user's previous unused one stops working."""
     del notes
     now = ctx.now()
-    repository.supersede_unused_activations(session, user.id, now)
+    for superseded in repository.supersede_unused_activations(session, user.id, now):
+        audit(
+            session,
+            event="activation.superseded",
+            now=now,
+            actor=rp.id,
+            subject=superseded,
+            data={"reason": "replaced_by_new_activation"},
+        )
     code = ActivationCode.generate(os.urandom)
     activation_id = random_id("act")
     oprf_key, oprf_public = oprf.generate_key_pair(os.urandom)
@@ -186,6 +196,10 @@ def register(
     """Register the device key (§2.4 step 3): proof of the code, SMS code, key signature."""
     activation = admitted.activation
     now = ctx.now()
+    try:
+        check_text(device_name, field="device_name")
+    except SceauError as error:
+        raise InvalidRequest(f"{error}") from error
     if (
         activation.code_expires_at <= now
         or activation.sms_expires_at <= now
@@ -241,11 +255,19 @@ def evaluate_registration(
 ) -> dict[str, Any]:
     """The one VOPRF evaluation that derives the first knowledge key (§2.4 step 4)."""
     activation = admitted.activation
-    if activation.registration_evaluations >= MAX_REGISTRATION_EVALUATIONS:
+    if activation.registration_evaluations >= MAX_REGISTRATION_EVALUATIONS or _registration_expired(
+        ctx, activation
+    ):
         raise AuthenticationFailed()
     evaluated, proof = _evaluate(ctx, activation, blinded_element)
     activation.registration_evaluations += 1
     return {"evaluated_element": b64url_encode(evaluated), "proof": b64url_encode(proof)}
+
+
+def _registration_expired(ctx: ServerContext, activation: Activation) -> bool:
+    """Whether a registered activation waited too long for its commit (activation hygiene)."""
+    registered = activation.registered_at or activation.created_at
+    return registered + ctx.settings.activation_ttl <= ctx.now()
 
 
 def _evaluate(
@@ -272,11 +294,17 @@ def commit(
     knowledge_signature: str,
     inherence_public_key: str | None,
 ) -> dict[str, Any]:
-    """Register the knowledge (and biometric) keys; the activation becomes active (step 5)."""
+    """Register the knowledge (and biometric) keys (step 5).
+
+    The activation becomes active at once when the customer has no other device; otherwise it
+    waits on hold for a current device's approval (:mod:`sceau_server.services.device_lifecycle`).
+    """
+    from sceau_server.services import device_lifecycle
+
     activation = admitted.activation
     user = admitted.user
     now = ctx.now()
-    if activation.registration_evaluations < 1:
+    if activation.registration_evaluations < 1 or _registration_expired(ctx, activation):
         raise AuthenticationFailed()
     try:
         knowledge = verify_key_registration(
@@ -289,24 +317,9 @@ def commit(
         )
     except SceauError as error:
         raise AuthenticationFailed() from error
-    replaced = repository.live_activations(session, user.id, excluding=activation.id)
-    for old in replaced:
-        old.status = "revoked"
-        old.ended_at = now
-        old.end_reason = "replaced_by_new_device"
-        notes.append((f"device:{old.id}", "revoked"))
-        audit(
-            session,
-            event="activation.revoked",
-            now=now,
-            actor=activation.id,
-            subject=old.id,
-            data={"reason": "replaced_by_new_device", "replaced_by": activation.id},
-        )
-    activation.status = "active"
-    activation.activated_at = now
     activation.knowledge_public_key = knowledge_public_key
     activation.inherence_public_key = inherence_public_key
+    activation.registration_key_wrapped = ""
     audit(
         session,
         event="activation.committed",
@@ -319,10 +332,9 @@ def commit(
             "knowledge_key_fingerprint": key_fingerprint(knowledge),
             "inherence_key_fingerprint": None if inherence is None else key_fingerprint(inherence),
             "knowledge_signature": knowledge_signature,
-            "replaced": [old.id for old in replaced],
         },
     )
-    alert_customer(ctx, session, user, "new_device", now, device=activation.device_name or "?")
+    device_lifecycle.commit_device(ctx, session, activation, user, notes)
     return status_view(ctx, activation)
 
 
@@ -338,6 +350,7 @@ def status_view(ctx: ServerContext, activation: Activation) -> dict[str, Any]:
         "locked_until": activation.locked_until if locked else None,
         "blocked": activation.blocked_at is not None,
         "inherence": activation.inherence_public_key is not None,
+        "hold_until": activation.hold_until,
     }
 
 
@@ -349,12 +362,24 @@ def end_activation(
     actor: str,
     reason: str,
     notes: list[tuple[str, str]],
+    alert: str | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> None:
-    """Revoke ``activation`` at once: its keys stop working for every request (brief L4)."""
+    """Revoke ``activation`` at once: its keys stop working for every request (brief L4).
+
+    A device on hold is cancelled, with its pending ``new_device`` operation. ``alert`` names
+    the SMS that tells the customer (none when ``None``); ``data`` adds to the audit entry.
+    """
     now = ctx.now()
+    hold_operation = activation.hold_operation_id if activation.status == "on_hold" else None
+    previous = activation.status
     activation.status = "revoked"
     activation.ended_at = now
     activation.end_reason = reason
+    activation.hold_until = None
+    activation.replaces_id = None
+    activation.hold_operation_id = None
+    activation.renewal_challenge = None
     notes.append((f"device:{activation.id}", "revoked"))
     audit(
         session,
@@ -362,8 +387,18 @@ def end_activation(
         now=now,
         actor=actor,
         subject=activation.id,
-        data={"reason": reason},
+        data={"reason": reason, "previous_status": previous, **(data or {})},
     )
+    if hold_operation is not None:
+        from sceau_server.services import operations as operation_service
+
+        row = session.get(OperationRow, hold_operation, with_for_update=True)
+        if row is not None and row.status == "pending":
+            operation_service.finalize(ctx, session, row, "cancelled", notes, actor=actor)
+    if alert is not None:
+        user = session.get(User, activation.user_id)
+        assert user is not None
+        alert_customer(ctx, session, user, alert, now, device=activation.device_name or "?")
 
 
 def get_activation(session: Session, user: User, activation_id: str) -> Activation:

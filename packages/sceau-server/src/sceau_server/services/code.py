@@ -5,12 +5,15 @@
 2. ``code/change``: the old knowledge key signs the new code's blinded element with the
    request's counter (:func:`sceau_core.signatures.verify_code_change`); a valid signature
    clears the attempt, and only then is the new code evaluated (not counted: it is authorized).
-3. ``code/commit``: the new knowledge key, signed as at activation, replaces the old one. It
-   must come within a few minutes of step 2.
+3. ``code/commit``: the new knowledge key replaces the old one. It signs its renewal over the
+   single-use challenge that step 2 answered (:func:`sceau_core.signatures.verify_key_renewal`),
+   so that no earlier registration can be replayed to roll the code back, and it must come
+   within a few minutes of step 2.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,7 +21,7 @@ from sqlalchemy.orm import Session
 from sceau_core.encoding import b64url_encode
 from sceau_core.errors import SceauError
 from sceau_core.keys import decode_public_key, key_fingerprint
-from sceau_core.signatures import verify_code_change, verify_key_registration
+from sceau_core.signatures import verify_code_change, verify_key_renewal
 from sceau_server.errors import AuthenticationFailed
 from sceau_server.services import activations as activation_service
 from sceau_server.services import operations as operation_service
@@ -82,6 +85,7 @@ def change(
     operation_service.clear_attempt(session, activation, attempt, now)
     evaluated, proof = activation_service._evaluate(ctx, activation, blinded_element)
     activation.code_change_until = now + CHANGE_WINDOW
+    activation.renewal_challenge = b64url_encode(os.urandom(32))
     audit(
         session,
         event="code.change_authorized",
@@ -90,7 +94,11 @@ def change(
         subject=activation.id,
         data={"counter": admitted.info.counter},
     )
-    return {"evaluated_element": b64url_encode(evaluated), "proof": b64url_encode(proof)}
+    return {
+        "evaluated_element": b64url_encode(evaluated),
+        "proof": b64url_encode(proof),
+        "challenge": activation.renewal_challenge,
+    }
 
 
 def commit(
@@ -104,18 +112,26 @@ def commit(
     """Step 3: register the new knowledge key; the old code stops working at once."""
     activation = admitted.activation
     now = ctx.now()
-    if activation.code_change_until is None or now >= activation.code_change_until:
+    challenge = activation.renewal_challenge
+    if (
+        activation.code_change_until is None
+        or now >= activation.code_change_until
+        or challenge is None
+    ):
         raise AuthenticationFailed()
     try:
-        key = verify_key_registration(
+        key = verify_key_renewal(
             activation_id=activation.id,
             knowledge_public_key=knowledge_public_key,
+            challenge=challenge,
             signature=knowledge_signature,
         )
     except SceauError as error:
         raise AuthenticationFailed() from error
     activation.knowledge_public_key = knowledge_public_key
     activation.code_change_until = None
+    activation.renewal_challenge = None
+    repository.supersede_open_resets(session, activation.id, now)
     audit(
         session,
         event="activation.code_changed",

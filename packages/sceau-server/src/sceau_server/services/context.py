@@ -20,8 +20,9 @@ from sceau_core.keys import encode_public_key, generate_private_key
 from sceau_core.results import key_id
 from sceau_server.crypto import KeyWrapper, derive_key
 from sceau_server.errors import ServerError
-from sceau_server.services.notifier import InProcessNotifier, Notifier
+from sceau_server.services.notifier import InProcessNotifier, Notifier, PostgresNotifier
 from sceau_server.services.sms import OutboxSmsSender, SmsSender
+from sceau_server.services.verifier import PasswordVerifier, RefuseAllVerifier, load_verifier
 from sceau_server.settings import Settings
 from sceau_server.storage.database import Database
 from sceau_server.storage.models import ServerKey
@@ -50,6 +51,8 @@ class ServerContext:
     notifier: Notifier
     sms: SmsSender
     clock: Callable[[], float] = time.time
+    verifier: PasswordVerifier = field(default_factory=RefuseAllVerifier)
+    """The bank's online-banking password check for SMS code resets (brief L3)."""
 
     @classmethod
     def create(
@@ -58,9 +61,10 @@ class ServerContext:
         *,
         notifier: Notifier | None = None,
         sms: SmsSender | None = None,
+        verifier: PasswordVerifier | None = None,
     ) -> ServerContext:
         """Open the database (already migrated) and load or create the server signing key."""
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, pool_size=settings.db_pool_size)
         wrapper = KeyWrapper(settings.master_key)
         signing_key = _load_signing_key(db, wrapper, int(time.time()))
         return cls(
@@ -69,8 +73,9 @@ class ServerContext:
             wrapper=wrapper,
             digest_key=derive_key(settings.secret, "sceau/v1/keyed-digest"),
             signing_key=signing_key,
-            notifier=notifier if notifier is not None else InProcessNotifier(),
+            notifier=notifier if notifier is not None else _default_notifier(db),
             sms=sms or OutboxSmsSender(),
+            verifier=verifier or load_verifier(settings.password_verifier),
         )
 
     def now(self) -> int:
@@ -103,17 +108,30 @@ class ServerContext:
         try:
             with self.db.write() as session:
                 result = work(session, notes)
+                staged = self._stage(session, notes)
         except ServerError as error:
             if error.follow_up is not None:
                 follow_notes: list[tuple[str, str]] = []
                 with self.db.write() as session:
                     error.follow_up(session, follow_notes)
-                for channel, message in follow_notes:
-                    self.notifier.publish(channel, message)
+                    follow_staged = self._stage(session, follow_notes)
+                if not follow_staged:
+                    self._publish(follow_notes)
             raise
+        if not staged:
+            self._publish(notes)
+        return result
+
+    def _stage(self, session: Session, notes: list[tuple[str, str]]) -> bool:
+        """Hand ``notes`` to a notifier that sends them with the transaction (PostgreSQL)."""
+        if isinstance(self.notifier, PostgresNotifier):
+            self.notifier.publish_in_transaction(session, notes)
+            return True
+        return False
+
+    def _publish(self, notes: list[tuple[str, str]]) -> None:
         for channel, message in notes:
             self.notifier.publish(channel, message)
-        return result
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -122,8 +140,19 @@ class ServerContext:
             yield session
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop the notifier's listener and release the database connections."""
+        if isinstance(self.notifier, PostgresNotifier):
+            self.notifier.close()
         self.db.dispose()
+
+
+def _default_notifier(db: Database) -> Notifier:
+    """In-process on SQLite (one node); through LISTEN/NOTIFY on PostgreSQL (several nodes)."""
+    if db.is_sqlite:
+        return InProcessNotifier()
+    notifier = PostgresNotifier(db.url)
+    notifier.start()
+    return notifier
 
 
 def _load_signing_key(db: Database, wrapper: KeyWrapper, now: int) -> ec.EllipticCurvePrivateKey:

@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from sceau_server.metrics import METRICS
 from sceau_server.services.context import ServerContext
+from sceau_server.storage.database import after_commit
 from sceau_server.storage.models import User
 
 __all__ = ["ALERTS", "alert_customer", "audit"]
@@ -25,6 +27,7 @@ def audit(
     from sceau_server.audit import record_event
 
     record_event(session, event=event, now=now, actor=actor, subject=subject, data=data)
+    after_commit(session, lambda: METRICS.audit_event(event))
 
 
 ALERTS: dict[str, dict[str, str]] = {
@@ -61,6 +64,42 @@ ALERTS: dict[str, dict[str, str]] = {
         "code_changed": (
             "Sceau : votre code a été changé. Si ce n’est pas vous, appelez votre banque."
         ),
+        "device_on_hold": (
+            "Sceau : un nouvel appareil « {device} » demande à être activé sur votre "
+            "compte{replaces}. Sans validation depuis votre appareil actuel, il le sera le "
+            "{until} (heure UTC). "
+            "Si ce n’est pas vous, refusez-le depuis votre appareil actuel ou appelez votre banque "
+            "sans attendre."
+        ),
+        "device_cancelled": (
+            "Sceau : l’activation de l’appareil « {device} » a été annulée ; "
+            "il ne peut rien valider."
+        ),
+        "device_removed": (
+            "Sceau : l’appareil « {device} » a été retiré de votre compte ; il ne peut plus rien "
+            "valider. Si ce n’est pas vous, appelez votre banque."
+        ),
+        "device_revoked": (
+            "Sceau : votre banque a retiré l’appareil « {device} » de votre compte ; il ne peut "
+            "plus rien valider."
+        ),
+        "reset_code": (
+            "Sceau : votre code pour réinitialiser votre code Sceau est {code}. Il expire dans "
+            "{minutes} minutes. Ne le communiquez à personne, pas même à votre banque."
+        ),
+        "code_reset": (
+            "Sceau : votre code Sceau a été réinitialisé ({method}). Si ce n’est pas vous, "
+            "appelez votre banque."
+        ),
+        "reset_failed": (
+            "Sceau : trop d’essais pour réinitialiser votre code ; la demande est annulée et "
+            "votre code n’a pas changé. Si ce n’est pas vous, appelez votre banque."
+        ),
+        "biometrics_enabled": (
+            "Sceau : la biométrie a été activée pour valider vos opérations. Si ce n’est pas vous, "
+            "appelez votre banque."
+        ),
+        "biometrics_disabled": "Sceau : la biométrie a été désactivée pour Sceau.",
     },
     "en": {
         "activation_code": (
@@ -89,6 +128,38 @@ ALERTS: dict[str, dict[str, str]] = {
         ),
         "unlocked": "Sceau: your bank has unlocked your authentication.",
         "code_changed": "Sceau: your code was changed. If this wasn’t you, call your bank.",
+        "device_on_hold": (
+            "Sceau: a new device “{device}” asks to be activated on your account{replaces}. "
+            "Unless approved from your current device, it will be on {until} (UTC). "
+            "If this wasn’t you, decline it from your current device or call your bank at once."
+        ),
+        "device_cancelled": (
+            "Sceau: the activation of device “{device}” was cancelled; it cannot approve anything."
+        ),
+        "device_removed": (
+            "Sceau: device “{device}” was removed from your account; it can no longer approve "
+            "anything. If this wasn’t you, call your bank."
+        ),
+        "device_revoked": (
+            "Sceau: your bank removed device “{device}” from your account; it can no longer "
+            "approve anything."
+        ),
+        "reset_code": (
+            "Sceau: your code to reset your Sceau code is {code}. It expires in {minutes} "
+            "minutes. Never share it, not even with your bank."
+        ),
+        "code_reset": (
+            "Sceau: your Sceau code was reset ({method}). If this wasn’t you, call your bank."
+        ),
+        "reset_failed": (
+            "Sceau: too many attempts to reset your code; the request is cancelled and your code "
+            "did not change. If this wasn’t you, call your bank."
+        ),
+        "biometrics_enabled": (
+            "Sceau: biometrics were enabled to approve your operations. If this wasn’t you, call "
+            "your bank."
+        ),
+        "biometrics_disabled": "Sceau: biometrics were disabled for Sceau.",
     },
 }
 

@@ -3,21 +3,40 @@
 
 A device's event stream listens on ``device:<activation id>``; an RP's long-poll or event
 stream on ``operation:<operation id>``. Messages carry only identifiers: whoever is notified
-reads the details through its own authenticated request. :class:`InProcessNotifier` serves one
-server process; several nodes need a notifier through the database (a later issue adds
-PostgreSQL LISTEN/NOTIFY behind the same interface).
+reads the details through its own authenticated request.
+
+:class:`InProcessNotifier` serves one server process (SQLite). :class:`PostgresNotifier` fans
+out across server nodes through PostgreSQL ``LISTEN``/``NOTIFY``, never through process memory:
+a transaction's notifications are sent with ``pg_notify`` inside the transaction, so PostgreSQL
+delivers them when, and only if, it commits; every node listens on one database channel and
+hands each notification to its own local listeners. When a node loses its listening connection
+it may miss notifications, so on reconnecting it wakes every local listener with
+:data:`RESYNC`: event streams end (devices reconnect and read their pending operations) and
+waits re-read the state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Final, Protocol
 
-__all__ = ["InProcessNotifier", "Notifier", "Subscription"]
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+__all__ = ["RESYNC", "InProcessNotifier", "Notifier", "PostgresNotifier", "Subscription"]
+
+RESYNC: Final = ""
+"""The message a listener gets when notifications may have been lost: re-read the state."""
+
+PG_CHANNEL: Final = "sceau_events"
+_log = logging.getLogger("sceau.notifier")
 
 
 class Subscription:
@@ -84,3 +103,142 @@ class InProcessNotifier:
                     listeners.discard(subscription)
                     if not listeners:
                         del self._channels[channel]
+
+    def broadcast(self, message: str) -> None:
+        """Tell every listener of every channel."""
+        with self._lock:
+            listeners = [listener for group in self._channels.values() for listener in group]
+        for listener in listeners:
+            listener.deliver(message)
+
+    def listener_count(self, prefix: str = "") -> int:
+        """How many subscriptions are open on channels starting with ``prefix``."""
+        with self._lock:
+            return sum(
+                len(group) for name, group in self._channels.items() if name.startswith(prefix)
+            )
+
+    def has_listeners(self, channel: str) -> bool:
+        """Whether anyone in this process listens on ``channel``."""
+        with self._lock:
+            return bool(self._channels.get(channel))
+
+
+class PostgresNotifier:
+    """Notifications across server nodes through PostgreSQL ``LISTEN``/``NOTIFY``.
+
+    One background thread per process holds a dedicated connection that listens on
+    :data:`PG_CHANNEL`; each payload is ``<channel> LF <message>``. Publishing goes through the
+    database too, so a node hears its own notifications the same way as the others'.
+    """
+
+    def __init__(self, database_url: str, *, poll_interval: float = 0.25) -> None:
+        url = make_url(database_url)
+        if url.get_backend_name() != "postgresql":
+            raise ValueError("PostgresNotifier needs a PostgreSQL database URL")
+        self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._local = InProcessNotifier()
+        self._poll = poll_interval
+        self._stop = threading.Event()
+        self._listening = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._publish_lock = threading.Lock()
+        self._publisher: psycopg.Connection[Any] | None = None
+
+    # --- listening ------------------------------------------------------------------------------
+
+    def start(self, *, wait: float = 10.0) -> None:
+        """Start the listening thread and wait (up to ``wait`` seconds) until it listens."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="sceau-pg-listener", daemon=True)
+            self._thread.start()
+        self._listening.wait(wait)
+
+    @property
+    def listening(self) -> bool:
+        """Whether the listening connection is up (a readiness condition)."""
+        return self._listening.is_set()
+
+    def _run(self) -> None:
+        delay = 0.1
+        connected_before = False
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {PG_CHANNEL}")
+                    self._listening.set()
+                    if connected_before:
+                        self._local.broadcast(RESYNC)
+                    connected_before = True
+                    delay = 0.1
+                    while not self._stop.is_set():
+                        for notify in connection.notifies(timeout=self._poll):
+                            self._dispatch(notify.payload)
+            except psycopg.Error as error:
+                self._listening.clear()
+                if self._stop.is_set():
+                    return
+                _log.warning("notification listener lost its connection: %s", error)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 5.0)
+        self._listening.clear()
+
+    def _dispatch(self, payload: str) -> None:
+        channel, separator, message = payload.partition("\n")
+        if separator:
+            self._local.publish(channel, message)
+
+    def close(self) -> None:
+        """Stop listening and close the connections."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        with self._publish_lock:
+            publisher = self._publisher
+            self._publisher = None
+        if publisher is not None:
+            publisher.close()
+
+    # --- publishing -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _statement(notes: Sequence[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+        calls = ", ".join(f"pg_notify('{PG_CHANNEL}', :p{index})" for index in range(len(notes)))
+        params = {
+            f"p{index}": f"{channel}\n{message}" for index, (channel, message) in enumerate(notes)
+        }
+        return f"SELECT {calls}", params
+
+    def publish_in_transaction(self, session: Session, notes: Sequence[tuple[str, str]]) -> None:
+        """Queue ``notes`` in the session's transaction: delivered when it commits."""
+        if notes:
+            statement, params = self._statement(list(dict.fromkeys(notes)))
+            session.execute(text(statement), params)
+
+    def publish(self, channel: str, message: str) -> None:
+        """Tell every listener of ``channel``, on every node (one short autocommit statement)."""
+        statement, params = self._statement([(channel, message)])
+        query = statement.replace(":p0", "%(p0)s").encode()
+        with self._publish_lock:
+            try:
+                if self._publisher is None:
+                    self._publisher = psycopg.connect(self._conninfo, autocommit=True)
+                self._publisher.execute(query, params)
+            except psycopg.Error:
+                if self._publisher is not None:
+                    self._publisher.close()
+                self._publisher = None
+                raise
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
+        """Listen on ``channel`` for the duration of the ``async with`` block."""
+        return self._local.subscribe(channel)
+
+    def listener_count(self, prefix: str = "") -> int:
+        """How many local subscriptions are open on channels starting with ``prefix``."""
+        return self._local.listener_count(prefix)
+
+    def has_listeners(self, channel: str) -> bool:
+        """Whether anyone in this process listens on ``channel``."""
+        return self._local.has_listeners(channel)

@@ -36,7 +36,13 @@ from sceau_core.approval import Decision, Factor, FactorKeys, SignedApproval, ve
 from sceau_core.encoding import b64url_encode
 from sceau_core.errors import MalformedInput, Mismatch, SceauError, VerificationFailed
 from sceau_core.keys import decode_public_key
-from sceau_core.operations import Operation, OperationType, RequestContext, parse_data
+from sceau_core.operations import (
+    INTERNAL_TYPES,
+    Operation,
+    OperationType,
+    RequestContext,
+    parse_data,
+)
 from sceau_core.results import ResultClaims, ResultStatus, sign_result
 from sceau_core.signatures import sign_operation
 from sceau_server.audit import evidence_digest
@@ -50,12 +56,14 @@ from sceau_server.errors import (
     OperationNotPending,
     RateLimited,
 )
+from sceau_server.metrics import METRICS
 from sceau_server.services import activations as activation_service
 from sceau_server.services.accounts import check_callback, get_user, require_scope
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
 from sceau_server.services.events import alert_customer, audit
 from sceau_server.storage import repository
+from sceau_server.storage.database import after_commit
 from sceau_server.storage.models import (
     Activation,
     Approval,
@@ -117,6 +125,10 @@ def create_operation(
     """Create an operation; return its view and whether it is new (idempotent replays are not)."""
     now = ctx.now()
     operation_type = OperationType(request["type"])
+    if operation_type in INTERNAL_TYPES:
+        raise InvalidOperationData(
+            f"type: {operation_type.value} operations are created by the server only"
+        )
     require_scope(rp, operation_type.value)
     # Any JSON the edge accepted hashes (large integers, lone surrogates): not RFC 8785 here.
     request_hash = hashlib.sha256(
@@ -197,6 +209,7 @@ def create_operation(
     )
     for device in devices:
         notes.append((f"device:{device}", operation.id))
+    after_commit(session, lambda: METRICS.operation(operation_type.value, "created"))
     return operation_view(session, row), True
 
 
@@ -347,8 +360,14 @@ def finalize(
         },
     )
     notes.append((f"operation:{row.id}", status))
+    operation_type = row.type
+    after_commit(session, lambda: METRICS.operation(operation_type, status))
     for device in repository.active_activation_ids(session, row.user_id):
         notes.append((f"device:{device}", row.id))
+    if row.type == OperationType.NEW_DEVICE.value:
+        from sceau_server.services import device_lifecycle
+
+        device_lifecycle.settle(ctx, session, row, status, notes)
 
 
 def expire_one(ctx: ServerContext, operation_id: str) -> None:

@@ -19,6 +19,7 @@ import logging
 
 import httpx
 
+from sceau_server.metrics import METRICS
 from sceau_server.services.accounts import webhook_secret
 from sceau_server.services.context import ServerContext
 from sceau_server.storage import repository
@@ -86,4 +87,6 @@ def deliver_due(ctx: ServerContext, client: httpx.Client, limit: int = 20) -> in
             else:
                 backoff = min(ctx.settings.webhook_backoff * 2 ** (attempts - 1), _MAX_BACKOFF)
                 delivery.next_attempt_at = ctx.clock() + backoff
+            outcome = delivery.status if delivery.status != "pending" else "retry"
+        METRICS.webhooks.labels(outcome).inc()
     return attempted

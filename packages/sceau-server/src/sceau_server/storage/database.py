@@ -10,7 +10,8 @@ dialect omits that clause) and relies on conditional ``UPDATE … WHERE`` statem
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,23 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database"]
+__all__ = ["Database", "after_commit"]
 
 _BUSY_TIMEOUT_MS = 30_000
+_AFTER_COMMIT = "sceau.after_commit"
+_log = logging.getLogger("sceau.database")
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the write transaction of ``session`` has committed (metrics)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000},
-        pool_size=10,
+        pool_size=pool_size,
         max_overflow=30,
     )
 
@@ -55,7 +63,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
 class Database:
     """The engines and session factories of one database URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -63,10 +71,12 @@ class Database:
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self._write_engine = _sqlite_engine(url, immediate=True)
-            self._read_engine = _sqlite_engine(url, immediate=False)
+            self._write_engine = _sqlite_engine(url, immediate=True, pool_size=pool_size)
+            self._read_engine = _sqlite_engine(url, immediate=False, pool_size=pool_size)
         else:
-            self._write_engine = create_engine(url, pool_pre_ping=True)
+            self._write_engine = create_engine(
+                url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+            )
             self._read_engine = self._write_engine
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
         self._read = sessionmaker(self._read_engine, expire_on_commit=False)
@@ -79,8 +89,14 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
-        with self._write() as session, session.begin():
-            yield session
+        with self._write() as session:
+            with session.begin():
+                yield session
+            for callback in session.info.pop(_AFTER_COMMIT, ()):
+                try:
+                    callback()
+                except Exception:
+                    _log.exception("an after-commit callback failed")
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Float,
@@ -30,6 +31,7 @@ __all__ = [
     "Activation",
     "Approval",
     "Attempt",
+    "CodeReset",
     "Delivery",
     "Nonce",
     "Operation",
@@ -39,8 +41,24 @@ __all__ = [
     "User",
 ]
 
-ACTIVATION_STATUSES = ("pending", "registered", "active", "suspended", "revoked", "superseded")
+ACTIVATION_STATUSES = (
+    "pending",
+    "registered",
+    "on_hold",
+    "active",
+    "suspended",
+    "revoked",
+    "superseded",
+    "expired",
+)
+RESET_METHODS = ("biometric", "sms")
+RESET_STATUSES = ("open", "authorized", "done", "failed", "expired", "superseded")
 OPERATION_STATUSES = ("pending", "approved", "rejected", "not_me", "expired", "cancelled")
+
+
+# Device counters go up to 2**53 - 1 (docs/protocol.md): 64 bits on PostgreSQL; SQLite's INTEGER
+# already holds 64 bits.
+_COUNTER = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -93,6 +111,7 @@ class Activation(Base):
         CheckConstraint("locks >= 0", name="locks"),
         CheckConstraint("sms_attempts >= 0", name="sms_attempts"),
         Index("ix_activations_user_status", "user_id", "status"),
+        Index("ix_activations_status", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -113,7 +132,7 @@ class Activation(Base):
     device_public_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     knowledge_public_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     inherence_public_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    counter: Mapped[int] = mapped_column(Integer, default=0)
+    counter: Mapped[int] = mapped_column(_COUNTER, default=0)
     last_signed_at: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locks: Mapped[int] = mapped_column(Integer, default=0)
@@ -125,6 +144,43 @@ class Activation(Base):
     activated_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ended_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     end_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    hold_until: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """While ``on_hold``: when the new device becomes active unless cancelled (brief L2)."""
+    replaces_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """While ``on_hold``: the device this one replaces when it becomes active, if any."""
+    hold_operation_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """While ``on_hold``: the ``new_device`` operation by which a current device approves it."""
+    renewal_challenge: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The single-use challenge a code change's new knowledge key signs (key renewal)."""
+
+
+class CodeReset(Base):
+    """One forgotten-code reset of an activation (brief L3), from its start to its end.
+
+    ``challenge`` is the server's single-use challenge that the biometric authorization and the
+    new knowledge key's renewal signature cover; ``sms_digest`` the keyed digest of the SMS code
+    of an ``sms`` reset; ``attempts`` the failed verifications, at most ``sms_code_attempts``.
+    """
+
+    __tablename__ = "code_resets"
+    __table_args__ = (
+        CheckConstraint(_in("method", RESET_METHODS), name="method"),
+        CheckConstraint(_in("status", RESET_STATUSES), name="status"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+        Index("ix_code_resets_activation_created", "activation_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    activation_id: Mapped[str] = mapped_column(ForeignKey("activations.id"))
+    method: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    challenge: Mapped[str] = mapped_column(String(100))
+    sms_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer)
+    authorized_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    finished_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Operation(Base):
@@ -192,7 +248,7 @@ class Attempt(Base):
     activation_id: Mapped[str] = mapped_column(ForeignKey("activations.id"))
     purpose: Mapped[str] = mapped_column(String(16))
     operation_id: Mapped[str | None] = mapped_column(ForeignKey("operations.id"), nullable=True)
-    counter: Mapped[int] = mapped_column(Integer)
+    counter: Mapped[int] = mapped_column(_COUNTER)
     created_at: Mapped[int] = mapped_column(Integer)
     cleared_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sceau_server.storage.models import (
     Activation,
     Attempt,
+    CodeReset,
     Delivery,
     Nonce,
     Operation,
@@ -30,6 +31,7 @@ __all__ = [
     "claim_delivery",
     "clear_open_attempts",
     "count_recent_operations",
+    "count_recent_resets",
     "due_deliveries",
     "due_operation_ids",
     "finalize_if_pending",
@@ -37,6 +39,7 @@ __all__ = [
     "find_idempotent_operation",
     "find_rp_by_key_digest",
     "find_user",
+    "held_activations_due",
     "latest_open_attempt",
     "live_activations",
     "nonce_seen",
@@ -44,10 +47,13 @@ __all__ = [
     "pending_operations_for_user",
     "purge_nonces",
     "remember_nonce",
+    "supersede_open_resets",
     "supersede_unused_activations",
     "suspend_if_live",
+    "unfinished_activations_due",
     "unreported_attempt_ids",
     "unreported_attempts_of_operation",
+    "user_activations",
 ]
 
 
@@ -84,13 +90,57 @@ def find_activation_by_lookup(session: Session, lookup_digest: str) -> Activatio
     ).first()
 
 
-def supersede_unused_activations(session: Session, user_id: int, now: int) -> None:
-    """End the user's activations that were created but never committed."""
-    session.execute(
-        update(Activation)
-        .where(Activation.user_id == user_id, Activation.status.in_(("pending", "registered")))
-        .values(status="superseded", ended_at=now, end_reason="replaced_by_new_activation")
+def supersede_unused_activations(session: Session, user_id: int, now: int) -> list[str]:
+    """End the user's activations that were created but never committed; return their ids."""
+    ids = list(
+        session.scalars(
+            select(Activation.id)
+            .where(Activation.user_id == user_id, Activation.status.in_(("pending", "registered")))
+            .with_for_update()
+        )
     )
+    if ids:
+        session.execute(
+            update(Activation)
+            .where(Activation.id.in_(ids))
+            .values(status="superseded", ended_at=now, end_reason="replaced_by_new_activation")
+            .execution_options(synchronize_session=False)
+        )
+    return ids
+
+
+def user_activations(
+    session: Session, user_id: int, statuses: Sequence[str] | None = None
+) -> Sequence[Activation]:
+    """The user's activations in ``statuses`` (every one when ``None``), oldest first."""
+    query = select(Activation).where(Activation.user_id == user_id)
+    if statuses is not None:
+        query = query.where(Activation.status.in_(tuple(statuses)))
+    return session.scalars(query.order_by(Activation.created_at, Activation.id)).all()
+
+
+def held_activations_due(session: Session, now: int, limit: int) -> Sequence[str]:
+    """New devices on hold whose hold has ended."""
+    return session.scalars(
+        select(Activation.id)
+        .where(Activation.status == "on_hold", Activation.hold_until <= now)
+        .limit(limit)
+    ).all()
+
+
+def unfinished_activations_due(session: Session, now: int, ttl: int, limit: int) -> Sequence[str]:
+    """Activations never finished in time: unused past their code's expiry, or registered
+    more than ``ttl`` seconds ago without a commit."""
+    return session.scalars(
+        select(Activation.id)
+        .where(
+            or_(
+                and_(Activation.status == "pending", Activation.code_expires_at <= now),
+                and_(Activation.status == "registered", Activation.registered_at <= now - ttl),
+            )
+        )
+        .limit(limit)
+    ).all()
 
 
 def active_activation_ids(session: Session, user_id: int) -> Sequence[str]:
@@ -120,6 +170,32 @@ def suspend_if_live(session: Session, activation_id: str, now: int, reason: str)
         .values(status="suspended", ended_at=now, end_reason=reason)
     )
     return _rowcount(result) == 1
+
+
+# --- forgotten-code resets ---------------------------------------------------------------------
+
+
+def count_recent_resets(session: Session, activation_id: str, since: int) -> int:
+    """How many resets the activation started after ``since``."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(CodeReset)
+        .where(CodeReset.activation_id == activation_id, CodeReset.created_at > since)
+    )
+    return int(count or 0)
+
+
+def supersede_open_resets(session: Session, activation_id: str, now: int) -> None:
+    """End the activation's unfinished resets (a new one starts, or the code changed)."""
+    session.execute(
+        update(CodeReset)
+        .where(
+            CodeReset.activation_id == activation_id,
+            CodeReset.status.in_(("open", "authorized")),
+        )
+        .values(status="superseded", finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- replay cache -------------------------------------------------------------------------------

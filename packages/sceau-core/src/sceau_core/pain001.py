@@ -1,0 +1,632 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Batch import (brief B2, issue 8): SEPA pain.001 credit-transfer files and the JSON form.
+
+A company's batch of transfers reaches Sceau either as an ISO 20022 ``pain.001`` customer
+credit-transfer initiation file (versions ``pain.001.001.03``, the SEPA rulebook's long-standing
+one, and ``pain.001.001.09``) or as JSON. Both give an :class:`ImportedBatch`: the debtor's IBAN,
+the lines (:class:`~sceau_core.operations.BatchLine`: creditor name, IBAN, amount, remittance
+reference), and what the file declared. :meth:`ImportedBatch.to_data` summarizes it into the
+:class:`~sceau_core.operations.BatchTransferData` that every signatory approves (brief D4).
+
+What a file must be, else :class:`~sceau_core.errors.InvalidBatch` names the transaction at
+fault by its 1-based number in file order (``line``) and its ``EndToEndId`` when it has one:
+
+- well-formed XML in the pain.001.001.03 or .09 namespace, at most :data:`MAX_FILE_BYTES`, with
+  **no DOCTYPE at all**: no DTD, hence no entity to expand (billion laughs) and no external
+  entity to fetch. The standard library's expat parser is driven directly, with a handler that
+  refuses the declaration before any of it is processed, and its tree built by
+  ``xml.etree.ElementTree.TreeBuilder``;
+- one debtor account (every payment information block debits the same IBAN), payment method
+  ``TRF``, at most :data:`MAX_IMPORT_LINES` transactions (counted before any is read);
+- each transaction: an ``InstdAmt`` in the batch's currency, positive, with at most the
+  currency's number of decimals (fewer are exact and padded: ``"12.5"`` is 12,50 €; ``"12.345"``
+  EUR is refused, it cannot be paid without rounding); a creditor name; a valid creditor IBAN
+  (ISO 13616 check digits, the country's length and format); at most one remittance text
+  (``RmtInf/Ustrd``, or the structured creditor reference ``RmtInf/Strd/CdtrRefInf/Ref``);
+- the declared ``NbOfTxs`` and, when present, ``CtrlSum`` of the group header and of every
+  payment information block equal the count and the exact decimal sum of their transactions.
+
+The batch's currency is the one the caller expects (the account's), else the debtor account's
+``Ccy``, else the first transaction's. Values are taken as the file gives them, except that text
+is put in Unicode NFC and IBANs in electronic form (upper case, no spaces); text that a customer
+could not read safely (controls, invisible characters, two spaces in a row…) is refused, not
+repaired, because the lines are shown and signed as they are.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Final
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
+from xml.parsers import expat
+
+from babel.numbers import get_currency_precision
+
+from sceau_core.errors import InvalidBatch, MalformedInput
+from sceau_core.money import Amount, normalize_iban, parse_iban
+from sceau_core.operations import BatchLine, BatchTransferData, check_text, exact_sum
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_IMPORT_LINES",
+    "PAIN001_NAMESPACES",
+    "ImportedBatch",
+    "PaymentInformation",
+    "parse_json_batch",
+    "parse_json_lines",
+    "parse_pain001",
+]
+
+MAX_IMPORT_LINES: Final = 10_000
+"""Most transactions in one imported batch (issue 8)."""
+
+MAX_FILE_BYTES: Final = 16 * 1024 * 1024
+"""Largest pain.001 file accepted; 10 000 transactions with long names take about 8 MiB."""
+
+PAIN001_NAMESPACES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03": "pain.001.001.03",
+        "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09": "pain.001.001.09",
+    }
+)
+"""The XML namespaces accepted, and the version each one names."""
+
+_DECIMAL = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]+))?")
+_COUNT = re.compile(r"[0-9]{1,15}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TRANSACTION = "CdtTrfTxInf"
+
+
+@dataclass(frozen=True)
+class PaymentInformation:
+    """One ``PmtInf`` block of a pain.001 file: its transactions are lines ``first_line`` on.
+
+    ``declared_count`` and ``declared_sum`` are its ``NbOfTxs`` and ``CtrlSum`` when given;
+    ``execution_date`` its requested execution date (ISO 8601 ``YYYY-MM-DD``) when given.
+    """
+
+    payment_information_id: str | None
+    execution_date: str | None
+    first_line: int
+    count: int
+    declared_count: int | None
+    declared_sum: Decimal | None
+
+
+@dataclass(frozen=True)
+class ImportedBatch:
+    """A batch imported from a pain.001 file or from JSON, checked line by line.
+
+    ``source`` is ``"json"`` or the pain.001 version (``"pain.001.001.03"``…); ``end_to_end_ids``
+    is aligned with ``lines`` (``None`` where the source gave none); ``declared_count`` and
+    ``declared_sum`` are what the file's group header (or the JSON ``count`` and ``total``)
+    declared, already checked against the lines; ``batch_reference`` is the file's message id.
+    """
+
+    source: str
+    debtor_iban: str
+    lines: tuple[BatchLine, ...]
+    total: Amount
+    end_to_end_ids: tuple[str | None, ...]
+    declared_count: int | None = None
+    declared_sum: Decimal | None = None
+    debtor_name: str | None = None
+    batch_reference: str | None = None
+    payment_informations: tuple[PaymentInformation, ...] = ()
+
+    @property
+    def currency(self) -> str:
+        """The one currency of every line."""
+        return self.total.currency
+
+    @property
+    def count(self) -> int:
+        """The number of lines."""
+        return len(self.lines)
+
+    def to_data(self) -> BatchTransferData:
+        """The batch summary every signatory approves: debtor, count, total, lines digest."""
+        return BatchTransferData.for_lines(
+            debtor_iban=self.debtor_iban, lines=self.lines, batch_reference=self.batch_reference
+        )
+
+
+def _where(line: int, end_to_end_id: str | None) -> str:
+    return f"line {line} (EndToEndId {end_to_end_id})" if end_to_end_id else f"line {line}"
+
+
+@contextmanager
+def _on_line(line: int, end_to_end_id: str | None) -> Iterator[None]:
+    """Turn any ``MalformedInput`` raised inside into an ``InvalidBatch`` naming the line."""
+    try:
+        yield
+    except MalformedInput as error:
+        if isinstance(error, InvalidBatch) and error.line is not None:
+            raise
+        raise InvalidBatch(
+            f"{_where(line, end_to_end_id)}: {error}", line=line, end_to_end_id=end_to_end_id
+        ) from error
+
+
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
+
+
+def _line_amount(text: str, currency: str, *, field: str) -> Amount:
+    """Parse an ``InstdAmt``: positive, at most the currency's decimals (fewer are padded)."""
+    match = _DECIMAL.fullmatch(text)
+    if match is None:
+        raise InvalidBatch(
+            f"{field}: {text!r} is not a plain decimal amount (digits, then an optional point"
+            " and decimals; no sign, exponent, space or leading zero)"
+        )
+    decimals = len(match.group(2) or "")
+    precision = get_currency_precision(currency)
+    if decimals > precision:
+        raise InvalidBatch(
+            f"{field}: {text} has {decimals} decimals, {currency} amounts have at most {precision}"
+        )
+    value = Decimal(text).quantize(Decimal(1).scaleb(-precision))
+    amount = Amount(value, currency)
+    amount.require_positive(field)
+    return amount
+
+
+def _control_sum(text: str, *, field: str) -> Decimal:
+    if _DECIMAL.fullmatch(text) is None:
+        raise InvalidBatch(f"{field}: {text!r} is not a plain decimal number")
+    return Decimal(text)
+
+
+def _declared_count(text: str, *, field: str) -> int:
+    if _COUNT.fullmatch(text) is None:
+        raise InvalidBatch(f"{field}: {text!r} is not a number of transactions")
+    return int(text)
+
+
+def _check_count(declared: int | None, actual: int, *, field: str) -> None:
+    if declared is not None and declared != actual:
+        raise InvalidBatch(
+            f"{field}: the file declares {declared} transactions, but holds {actual}"
+        )
+
+
+def _check_sum(declared: Decimal | None, actual: Decimal, *, field: str) -> None:
+    if declared is not None and declared != actual:
+        raise InvalidBatch(
+            f"{field}: the file declares a control sum of {declared}, but its transactions"
+            f" add up to {actual}"
+        )
+
+
+# --- XML --------------------------------------------------------------------------------------
+
+
+def _refuse_declarations(data: bytes) -> None:
+    """Run expat over ``data`` once, refusing any DOCTYPE, entity declaration or reference.
+
+    This first pass sets no element handler, so it runs at expat's own speed; only a document
+    that passes it reaches ElementTree, and without a DTD no entity can be defined, hence none
+    expanded (ElementTree refuses an undefined one).
+    """
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def doctype(*_args: object) -> None:
+        raise InvalidBatch("file: a DOCTYPE (DTD) is not allowed in a pain.001 file")
+
+    def entity(*_args: object) -> None:
+        raise InvalidBatch("file: entity declarations are not allowed in a pain.001 file")
+
+    def external(*_args: object) -> int:
+        raise InvalidBatch("file: external entities are not allowed in a pain.001 file")
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = entity
+    parser.ExternalEntityRefHandler = external
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as error:
+        reason = expat.errors.messages.get(error.code, "not well-formed")
+        raise InvalidBatch(
+            f"file: not well-formed XML at line {error.lineno}, column {error.offset}: {reason}"
+        ) from error
+
+
+def _parse_xml(data: bytes) -> Element:
+    """Parse ``data`` into an ElementTree tree once :func:`_refuse_declarations` accepted it."""
+    _refuse_declarations(data)
+    # The first pass refused every DOCTYPE and entity: what is left is plain elements and text.
+    parser = XMLParser(target=TreeBuilder())  # noqa: S314
+    try:
+        parser.feed(data)
+        return parser.close()
+    except ParseError as error:
+        raise InvalidBatch(f"file: not well-formed XML: {error}") from error
+
+
+def _at(where: str, message: str) -> str:
+    return f"{where}: {message}" if where else message
+
+
+class _Reader:
+    """Navigation in one pain.001 namespace, refusing what is missing or repeated.
+
+    ``where`` prefixes error messages; inside a transaction it is empty, and the transaction's
+    own context adds the line number and ``EndToEndId``.
+    """
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self._paths: dict[str, tuple[str, ...]] = {}
+
+    def children(self, element: Element, name: str) -> list[Element]:
+        """The direct children of ``element`` named ``name`` in this namespace."""
+        return element.findall("{" + self.namespace + "}" + name)
+
+    def find(self, element: Element, path: str, *, where: str) -> Element | None:
+        """The element at ``path`` (``A/B/C``) or ``None``; a repeated step is refused."""
+        steps = self._paths.get(path)
+        if steps is None:
+            steps = tuple("{" + self.namespace + "}" + step for step in path.split("/"))
+            self._paths[path] = steps
+        current = element
+        for step in steps:
+            found = current.findall(step)
+            if len(found) != 1:
+                if not found:
+                    return None
+                raise InvalidBatch(_at(where, f"{path} appears more than once"))
+            current = found[0]
+        return current
+
+    def get(self, element: Element, path: str, *, where: str) -> Element:
+        """The element at ``path``; a missing or repeated step is refused."""
+        found = self.find(element, path, where=where)
+        if found is None:
+            raise InvalidBatch(_at(where, f"{path} is missing"))
+        return found
+
+    @staticmethod
+    def content(found: Element, path: str, *, where: str) -> str:
+        """The text of ``found`` (the element at ``path``), which must hold no element."""
+        if len(found):
+            raise InvalidBatch(_at(where, f"{path} must hold text, not elements"))
+        return found.text or ""
+
+    def text(self, element: Element, path: str, *, where: str) -> str:
+        """The text of the element at ``path``, which must exist and hold no element."""
+        return self.content(self.get(element, path, where=where), path, where=where)
+
+    def optional_text(self, element: Element, path: str, *, where: str) -> str | None:
+        """The text at ``path``, or ``None`` when the element is absent."""
+        found = self.find(element, path, where=where)
+        return None if found is None else self.content(found, path, where=where)
+
+
+def parse_pain001(data: bytes, *, currency: str | None = None) -> ImportedBatch:
+    """Parse a pain.001.001.03 or .09 credit-transfer file into a checked batch.
+
+    ``currency``, when given, is the debited account's: every transaction must be in it. See
+    the module docstring for every rule; the first violation raises
+    :class:`~sceau_core.errors.InvalidBatch`, naming the transaction when there is one.
+    """
+    if not isinstance(data, bytes):
+        raise InvalidBatch("file: must be bytes")
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidBatch(f"file: larger than {MAX_FILE_BYTES} bytes")
+    root = _parse_xml(data)
+    namespace, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", "")
+    version = PAIN001_NAMESPACES.get(namespace)
+    if version is None or local != "Document":
+        raise InvalidBatch(
+            f"file: not a pain.001.001.03 or pain.001.001.09 Document (root element {root.tag!r})"
+        )
+    return _Pain001(_Reader(namespace), version, currency).read(root)
+
+
+class _Pain001:
+    """One pass over a parsed pain.001 tree."""
+
+    def __init__(self, reader: _Reader, version: str, currency: str | None) -> None:
+        self.x = reader
+        self.version = version
+        self.currency = currency
+        self.debtor_iban: str | None = None
+        self.debtor_name: str | None = None
+        self.lines: list[BatchLine] = []
+        self.end_to_end_ids: list[str | None] = []
+        self.blocks: list[PaymentInformation] = []
+
+    def read(self, root: Element) -> ImportedBatch:
+        x = self.x
+        initiation = x.get(root, "CstmrCdtTrfInitn", where="Document")
+        header = x.get(initiation, "GrpHdr", where="Document")
+        message_id = x.text(header, "MsgId", where="GrpHdr")
+        declared_count = _declared_count(
+            x.text(header, "NbOfTxs", where="GrpHdr"), field="GrpHdr/NbOfTxs"
+        )
+        control = x.optional_text(header, "CtrlSum", where="GrpHdr")
+        declared_sum = None if control is None else _control_sum(control, field="GrpHdr/CtrlSum")
+        blocks = x.children(initiation, "PmtInf")
+        if not blocks:
+            raise InvalidBatch("Document: no PmtInf (payment information) block")
+        self._check_size(blocks)
+        for number, block in enumerate(blocks, start=1):
+            self._payment_information(block, number)
+        if not self.lines or self.debtor_iban is None:
+            raise InvalidBatch("Document: no transaction")
+        currency = self.lines[0].amount.currency
+        actual = exact_sum(line.amount.value for line in self.lines)
+        _check_count(declared_count, len(self.lines), field="GrpHdr/NbOfTxs")
+        _check_sum(declared_sum, actual, field="GrpHdr/CtrlSum")
+        try:
+            reference = check_text(_nfc(message_id), field="GrpHdr/MsgId")
+            total = Amount(actual, currency)
+        except MalformedInput as error:
+            raise InvalidBatch(str(error)) from error
+        return ImportedBatch(
+            source=self.version,
+            debtor_iban=self.debtor_iban,
+            lines=tuple(self.lines),
+            total=total,
+            end_to_end_ids=tuple(self.end_to_end_ids),
+            declared_count=declared_count,
+            declared_sum=declared_sum,
+            debtor_name=self.debtor_name,
+            batch_reference=reference,
+            payment_informations=tuple(self.blocks),
+        )
+
+    def _check_size(self, blocks: list[Element]) -> None:
+        x = self.x
+        seen = 0
+        for block in blocks:
+            transactions = x.children(block, _TRANSACTION)
+            if seen + len(transactions) > MAX_IMPORT_LINES:
+                line = MAX_IMPORT_LINES + 1
+                extra = transactions[MAX_IMPORT_LINES - seen]
+                found = x.find(extra, "PmtId/EndToEndId", where="")
+                end_to_end_id = None if found is None or len(found) else found.text
+                raise InvalidBatch(
+                    f"{_where(line, end_to_end_id)}: more than {MAX_IMPORT_LINES} transactions"
+                    " in one batch",
+                    line=line,
+                    end_to_end_id=end_to_end_id,
+                )
+            seen += len(transactions)
+
+    def _payment_information(self, block: Element, number: int) -> None:
+        x = self.x
+        block_id = x.optional_text(block, "PmtInfId", where=f"PmtInf {number}")
+        where = f"PmtInf {number}" + (f" ({block_id})" if block_id else "")
+        method = x.text(block, "PmtMtd", where=where)
+        if method != "TRF":
+            raise InvalidBatch(f"{where}: PmtMtd is {method!r}; only credit transfers (TRF)")
+        count_text = x.optional_text(block, "NbOfTxs", where=where)
+        declared_count = (
+            None if count_text is None else _declared_count(count_text, field=f"{where}/NbOfTxs")
+        )
+        sum_text = x.optional_text(block, "CtrlSum", where=where)
+        declared_sum = (
+            None if sum_text is None else _control_sum(sum_text, field=f"{where}/CtrlSum")
+        )
+        execution_date = self._execution_date(block, where)
+        self._debtor(block, where)
+        transactions = x.children(block, _TRANSACTION)
+        if not transactions:
+            raise InvalidBatch(f"{where}: no transaction ({_TRANSACTION})")
+        first = len(self.lines) + 1
+        for transaction in transactions:
+            self._transaction(transaction, len(self.lines) + 1)
+        block_lines = self.lines[first - 1 :]
+        _check_count(declared_count, len(block_lines), field=f"{where}/NbOfTxs")
+        _check_sum(
+            declared_sum,
+            exact_sum(line.amount.value for line in block_lines),
+            field=f"{where}/CtrlSum",
+        )
+        self.blocks.append(
+            PaymentInformation(
+                payment_information_id=block_id,
+                execution_date=execution_date,
+                first_line=first,
+                count=len(block_lines),
+                declared_count=declared_count,
+                declared_sum=declared_sum,
+            )
+        )
+
+    def _execution_date(self, block: Element, where: str) -> str | None:
+        x = self.x
+        path = "ReqdExctnDt" if self.version == "pain.001.001.03" else "ReqdExctnDt/Dt"
+        text = x.optional_text(block, path, where=where)
+        if text is not None and _DATE.fullmatch(text) is None:
+            raise InvalidBatch(f"{where}: {path} {text!r} is not a date (YYYY-MM-DD)")
+        return text
+
+    def _debtor(self, block: Element, where: str) -> None:
+        x = self.x
+        if x.find(block, "DbtrAcct/Id/IBAN", where=where) is None:
+            raise InvalidBatch(f"{where}: DbtrAcct/Id/IBAN is missing (the debtor's IBAN)")
+        text = x.text(block, "DbtrAcct/Id/IBAN", where=where)
+        try:
+            iban = parse_iban(text, field=f"{where}: DbtrAcct/Id/IBAN")
+        except MalformedInput as error:
+            raise InvalidBatch(str(error)) from error
+        if self.debtor_iban is None:
+            self.debtor_iban = iban
+        elif iban != self.debtor_iban:
+            raise InvalidBatch(
+                f"{where}: debits another account than the first block; one batch debits one"
+                " account"
+            )
+        name = x.optional_text(block, "Dbtr/Nm", where=where)
+        if name is not None and self.debtor_name is None:
+            self.debtor_name = _nfc(name)
+        account_currency = x.optional_text(block, "DbtrAcct/Ccy", where=where)
+        if account_currency is not None:
+            if self.currency is None:
+                self.currency = account_currency
+            elif account_currency != self.currency:
+                raise InvalidBatch(
+                    f"{where}: DbtrAcct/Ccy is {account_currency}, the batch currency is"
+                    f" {self.currency}"
+                )
+
+    def _transaction(self, transaction: Element, line: int) -> None:
+        x = self.x
+        with _on_line(line, None):
+            end_to_end_id = x.text(transaction, "PmtId/EndToEndId", where="")
+        with _on_line(line, end_to_end_id):
+            instructed = x.find(transaction, "Amt/InstdAmt", where="")
+            if instructed is None:
+                raise InvalidBatch("Amt/InstdAmt is missing (the only kind of amount accepted)")
+            currency = instructed.get("Ccy")
+            if currency is None:
+                raise InvalidBatch("Amt/InstdAmt has no Ccy attribute")
+            if self.currency is None:
+                self.currency = currency
+            if currency != self.currency:
+                raise InvalidBatch(
+                    f"Amt/InstdAmt is in {currency}, the batch currency is {self.currency}"
+                )
+            amount = _line_amount(
+                x.content(instructed, "Amt/InstdAmt", where=""), currency, field="amount"
+            )
+            name = x.optional_text(transaction, "Cdtr/Nm", where="")
+            if name is None:
+                raise InvalidBatch("Cdtr/Nm is missing (the creditor's name)")
+            account = x.optional_text(transaction, "CdtrAcct/Id/IBAN", where="")
+            if account is None:
+                raise InvalidBatch("CdtrAcct/Id/IBAN is missing (the creditor's IBAN)")
+            self.lines.append(
+                BatchLine(
+                    payee_name=_nfc(name),
+                    payee_iban=normalize_iban(account, field="payee_iban"),
+                    amount=amount,
+                    reference=self._reference(transaction),
+                )
+            )
+            self.end_to_end_ids.append(end_to_end_id)
+
+    def _reference(self, transaction: Element) -> str | None:
+        x = self.x
+        remittance = x.find(transaction, "RmtInf", where="")
+        if remittance is None:
+            return None
+        unstructured = x.children(remittance, "Ustrd")
+        structured = x.optional_text(remittance, "Strd/CdtrRefInf/Ref", where="")
+        if len(unstructured) > 1 or (unstructured and structured is not None):
+            raise InvalidBatch("RmtInf: at most one remittance text (Ustrd or Strd)")
+        if unstructured:
+            return _nfc(x.text(remittance, "Ustrd", where=""))
+        return None if structured is None else _nfc(structured)
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+
+def parse_json_lines(obj: object, *, currency: str | None = None) -> tuple[BatchLine, ...]:
+    """Parse the JSON array of lines the relying party's API takes, one currency throughout.
+
+    Each line is ``{"payee_name", "payee_iban", "amount": {"value", "currency"},
+    "reference"?}`` (see :class:`~sceau_core.operations.BatchLine`); an error names the line,
+    counting from 1. ``currency``, when given, is the debited account's.
+    """
+    if not isinstance(obj, list):
+        raise InvalidBatch("lines: must be a JSON array")
+    if not obj:
+        raise InvalidBatch("lines: a batch needs at least one line")
+    if len(obj) > MAX_IMPORT_LINES:
+        raise InvalidBatch(
+            f"line {MAX_IMPORT_LINES + 1}: more than {MAX_IMPORT_LINES} lines in one batch",
+            line=MAX_IMPORT_LINES + 1,
+        )
+    lines: list[BatchLine] = []
+    for number, item in enumerate(obj, start=1):
+        with _on_line(number, None):
+            line = BatchLine.from_json(item)
+            if currency is None:
+                currency = line.amount.currency
+            if line.amount.currency != currency:
+                raise InvalidBatch(
+                    f"amount.currency: {line.amount.currency} differs from the batch"
+                    f" currency {currency}"
+                )
+            lines.append(line)
+    return tuple(lines)
+
+
+_JSON_MEMBERS: Final = ("debtor_iban", "lines", "batch_reference", "count", "total")
+
+
+def parse_json_batch(obj: object, *, currency: str | None = None) -> ImportedBatch:
+    """Parse the JSON form of a batch that the relying party's API takes.
+
+    ``{"debtor_iban": "FR76…", "lines": [...], "batch_reference"?: "…", "count"?: 3,
+    "total"?: {"value": "1234.56", "currency": "EUR"}}``: ``count`` and ``total``, when given,
+    are control values like a file's ``NbOfTxs`` and ``CtrlSum``, checked against the lines.
+    """
+    if not isinstance(obj, dict):
+        raise InvalidBatch("batch: must be a JSON object")
+    for key, value in obj.items():
+        if key not in _JSON_MEMBERS:
+            raise InvalidBatch(f"{key}: unknown field")
+        if value is None:
+            raise InvalidBatch(f"{key}: must not be null (omit it instead)")
+    for key in ("debtor_iban", "lines"):
+        if key not in obj:
+            raise InvalidBatch(f"{key}: missing")
+    lines = parse_json_lines(obj["lines"], currency=currency)
+    batch_currency = lines[0].amount.currency
+    try:
+        debtor_iban = parse_iban(obj["debtor_iban"], field="debtor_iban")
+        reference = obj.get("batch_reference")
+        if reference is not None:
+            reference = check_text(
+                _nfc(reference) if isinstance(reference, str) else reference,
+                field="batch_reference",
+            )
+        total = Amount(exact_sum(line.amount.value for line in lines), batch_currency)
+        declared_total = (
+            None if "total" not in obj else Amount.from_json(obj["total"], field="total")
+        )
+    except InvalidBatch:
+        raise
+    except MalformedInput as error:
+        raise InvalidBatch(str(error)) from error
+    declared_count = _json_count(obj.get("count"))
+    _check_count(declared_count, len(lines), field="count")
+    if declared_total is not None:
+        if declared_total.currency != batch_currency:
+            raise InvalidBatch(
+                f"total.currency: {declared_total.currency} differs from the batch currency"
+                f" {batch_currency}"
+            )
+        _check_sum(declared_total.value, total.value, field="total")
+    return ImportedBatch(
+        source="json",
+        debtor_iban=debtor_iban,
+        lines=lines,
+        total=total,
+        end_to_end_ids=(None,) * len(lines),
+        declared_count=declared_count,
+        declared_sum=None if declared_total is None else declared_total.value,
+        batch_reference=reference,
+    )
+
+
+def _json_count(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidBatch("count: must be a positive integer")
+    return value

@@ -1,0 +1,270 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The phone in the browser ("Démo — téléphone simulé"): what the Sceau app shows and does.
+
+Each form here talks to the simulated device of :mod:`sceau_server.demo.phone` in this process,
+never to the Sceau server directly: the device SDK does that, over signed HTTP. The code typed on
+the PIN pad is handed to the SDK and dropped: it is never logged, stored, echoed in a page or
+sent anywhere (the SDK sends only its blinded OPRF input).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sceau_core.operations import OperationType
+from sceau_device.errors import DeviceError
+from sceau_device.texts import say
+from sceau_server.demo import console
+from sceau_server.demo.bank import CUSTOMER_ID, CUSTOMER_PHONE, OPERATOR_PHONE
+from sceau_server.demo.phone import Phone
+from sceau_server.demo.web import (
+    event,
+    event_stream,
+    flash,
+    form_of,
+    redirect,
+    render,
+    services,
+)
+
+__all__ = ["routes"]
+
+_PHONE_NUMBERS = {CUSTOMER_ID: CUSTOMER_PHONE}
+_HEARTBEAT = 15.0
+_TICK = 0.5
+
+
+def _phone(request: Request) -> Phone:
+    slot = request.path_params["slot"]
+    phones = services(request).phones
+    if slot not in phones:
+        raise HTTPException(status_code=404)
+    return phones[slot]
+
+
+def _number(slot: str) -> str:
+    return _PHONE_NUMBERS.get(slot, OPERATOR_PHONE)
+
+
+def _home(phone: Phone, operation_id: str | None = None) -> str:
+    suffix = f"?op={operation_id}" if operation_id else ""
+    return f"/telephone/{phone.slot}{suffix}"
+
+
+def _failed(request: Request, error: DeviceError) -> None:
+    flash(request, "error", error.message("fr"), error.message("en"))
+
+
+async def phone_page(request: Request) -> Response:
+    """The phone's screen: activation, or the pending operations and the device's status."""
+    demo = services(request)
+    phone = _phone(request)
+    screen = await run_in_threadpool(phone.screen)
+    selected = None
+    others: list[Any] = []
+    if screen.pending is not None and screen.pending.operations:
+        wanted = request.query_params.get("op")
+        operations = list(screen.pending.operations)
+        selected = next((op for op in operations if op.id == wanted), operations[0])
+        others = [op for op in operations if op.id != selected.id]
+    number = _number(phone.slot)
+    messages = [
+        message
+        for message in await run_in_threadpool(console.sms_messages, demo.ctx, limit=30)
+        if message["phone"] == number
+    ][:4]
+    activation = demo.bank.activations.get(phone.slot)
+    return render(
+        request,
+        "phone.html",
+        area="phone",
+        phone=phone,
+        screen=screen,
+        selected=selected,
+        others=others,
+        is_login=selected is not None and selected.type is OperationType.LOGIN,
+        messages=messages,
+        number=number,
+        can_scan=activation is not None and activation["expires_at"] > demo.bank.now(),
+        version=phone.version,
+        pending_ids=",".join(sorted(op.id for op in (screen.pending.operations or ())))
+        if screen.pending is not None
+        else "",
+    )
+
+
+async def start_activation(request: Request) -> Response:
+    """Step 1: the activation code (or the QR payload); the server key is verified and pinned."""
+    form = await form_of(request)
+    phone = _phone(request)
+    demo = services(request)
+    text = form.get("activation").strip()
+    if form.get("scanner"):
+        activation = demo.bank.activations.get(phone.slot)
+        text = "" if activation is None else str(activation["qr_uri"])
+    if not text:
+        flash(
+            request,
+            "error",
+            "Saisissez le code d’activation affiché par votre banque, ou scannez son QR code.",
+            "Type the activation code your bank shows, or scan its QR code.",
+        )
+        return redirect(_home(phone))
+    try:
+        await run_in_threadpool(phone.start_activation, text)
+    except DeviceError as error:
+        _failed(request, error)
+    return redirect(_home(phone))
+
+
+async def finish_activation(request: Request) -> Response:
+    """Step 2: device name, SMS code, the code chosen twice; the device becomes active."""
+    form = await form_of(request)
+    phone = _phone(request)
+    try:
+        on_hold = await run_in_threadpool(
+            lambda: phone.finish_activation(
+                device_name=form.get("nom"),
+                sms_code=form.get("sms").strip(),
+                code=form.get("code"),
+                confirm=form.get("confirmation"),
+                biometrics=form.has("biometrie"),
+            )
+        )
+    except DeviceError as error:
+        _failed(request, error)
+        return redirect(_home(phone))
+    name = " ".join(form.get("nom").split())
+    if on_hold:
+        flash(
+            request,
+            "info",
+            f"« {name} » est enregistré, en attente : votre appareil actuel doit approuver ce "
+            "nouvel appareil (ou, sans réponse, il s’activera à la fin du délai d’attente).",
+            f"“{name}” is registered, on hold: your current device must approve this new "
+            "device (or, without an answer, it becomes active when the hold ends).",
+        )
+    else:
+        flash(
+            request,
+            "success",
+            say("activated", "fr", name=name),
+            say("activated", "en", name=name),
+        )
+    return redirect(_home(phone))
+
+
+async def cancel_activation(request: Request) -> Response:
+    """Abandon the activation in progress."""
+    await form_of(request)
+    phone = _phone(request)
+    await run_in_threadpool(phone.cancel_activation)
+    return redirect(_home(phone))
+
+
+async def decide(request: Request) -> Response:
+    """Valider (code or biometrics), Refuser, or Ce n'est pas moi."""
+    form = await form_of(request)
+    phone = _phone(request)
+    operation_id = request.path_params["operation_id"]
+    action = form.get("action")
+    match = form.get("nombre").strip() or None
+    try:
+        if action == "valider":
+            code = form.get("code")
+            await run_in_threadpool(phone.approve_with_code, operation_id, code, match)
+            del code
+            words = ("approved", "approved")
+        elif action == "biometrie":
+            await run_in_threadpool(phone.approve_with_biometrics, operation_id, match)
+            words = ("approved", "approved")
+        elif action == "refuser":
+            await run_in_threadpool(phone.reject, operation_id)
+            words = ("rejected", "rejected")
+        elif action == "pas-moi":
+            await run_in_threadpool(phone.not_me, operation_id)
+            words = ("not_me_done", "not_me_done")
+        else:
+            raise HTTPException(status_code=400)
+    except DeviceError as error:
+        _failed(request, error)
+        return redirect(_home(phone, operation_id))
+    flash(
+        request,
+        "success" if words[0] == "approved" else "info",
+        say(words[0], "fr"),
+        say(words[1], "en"),
+    )
+    return redirect(_home(phone))
+
+
+async def forgot_code(request: Request) -> Response:
+    """Code oublié: what the app will do, and what to do until then."""
+    phone = _phone(request)
+    demo = services(request)
+    activation = demo.bank.activations.get(phone.slot)
+    return render(
+        request,
+        "phone_forgot.html",
+        area="phone",
+        phone=phone,
+        can_scan=activation is not None and activation["expires_at"] > demo.bank.now(),
+    )
+
+
+async def reset_phone(request: Request) -> Response:
+    """Forget this phone's local keys (a revoked device, or to activate it again)."""
+    await form_of(request)
+    phone = _phone(request)
+    await run_in_threadpool(phone.forget)
+    flash(
+        request,
+        "info",
+        "Les clés de ce téléphone simulé sont effacées : activez-le à nouveau depuis votre banque.",
+        "This simulated phone's keys are erased: activate it again from your bank.",
+    )
+    return redirect(_home(phone))
+
+
+async def phone_events(request: Request) -> Response:
+    """Tell the phone page when its pending operations or its state change."""
+    phone = _phone(request)
+    demo = services(request)
+
+    async def stream() -> AsyncIterator[str]:
+        async with demo.notifier.subscribe(f"phone:{phone.slot}") as subscription:
+            yield event("state", await run_in_threadpool(demo.phones.state, phone.slot))
+            quiet = 0.0
+            while not demo.stopping.is_set():
+                message = await subscription.get(_TICK)
+                if message is not None:
+                    quiet = 0.0
+                    yield event("state", await run_in_threadpool(demo.phones.state, phone.slot))
+                    continue
+                quiet += _TICK
+                if quiet >= _HEARTBEAT:
+                    quiet = 0.0
+                    yield ": keep-alive\n\n"
+
+    return event_stream(stream())
+
+
+def routes() -> list[BaseRoute]:
+    """The phone's routes."""
+    return [
+        Route("/telephone/{slot}", phone_page),
+        Route("/telephone/{slot}/activation", start_activation, methods=["POST"]),
+        Route("/telephone/{slot}/activation/terminer", finish_activation, methods=["POST"]),
+        Route("/telephone/{slot}/activation/annuler", cancel_activation, methods=["POST"]),
+        Route("/telephone/{slot}/operations/{operation_id}", decide, methods=["POST"]),
+        Route("/telephone/{slot}/code-oublie", forgot_code),
+        Route("/telephone/{slot}/reinitialiser", reset_phone, methods=["POST"]),
+        Route("/telephone/{slot}/evenements", phone_events),
+    ]

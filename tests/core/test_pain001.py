@@ -1,0 +1,397 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Batch import (brief B2, issue 8): SEPA pain.001 files and the JSON form, refused by line."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sceau_core.errors import InvalidBatch, InvalidOperation
+from sceau_core.money import Amount
+from sceau_core.operations import BatchLine, batch_lines_digest, check_batch
+from sceau_core.pain001 import (
+    MAX_FILE_BYTES,
+    MAX_IMPORT_LINES,
+    ImportedBatch,
+    parse_json_batch,
+    parse_json_lines,
+    parse_pain001,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "tests" / "vectors" / "pain001"
+DEBTOR = "FR7630004012340098765432178"
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "make_pain001", ROOT / "scripts" / "make_pain001.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_pain001 = _generator()
+build_pain001: Callable[..., bytes] = make_pain001.build_pain001
+
+
+def vector(name: str) -> bytes:
+    return (VECTORS / name).read_bytes()
+
+
+def refusal(data: bytes, **kwargs: Any) -> InvalidBatch:
+    with pytest.raises(InvalidBatch) as caught:
+        parse_pain001(data, **kwargs)
+    return caught.value
+
+
+# --- the sample files -------------------------------------------------------------------------
+
+
+def test_pain_001_001_03_with_two_blocks() -> None:
+    batch = parse_pain001(vector("valid-03.xml"))
+    assert batch.source == "pain.001.001.03"
+    assert batch.debtor_iban == DEBTOR
+    assert batch.debtor_name == "Ateliers Réunis SAS"
+    assert batch.batch_reference == "ARS-VIR-2026-0311"
+    assert (batch.count, batch.total) == (5, Amount.parse("18254.37", "EUR"))
+    assert (batch.declared_count, batch.declared_sum) == (5, Decimal("18254.37"))
+    assert batch.lines[0] == BatchLine(
+        payee_name="Société Bretonne de Nettoyage",
+        payee_iban="FR7630002056781234567890168",
+        amount=Amount.parse("12500.00", "EUR"),
+        reference="Facture F2026-00117 du 28/02/2026",
+    )
+    # "2880.5" is exactly 2 880,50 €; a structured creditor reference is the line's reference.
+    assert batch.lines[1].amount == Amount.parse("2880.50", "EUR")
+    assert batch.lines[1].reference == "RF18539007547034"
+    assert batch.lines[2].reference is None
+    assert batch.end_to_end_ids == (
+        "F2026-00117",
+        "F2026-00118",
+        "F2026-00119",
+        "NDF-2026-02-LB",
+        "NOTPROVIDED",
+    )
+    first, second = batch.payment_informations
+    assert (first.payment_information_id, first.first_line, first.count) == (
+        "ARS-VIR-2026-0311-FOURN",
+        1,
+        3,
+    )
+    assert (second.execution_date, second.first_line, second.declared_sum) == (
+        "2026-03-16",
+        4,
+        Decimal("2374.37"),
+    )
+
+
+def test_pain_001_001_09() -> None:
+    batch = parse_pain001(vector("valid-09.xml"))
+    assert batch.source == "pain.001.001.09"
+    assert batch.debtor_name == "Boulangerie Martin & Fils"
+    assert [line.payee_iban[:2] for line in batch.lines] == ["FR", "NL", "IT"]
+    assert batch.total == Amount.parse("7421.08", "EUR")
+    assert batch.payment_informations[0].execution_date == "2026-03-30"
+
+
+def test_the_imported_batch_is_what_signatories_approve() -> None:
+    batch = parse_pain001(vector("valid-03.xml"))
+    data = batch.to_data()
+    assert (data.debtor_iban, data.count, data.total) == (DEBTOR, 5, batch.total)
+    assert data.lines_digest == batch_lines_digest(batch.lines)
+    assert data.batch_reference == "ARS-VIR-2026-0311"
+    check_batch(batch.lines, data)
+    # The same transfers as JSON give the same digest: one batch, one thing to sign.
+    again = parse_json_batch(
+        {
+            "debtor_iban": DEBTOR,
+            "batch_reference": "ARS-VIR-2026-0311",
+            "lines": [line.to_json() for line in batch.lines],
+        }
+    )
+    assert again.to_data() == data
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "end_to_end_id", "message"),
+    [
+        ("bad-iban.xml", 3, "F2026-00119", "check digits do not verify"),
+        ("bad-currency.xml", 4, "NDF-2026-02-LB", "is in USD, the batch currency is EUR"),
+        (
+            "bad-decimals.xml",
+            2,
+            "F2026-00118",
+            "2880.505 has 3 decimals, EUR amounts have at most 2",
+        ),
+        (
+            "bad-ctrlsum.xml",
+            None,
+            None,
+            "GrpHdr/CtrlSum: the file declares a control sum of 18254.73",
+        ),
+        (
+            "bad-pmtinf-ctrlsum.xml",
+            None,
+            None,
+            "PmtInf 2 (ARS-VIR-2026-0311-FRAIS)/CtrlSum: the file declares a control sum of"
+            " 2374.00, but its transactions add up to 2374.37",
+        ),
+        (
+            "bad-count.xml",
+            None,
+            None,
+            "GrpHdr/NbOfTxs: the file declares 6 transactions, but holds 5",
+        ),
+        ("doctype-entities.xml", None, None, "DOCTYPE"),
+        ("external-entity.xml", None, None, "DOCTYPE"),
+    ],
+)
+def test_bad_files_are_refused_with_the_line_named(
+    name: str, line: int | None, end_to_end_id: str | None, message: str
+) -> None:
+    error = refusal(vector(name))
+    assert message in str(error)
+    assert (error.line, error.end_to_end_id) == (line, end_to_end_id)
+    if line is not None:
+        assert str(error).startswith(f"line {line} (EndToEndId {end_to_end_id}): ")
+    assert isinstance(error, InvalidOperation)
+
+
+def test_the_entity_bomb_is_refused_at_once() -> None:
+    started = time.perf_counter()
+    refusal(vector("doctype-entities.xml"))
+    assert time.perf_counter() - started < 0.5
+
+
+# --- variations on the valid file -------------------------------------------------------------
+
+VALID = vector("valid-03.xml")
+
+
+def changed(old: str, new: str) -> bytes:
+    text = VALID.decode()
+    assert old in text, old
+    return text.replace(old, new, 1).encode()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'Ccy="EUR">499.50<',
+            'Ccy="EUR">0.00<',
+            "line 3 (EndToEndId F2026-00119): amount: must be greater than zero",
+        ),
+        (
+            'Ccy="EUR">499.50<',
+            'Ccy="EUR">-499.50<',
+            "line 3 (EndToEndId F2026-00119): amount: '-499.50' is not a plain decimal",
+        ),
+        ('Ccy="EUR">499.50<', 'Ccy="EUR">0499.50<', "not a plain decimal"),
+        ('Ccy="EUR">499.50<', 'Ccy="EUR">4.995e2<', "not a plain decimal"),
+        (
+            '<InstdAmt Ccy="EUR">499.50</InstdAmt>',
+            "<InstdAmt>499.50</InstdAmt>",
+            "line 3 (EndToEndId F2026-00119): Amt/InstdAmt has no Ccy",
+        ),
+        (
+            "<Nm>Imprimerie du Centre</Nm>",
+            "<Nm>Imprimerie  du Centre</Nm>",
+            "line 3 (EndToEndId F2026-00119): payee_name: contains two spaces in a row",
+        ),
+        (
+            "<Nm>Imprimerie du Centre</Nm>",
+            "<Nm>Imprimerie du Centre\u202e</Nm>",
+            "payee_name: contains the control or invisible character U+202E",
+        ),
+        ("<EndToEndId>F2026-00119</EndToEndId>", "", "line 3: PmtId/EndToEndId is missing"),
+        (
+            "<Ustrd>Acompte commande 4471</Ustrd>",
+            "<Ustrd>A</Ustrd><Ustrd>B</Ustrd>",
+            "line 5 (EndToEndId NOTPROVIDED): RmtInf: at most one",
+        ),
+        (
+            "<Cdtr>\n          <Nm>Léa Bernard</Nm>\n        </Cdtr>",
+            "<Cdtr/>",
+            "line 4 (EndToEndId NDF-2026-02-LB): Cdtr/Nm is missing",
+        ),
+        ("<PmtMtd>TRF</PmtMtd>", "<PmtMtd>CHK</PmtMtd>", "only credit transfers"),
+        (
+            "<IBAN>FR7630004012340098765432178</IBAN>\n        </Id>\n      </DbtrAcct>",
+            "<IBAN>FR7630002056781234567890168</IBAN>\n        </Id>\n      </DbtrAcct>",
+            "PmtInf 2 (ARS-VIR-2026-0311-FRAIS): debits another account",
+        ),
+        (
+            "<Ccy>EUR</Ccy>",
+            "<Ccy>CHF</Ccy>",
+            "line 1 (EndToEndId F2026-00117): Amt/InstdAmt is in EUR, the batch currency is CHF",
+        ),
+        ("<MsgId>ARS-VIR-2026-0311</MsgId>", "", "GrpHdr: MsgId is missing"),
+        (
+            "<ReqdExctnDt>2026-03-13</ReqdExctnDt>",
+            "<ReqdExctnDt>13/03/2026</ReqdExctnDt>",
+            "is not a date",
+        ),
+        ("</GrpHdr>", "</GrpHdr><GrpHdr/>", "Document: GrpHdr appears more than once"),
+        ("pain.001.001.03", "pain.001.001.02", "not a pain.001.001.03 or pain.001.001.09 Document"),
+        ("</Document>", "</Documen>", "not well-formed XML"),
+    ],
+)
+def test_each_rule_of_a_file(old: str, new: str, message: str) -> None:
+    assert message in str(refusal(changed(old, new)))
+
+
+def test_the_account_currency_is_enforced_and_ibans_are_normalized() -> None:
+    assert "batch currency is USD" in str(refusal(VALID, currency="USD"))
+    spaced = changed(
+        "<IBAN>FR7610278060392030405060773</IBAN>", "<IBAN>fr76 1027 8060 3920 3040 5060 773</IBAN>"
+    )
+    assert parse_pain001(spaced).lines[2].payee_iban == "FR7610278060392030405060773"
+
+
+def test_the_file_size_is_bounded() -> None:
+    padding = b" " * (MAX_FILE_BYTES + 1 - len(VALID))
+    assert "larger than" in str(refusal(VALID + padding))
+    assert MAX_IMPORT_LINES == 10_000
+
+
+# --- 10 000 lines -----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ten_thousand_lines_parse_and_ten_thousand_and_one_are_refused() -> None:
+    data = build_pain001(10_000, version="09", blocks=3)
+    started = time.process_time()
+    batch = parse_pain001(data)
+    elapsed = time.process_time() - started
+    assert batch.count == 10_000
+    assert [block.count for block in batch.payment_informations] == [3334, 3334, 3332]
+    assert batch.payment_informations[2].first_line == 6669
+    assert batch.to_data().count == 10_000
+    # About 0.5 s of CPU on the reference machine; the bound only catches a pathology.
+    assert elapsed < 10
+    error = refusal(build_pain001(10_001))
+    assert (error.line, error.end_to_end_id) == (10_001, "E2E-010001")
+    assert "more than 10000 transactions" in str(error)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.sampled_from(["03", "09"]),
+    st.integers(1, 4),
+    st.text("abcdef", max_size=6),
+)
+def test_generated_files_round_trip(count: int, version: str, blocks: int, seed: str) -> None:
+    data = build_pain001(count, version=version, blocks=blocks, seed=seed)
+    batch = parse_pain001(data)
+    expected = make_pain001.lines(count, seed=seed)
+    assert batch.end_to_end_ids == tuple(item[0] for item in expected)
+    assert [
+        (line.payee_name, line.payee_iban, str(line.amount), line.reference) for line in batch.lines
+    ] == [item[1:] for item in expected]
+    assert sum(block.count for block in batch.payment_informations) == count
+
+
+# --- the JSON form ----------------------------------------------------------------------------
+
+LINE = {
+    "payee_name": "Transports Nguyen",
+    "payee_iban": "FR7620041010050055500077794",
+    "amount": {"value": "150.00", "currency": "EUR"},
+}
+
+
+def test_json_batch() -> None:
+    batch = parse_json_batch(
+        {
+            "debtor_iban": "fr76 3000 4012 3400 9876 5432 178",
+            "lines": [LINE, {**LINE, "reference": "Facture 12"}],
+            "count": 2,
+            "total": {"value": "300.00", "currency": "EUR"},
+            "batch_reference": "Paie mars",
+        }
+    )
+    assert isinstance(batch, ImportedBatch)
+    assert (batch.source, batch.debtor_iban, batch.count) == ("json", DEBTOR, 2)
+    assert batch.total == Amount.parse("300.00", "EUR")
+    assert batch.end_to_end_ids == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "line"),
+    [
+        ({"lines": [LINE]}, "debtor_iban: missing", None),
+        ({"debtor_iban": DEBTOR, "lines": []}, "at least one line", None),
+        ({"debtor_iban": DEBTOR, "lines": {}}, "JSON array", None),
+        (
+            {"debtor_iban": "FR7630004012340098765432179", "lines": [LINE]},
+            "debtor_iban: check digits",
+            None,
+        ),
+        (
+            {
+                "debtor_iban": DEBTOR,
+                "lines": [LINE, {**LINE, "payee_iban": "FR7620041010050055500077795"}],
+            },
+            "line 2: payee_iban: check digits do not verify",
+            2,
+        ),
+        (
+            {
+                "debtor_iban": DEBTOR,
+                "lines": [LINE, {**LINE, "amount": {"value": "1.5", "currency": "EUR"}}],
+            },
+            "line 2: amount.value: EUR amounts have exactly 2 decimals",
+            2,
+        ),
+        (
+            {
+                "debtor_iban": DEBTOR,
+                "lines": [LINE, {**LINE, "amount": {"value": "1.50", "currency": "USD"}}],
+            },
+            "line 2: amount.currency: USD differs from the batch currency EUR",
+            2,
+        ),
+        ({"debtor_iban": DEBTOR, "lines": [LINE], "count": 2}, "count: the file declares 2", None),
+        (
+            {
+                "debtor_iban": DEBTOR,
+                "lines": [LINE],
+                "total": {"value": "150.01", "currency": "EUR"},
+            },
+            "total: the file declares a control sum of 150.01",
+            None,
+        ),
+        ({"debtor_iban": DEBTOR, "lines": [LINE], "extra": 1}, "extra: unknown field", None),
+        ({"debtor_iban": DEBTOR, "lines": [LINE], "count": None}, "must not be null", None),
+    ],
+)
+def test_json_batch_is_refused_with_the_line_named(
+    body: dict[str, Any], message: str, line: int | None
+) -> None:
+    with pytest.raises(InvalidBatch) as caught:
+        parse_json_batch(body)
+    assert message in str(caught.value)
+    assert caught.value.line == line
+
+
+def test_json_lines_are_limited_to_ten_thousand() -> None:
+    assert len(parse_json_lines([LINE] * MAX_IMPORT_LINES)) == MAX_IMPORT_LINES
+    with pytest.raises(InvalidBatch) as caught:
+        parse_json_lines([LINE] * (MAX_IMPORT_LINES + 1))
+    assert caught.value.line == MAX_IMPORT_LINES + 1
+    with pytest.raises(InvalidBatch, match=r"line 1: amount\.currency: EUR differs from the batch"):
+        parse_json_lines([LINE], currency="USD")

@@ -1,0 +1,301 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The demo's own logic through real HTTP, without a browser: what a page without JavaScript does.
+
+These tests share one ``sceau demo`` process and run in order: the pages and refusals first, then
+one customer's story (activation, a transfer approved after a wrong code, the live event stream,
+a refusal), then the operator's console (login approved with their own Sceau, evidence export).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from sceau_server import audit
+from sceau_server.demo.i18n import ENGLISH
+from tests.demo.conftest import Visitor, text_of
+from tests.demo.harness import CODE, DemoProcess
+
+TEMPLATES = Path(__file__).parents[2] / "packages/sceau-server/src/sceau_server/demo/templates"
+
+
+def _operation_id(response: httpx.Response) -> str:
+    found = re.search(
+        r"/(?:banque/operations|acs|back-office/connexion)/(op_[A-Za-z0-9_-]+)", str(response.url)
+    )
+    assert found, response.url
+    return found.group(1)
+
+
+def _match(response: httpx.Response) -> str:
+    found = re.search(r'id="nombre">(\d{2})<', response.text)
+    assert found, text_of(response)
+    return found.group(1)
+
+
+def test_the_demo_prints_its_addresses_and_credentials_in_french(demo: DemoProcess) -> None:
+    output = demo.output
+    assert "Sceau — démonstration prête" in output
+    for path in ("/banque/", "/telephone/marie", "/boutique/", "/back-office/", "/sms"):
+        assert f"{demo.url}{path}" in output
+    assert f"{demo.sceau_url}/.well-known/jwks.json" in output
+    assert "identifiant : marie" in output
+    assert "identifiant : operateur" in output
+    assert "Tout reste sur cette machine" in output
+
+
+def test_the_demo_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sceau_server.demo", "--host", "0.0.0.0", "--data", str(tmp_path)],  # noqa: S104
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "boucle locale" in done.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_pages_are_french_first_with_an_english_switch(visitor: Visitor) -> None:
+    home = visitor.get("/")
+    assert home.status_code == 200
+    assert '<html lang="fr">' in home.text
+    assert "Sceau en cinq minutes" in text_of(home)
+    csp = home.headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self'" in csp
+    english = visitor.get("/langue/en?suite=/")
+    assert '<html lang="en">' in english.text
+    assert "Sceau in five minutes" in text_of(english)
+    back = visitor.get("/langue/fr?suite=https://evil.example/")
+    assert back.url.path == "/"
+    assert "Sceau en cinq minutes" in text_of(back)
+    missing = visitor.get("/nulle-part")
+    assert missing.status_code == 404
+    assert "Page introuvable" in text_of(missing)
+    assert visitor.get("/static/demo.css").status_code == 200
+
+
+def test_every_template_text_has_its_english_translation() -> None:
+    texts: set[str] = set()
+    for template in TEMPLATES.glob("*.html"):
+        source = template.read_text(encoding="utf-8")
+        texts.update(re.findall(r'_\("((?:[^"\\]|\\.)*)"\)', source))
+        texts.update(re.findall(r"_\('((?:[^'\\]|\\.)*)'\)", source))
+    missing = sorted(text for text in texts if text not in ENGLISH)
+    assert not missing, missing
+
+
+def test_a_wrong_password_is_refused_without_saying_which_part(visitor: Visitor) -> None:
+    answer = visitor.post("/banque/connexion", {"identifiant": "marie", "mot_de_passe": "non"})
+    assert answer.status_code == 401
+    assert "Identifiant ou mot de passe incorrect." in text_of(answer)
+    unknown = visitor.post("/banque/connexion", {"identifiant": "paul", "mot_de_passe": "non"})
+    assert "Identifiant ou mot de passe incorrect." in text_of(unknown)
+
+
+def test_a_form_without_the_session_token_is_refused(demo: DemoProcess) -> None:
+    with httpx.Client(base_url=demo.url) as stranger:
+        answer = stranger.post(
+            "/banque/connexion", data={"identifiant": "marie", "mot_de_passe": "x", "csrf": "x"}
+        )
+    assert answer.status_code == 403
+    assert "Formulaire refusé" in text_of(answer)
+
+
+def _activate(demo: DemoProcess, visitor: Visitor) -> None:
+    """Log in (Sceau not active yet), create an activation, and activate the phone over HTTP."""
+    logged = visitor.post(
+        "/banque/connexion", {"identifiant": "marie", "mot_de_passe": demo.customer_password}
+    )
+    assert "Activez Sceau" in text_of(logged)
+    page = visitor.post("/banque/securite/activer")
+    code = re.search(r'id="code-activation">([0-9A-Z-]+)<', page.text)
+    assert code, text_of(page)
+    assert "<svg" in page.text
+    sms_page = text_of(visitor.get("/sms"))
+    sms = re.search(r"votre code d’activation est (\d{6})", sms_page)
+    assert sms, sms_page
+    step = visitor.post("/telephone/marie/activation", {"activation": code.group(1)})
+    assert "Serveur de votre banque vérifié" in text_of(step)
+    trivial = visitor.post(
+        "/telephone/marie/activation/terminer",
+        {"nom": "Téléphone de Marie", "sms": sms.group(1), "code": "1111", "confirmation": "1111"},
+    )
+    assert "Code refusé : Ce code répète quatre fois le même chiffre." in text_of(trivial)
+    done = visitor.post(
+        "/telephone/marie/activation/terminer",
+        {
+            "nom": "Téléphone de Marie",
+            "sms": sms.group(1),
+            "code": CODE,
+            "confirmation": CODE,
+            "biometrie": "1",
+        },
+    )
+    assert "Sceau est activé sur « Téléphone de Marie »" in text_of(done)
+    assert "Aucune opération en attente." in text_of(done)
+
+
+def _events(visitor: Visitor, operation_id: str, count: int) -> list[str]:
+    names: list[str] = []
+    with visitor.http.stream("GET", f"/operations/{operation_id}/evenements", timeout=30) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                names.append(line.removeprefix("event: "))
+                if len(names) == count:
+                    break
+    return names
+
+
+def test_a_customer_activates_sceau_and_approves_a_transfer(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    _activate(demo, visitor)
+    before = text_of(visitor.get("/banque/"))
+    assert "2 450,00" in before
+    waiting = visitor.post(
+        "/banque/virement",
+        {"beneficiaire": "0", "montant": "150,00", "reference": "Loyer", "nonce": "abcdefgh1"},
+    )
+    operation_id = _operation_id(waiting)
+    page = text_of(waiting)
+    assert "Validez ce virement sur votre téléphone" in page
+    assert "Demande envoyée à votre appareil « Téléphone de Marie »" in page
+    assert "Temps restant" in page
+    assert _events(visitor, operation_id, 1) == ["state"]
+
+    phone = text_of(visitor.get("/telephone/marie"))
+    for line in ("Virement", "Montant : 150,00 €", "Bénéficiaire : Jean Dupont",
+                 "IBAN : FR76 •••• •••• 0189", "Référence : Loyer"):  # fmt: skip
+        assert line.replace(" ", " ") in phone.replace("\u202f", " ").replace("\u00a0", " ")
+    assert "Votre banque ne vous demandera jamais de valider une opération par téléphone." in phone
+    assert "Appareil : Téléphone de Marie" in phone.replace("\u00a0", " ")
+
+    wrong = visitor.post(
+        f"/telephone/marie/operations/{operation_id}", {"action": "valider", "code": "9153"}
+    )
+    assert "Authentification refusée. Il vous reste 4 essais." in text_of(wrong)
+    right = visitor.post(
+        f"/telephone/marie/operations/{operation_id}", {"action": "valider", "code": CODE}
+    )
+    assert "Opération validée." in text_of(right)
+    assert _events(visitor, operation_id, 1) == ["final"]
+
+    done = text_of(visitor.get(f"/banque/operations/{operation_id}"))
+    assert "Virement effectué" in done
+    assert "Résultat signé par Sceau, vérifié par la banque" in done
+    assert "code + appareil" in done
+    assert "2 300,00" in text_of(visitor.get("/banque/")).replace("\u202f", " ")
+    again = visitor.post(
+        "/banque/virement",
+        {"beneficiaire": "0", "montant": "150,00", "reference": "Loyer", "nonce": "abcdefgh1"},
+    )
+    assert _operation_id(again) == operation_id  # The same form, posted twice: one operation.
+
+
+def test_a_login_refused_on_the_phone_stays_logged_out(demo: DemoProcess, visitor: Visitor) -> None:
+    waiting = visitor.post(
+        "/banque/connexion", {"identifiant": "marie", "mot_de_passe": demo.customer_password}
+    )
+    operation_id = _operation_id(waiting)
+    assert "Validez votre connexion sur votre téléphone" in text_of(waiting)
+    assert _match(waiting)
+    refused = visitor.post(f"/telephone/marie/operations/{operation_id}", {"action": "refuser"})
+    assert "Opération refusée." in text_of(refused)
+    page = text_of(visitor.get(f"/banque/operations/{operation_id}"))
+    assert "Connexion refusée" in page
+    assert visitor.get("/banque/").url.path == "/banque/connexion"
+
+
+def test_a_new_device_waits_for_the_current_one_to_approve_it(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    """Activating again while the phone works: the current device approves the new one (L2)."""
+    waiting = visitor.post(
+        "/banque/connexion", {"identifiant": "marie", "mot_de_passe": demo.customer_password}
+    )
+    login = _operation_id(waiting)
+    visitor.post(
+        f"/telephone/marie/operations/{login}", {"action": "biometrie", "nombre": _match(waiting)}
+    )
+    assert visitor.get(f"/banque/operations/{login}").url.path == "/banque/"
+    page = visitor.post("/banque/securite/activer")
+    code = re.search(r'id="code-activation">([0-9A-Z-]+)<', page.text)
+    assert code, text_of(page)
+    sms = re.findall(r"votre code d’activation est (\d{6})", text_of(visitor.get("/sms")))[0]
+    visitor.post("/telephone/marie/activation", {"activation": code.group(1)})
+    held = visitor.post(
+        "/telephone/marie/activation/terminer",
+        {"nom": "Nouveau téléphone", "sms": sms, "code": "7316", "confirmation": "7316"},
+    )
+    screen = text_of(held)
+    assert "« Nouveau téléphone » est enregistré, en attente" in screen
+    assert "Un nouvel appareil attend l’approbation de celui-ci : « Nouveau téléphone »" in screen
+    new_device = re.search(r'/telephone/marie/operations/(op_[A-Za-z0-9_-]+)"', held.text)
+    assert new_device, screen
+    visitor.post(
+        f"/telephone/marie/operations/{new_device.group(1)}", {"action": "valider", "code": CODE}
+    )
+    after = text_of(visitor.get("/telephone/marie"))
+    assert "Appareil : Nouveau téléphone" in after.replace("\u00a0", " ")
+    assert "Un nouvel appareil attend" not in after
+    devices = visitor.get("/banque/securite").text
+    assert "<td>Nouveau téléphone</td>" in devices
+    assert "<td>Téléphone de Marie</td>" not in devices
+
+
+def test_the_code_is_never_written_anywhere(demo: DemoProcess) -> None:
+    alone = re.compile(rb"(?<![0-9A-Za-z_-])" + CODE.encode() + rb"(?![0-9A-Za-z_-])")
+    assert not alone.search(demo.output.encode())
+    for path in demo.data.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".log", ".key", ".db", ".db-wal"):
+            assert not alone.search(path.read_bytes()), path
+
+
+def test_the_operator_logs_in_with_their_own_sceau_and_exports_evidence(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    assert visitor.get("/back-office/").url.path == "/back-office/connexion"
+    waiting = visitor.post(
+        "/back-office/connexion",
+        {"identifiant": "operateur", "mot_de_passe": demo.operator_password},
+    )
+    operation_id = _operation_id(waiting)
+    number = _match(waiting)
+    assert "Téléphone de l’opérateur" in text_of(waiting)
+    phone = text_of(visitor.get("/telephone/operateur"))
+    assert "Connexion à votre banque en ligne" in phone
+    assert "Saisissez le nombre affiché sur votre écran" in phone
+    visitor.post(
+        f"/telephone/operateur/operations/{operation_id}",
+        {"action": "biometrie", "nombre": number},
+    )
+    home = visitor.get(f"/back-office/connexion/{operation_id}")
+    assert home.url.path == "/back-office/"
+    assert "Journal d’audit vérifié" in text_of(home)
+
+    users = text_of(visitor.get("/back-office/utilisateurs"))
+    assert "Marie Dupont" in users
+    assert "Téléphone de Marie" in users
+    rows = visitor.get("/back-office/operations")
+    transfer = re.search(r'/back-office/operations/(op_[A-Za-z0-9_-]+)">Virement<', rows.text)
+    assert transfer, text_of(rows)
+    detail = text_of(visitor.get(f"/back-office/operations/{transfer.group(1)}"))
+    assert "Signature vérifiée avec la clé publiée du serveur (JWKS)." in detail
+    bundle = visitor.get(f"/back-office/operations/{transfer.group(1)}/preuve")
+    assert bundle.headers["content-type"] == "application/json"
+    report = audit.verify_evidence(
+        bundle.content,
+        public_key=audit.load_checkpoint_public_key(demo.data / "audit-checkpoint.pub.pem"),
+    )
+    assert set(report.bound) == {"operation", "approvals[0]", "result_jws"}
+    assert json.loads(bundle.content)["operation_id"] == transfer.group(1)
+    checkpoint = visitor.post("/back-office/audit/point-de-controle")
+    assert "Journal d’audit vérifié" in text_of(checkpoint)

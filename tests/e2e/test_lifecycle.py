@@ -1,0 +1,350 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The credential lifecycle end to end (issue 5): real ``sceau serve``, real ``sceau-device``.
+
+"Code oublié" both ways, the refusals that protect it (only possession factors, wrong SMS codes,
+a phone number changed yesterday), replacing a device with or without the old one, and the lock
+policy up to the permanent block that only the bank's operator lifts.
+
+The session's server (``conftest.bank``) has the test double of the bank's password check
+(``tests.password_verifier``); the lock escalation runs on a server of its own with a short
+policy (1 failure locks, 1-second locks, the 3rd lock permanent), so that it takes seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import CODE, SCEAU, SCEAU_DEVICE, Bank, Device, Outcome, wait_until
+from tests.password_verifier import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSFER = {
+    "amount": {"value": "250.00", "currency": "EUR"},
+    "payee_name": "Jean Dupont",
+    "payee_iban": "FR7630006000011234567890189",
+}
+SECOND_CODE = "3719"
+PHONES = iter(range(613_000_001, 613_999_999))
+OPERATOR = [
+    "--operator",
+    "Claire Martin",
+    "--reason",
+    "Cliente bloquée, rappelée sur son numéro",
+    "--identity-check",
+    "agence, carte d’identité vérifiée",
+]
+
+
+def _serve(home: Path, **extra: str) -> Iterator[Bank]:
+    """Run ``sceau serve`` on loopback with a fresh SQLite file; yield the bank's side."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "SCEAU_DATABASE_URL": f"sqlite:///{home / 'sceau.db'}",
+        "SCEAU_PUBLIC_URL": url,
+        "SCEAU_MASTER_KEY": "e2e-master-key-0123456789abcdef-lifecycle",
+        "SCEAU_SECRET": "e2e-hmac-secret-0123456789abcdef-lifecycle",
+        "SCEAU_CHECKPOINT_KEY": str(home / "checkpoint.pem"),
+        "SCEAU_CHECKPOINT_JOURNAL": str(home / "checkpoints.jsonl"),
+        "SCEAU_OPERATIONS_PER_MINUTE": "100",
+        "SCEAU_SWEEP_INTERVAL": "0.2",
+        **extra,
+    }
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(
+        [SCEAU, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=home,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def ready() -> bool:
+        if server.poll() is not None:
+            pytest.fail(f"sceau serve exited: {(home / 'server.log').read_text()}")
+        try:
+            return httpx.get(f"{url}/.well-known/jwks.json", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(ready, timeout=30, what="sceau serve to answer")
+        created = subprocess.run(
+            [SCEAU, "admin", "rp", "create", "e2e-lifecycle"],
+            env=env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        api_key = re.search(r"sceau_sk_[A-Za-z0-9_-]+", created)
+        assert api_key, created
+        bank = Bank(url=url, api_key=api_key.group(0), env=env, cwd=home)
+        yield bank
+        bank.http.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def strict_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
+    """A server whose locks escalate in seconds: the 3rd lock is permanent."""
+    yield from _serve(
+        tmp_path_factory.mktemp("strict"),
+        SCEAU_MAX_FAILURES="1",
+        SCEAU_LOCK_DURATIONS="1",
+        SCEAU_MAX_LOCKS="3",
+    )
+
+
+def enrol(bank: Bank, device: Device, user: str, *extra: str) -> tuple[str, dict[str, Any]]:
+    """Provision ``user`` and activate ``device`` with the code 4826; return the phone too."""
+    phone = f"+33{next(PHONES)}"
+    answer = bank.http.put(f"/v1/users/{user}", json={"phone": phone, "display_name": user})
+    assert answer.status_code in (200, 201), answer.text
+    activation = bank.new_activation(user)
+    outcome = device.run(
+        "activate",
+        activation["qr_uri"],
+        "--name",
+        f"Téléphone de {user}",
+        "--sms-code",
+        bank.sms_code(phone),
+        "--code-stdin",
+        *extra,
+        stdin=f"{CODE}\n",
+    )
+    assert outcome.code == 0, outcome.err
+    value: dict[str, Any] = outcome.json
+    return phone, value
+
+
+def again(bank: Bank, device: Device, user: str, phone: str, name: str) -> dict[str, Any]:
+    """Activate a second device for an existing customer."""
+    activation = bank.new_activation(user)
+    outcome = device.run(
+        "activate",
+        activation["qr_uri"],
+        "--name",
+        name,
+        "--sms-code",
+        bank.sms_code(phone),
+        "--code-stdin",
+        stdin=f"{SECOND_CODE}\n",
+    )
+    assert outcome.code == 0, outcome.err
+    value: dict[str, Any] = outcome.json
+    return value
+
+
+def approve(device: Device, operation_id: str, code: str) -> Outcome:
+    return device.run("approve", operation_id, "--code-stdin", stdin=f"{code}\n")
+
+
+def reset_code(bank: Bank, phone: str) -> str:
+    """The last reset code sent by SMS to ``phone``, read with ``sceau admin outbox``."""
+    output = bank.admin("outbox", "--phone", phone, "--limit", "5")
+    codes = re.findall(r"\[reset_code\][^\n]*?(\d{6})", output)
+    assert codes, output
+    return str(codes[-1])
+
+
+def sms_reset(bank: Bank, device: Device, phone: str, new_code: str, *attempts: str) -> Outcome:
+    """``sceau-device reset-code --sms``: the new code first, then, once the SMS has arrived,
+    one SMS code and one password per attempt (``{sms}`` stands for the code received)."""
+    process = subprocess.Popen(
+        [SCEAU_DEVICE, "reset-code", "--sms", "--code-stdin", "--json"],
+        env=device.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None
+    assert process.stderr is not None
+    try:
+        process.stdin.write(f"{new_code}\n")
+        process.stdin.flush()
+        seen = []
+        while not seen or "SMS" not in seen[-1]:  # "Un code vient de vous être envoyé par SMS."
+            line = process.stderr.readline()
+            if not line:
+                break
+            seen.append(line)
+        received = reset_code(bank, phone) if seen and "SMS" in seen[-1] else "000000"
+        rest = "".join(line.format(sms=received) + "\n" for line in attempts)
+        out, err = process.communicate(input=rest, timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    err = "".join(seen) + err
+    assert "Traceback" not in err, err
+    return Outcome(process.returncode, out, err)
+
+
+def test_forgotten_code_with_biometrics_then_by_sms(bank: Bank, tmp_path: Path) -> None:
+    device = Device(tmp_path / "alice")
+    phone, _ = enrol(bank, device, "alice", "--biometrics")
+    # With biometrics: the new code is usable at once and the old one fails.
+    done = device.run("reset-code", "--biometric", "--code-stdin", stdin="5193\n")
+    assert done.code == 0, done.err
+    assert "utilisable dès maintenant" in done.err
+    created = bank.create("alice", "transfer", TRANSFER)
+    old = approve(device, created["id"], CODE)
+    assert old.code == 1, old.err
+    assert approve(device, created["id"], "5193").code == 0
+    # A fingerprint is added on the phone: biometrics stop, the device asks for the code.
+    changed = device.run("biometrics", "simulate-change")
+    assert changed.code == 0, changed.err
+    created = bank.create("alice", "transfer", TRANSFER)
+    fallback = device.run("approve", created["id"], "--biometrics", "--code-stdin", stdin="5193\n")
+    assert fallback.code == 0, fallback.err
+    assert "Validez avec votre code" in fallback.err
+    refused = device.run("reset-code", "--biometric", "--code-stdin", stdin="2684\n")
+    assert refused.code == 1
+    assert "Réinitialisez-le par SMS" in refused.err
+    # By SMS code and the online-banking password.
+    done = sms_reset(bank, device, phone, "2684", "{sms}", PASSWORD)
+    assert done.code == 0, done.err
+    assert done.json["method"] == "sms"
+    created = bank.create("alice", "transfer", TRANSFER)
+    assert approve(device, created["id"], "5193").code == 1  # the old code fails after a reset
+    assert approve(device, created["id"], "2684").code == 0
+    outbox = bank.admin("outbox", "--phone", phone, "--limit", "30")
+    assert outbox.count("[code_reset]") == 2
+
+
+def test_sms_resets_that_must_fail(bank: Bank, tmp_path: Path) -> None:
+    device = Device(tmp_path / "bruno")
+    phone, _ = enrol(bank, device, "bruno")
+    # The device key and the right SMS code alone: two possession elements, refused.
+    alone = sms_reset(bank, device, phone, "5193", "{sms}", "")
+    assert alone.code == 1, alone.err
+    assert alone.json["reason"] == "password_required"
+    assert "mot de passe de votre banque en ligne" in alone.err
+    # Three wrong SMS codes stop the reset; nothing changed.
+    wrong = sms_reset(bank, device, phone, "5193", *_wrong(3))
+    assert wrong.code == 1, wrong.err
+    assert wrong.json["attempts_left"] == 0
+    assert wrong.err.count("Authentification refusée") == 3
+    created = bank.create("bruno", "transfer", TRANSFER)
+    assert approve(device, created["id"], CODE).code == 0  # the old code still works
+    status = device.run("status")
+    assert status.json["attempts_left"] == 5
+    assert status.json["locked_until"] is None
+    # A phone number changed yesterday holds the SMS reset, and the customer is told why.
+    yesterday = int(time.time()) - 86_400
+    answer = bank.http.put(
+        "/v1/users/bruno",
+        json={"phone": phone, "display_name": "bruno", "phone_changed_at": yesterday},
+    )
+    assert answer.status_code == 200, answer.text
+    held = device.run("reset-code", "--sms", "--code-stdin", stdin="5193\n")
+    assert held.code == 1
+    assert held.json["reason"] == "phone_recently_changed"
+    assert held.json["held_until"] == yesterday + 3 * 86_400
+    assert "numéro de téléphone a été changé" in held.err
+
+
+def _wrong(count: int) -> list[str]:
+    lines = []
+    for _ in range(count):
+        lines += ["000000", PASSWORD]
+    return lines
+
+
+def test_a_new_device_approved_by_the_old_one_replaces_it(bank: Bank, tmp_path: Path) -> None:
+    old = Device(tmp_path / "carla-old")
+    phone, _ = enrol(bank, old, "carla")
+    pending = bank.create("carla", "transfer", TRANSFER)
+    new = Device(tmp_path / "carla-new")
+    held = again(bank, new, "carla", phone, "Nouveau téléphone")
+    assert held["status"] == "on_hold"
+    approved = old.run("approve-device", "--code-stdin", stdin=f"{CODE}\n")
+    assert approved.code == 0, approved.err
+    assert "Nouvel appareil Sceau" in approved.err
+    assert "Nouveau téléphone" in approved.err
+    # The old device is replaced: its pending approval fails; the new one approves.
+    late = approve(old, pending["id"], CODE)
+    assert late.code != 0
+    assert bank.operation(pending["id"])["status"] == "pending"
+    assert approve(new, pending["id"], SECOND_CODE).code == 0
+    devices = new.run("devices")
+    assert [d["device_name"] for d in devices.json["devices"]] == ["Nouveau téléphone"]
+
+
+def test_a_new_device_without_approval_waits_and_the_old_one_cancels_it(
+    bank: Bank, tmp_path: Path
+) -> None:
+    old = Device(tmp_path / "dora-old")
+    phone, _ = enrol(bank, old, "dora")
+    new = Device(tmp_path / "dora-new")
+    held = again(bank, new, "dora", phone, "Téléphone inconnu")
+    assert held["status"] == "on_hold"
+    assert held["hold_until"] >= time.time() + 71 * 3600  # 72 hours by default
+    assert "En attente jusqu’au" in new.run("status").err
+    # Both the old device and the SMS channel were alerted.
+    assert "[device_on_hold]" in bank.admin("outbox", "--phone", phone, "--limit", "3")
+    listed = old.run("devices")
+    assert [(d["device_name"], d["status"]) for d in listed.json["devices"]] == [
+        ("Téléphone de dora", "active"),
+        ("Téléphone inconnu", "on_hold"),
+    ]
+    cancelled = old.run("cancel-device", "--yes")
+    assert cancelled.code == 0, cancelled.err
+    assert cancelled.json["cancelled"]["device_name"] == "Téléphone inconnu"
+    assert new.run("status").code != 0
+    created = bank.create("dora", "transfer", TRANSFER)
+    assert approve(old, created["id"], CODE).code == 0
+
+
+def test_locks_then_the_warning_then_the_permanent_block_and_the_operator(
+    strict_bank: Bank, tmp_path: Path
+) -> None:
+    device = Device(tmp_path / "emma")
+    phone, activation = enrol(strict_bank, device, "emma")
+    created = strict_bank.create("emma", "transfer", TRANSFER)
+    first = approve(device, created["id"], "1397")
+    assert first.code == 4, first.err
+    assert first.json["blocked"] is False
+    time.sleep(1.1)
+    second = approve(device, created["id"], "1397")
+    assert second.code == 4, second.err
+    outbox = strict_bank.admin("outbox", "--phone", phone, "--limit", "10")
+    assert "[lock_warning]" in outbox  # warned before the lock becomes permanent
+    assert "au prochain blocage, il sera définitif" in outbox
+    time.sleep(1.1)
+    third = approve(device, created["id"], "1397")
+    assert third.code == 4
+    assert third.json["blocked"] is True
+    assert "définitivement" in third.err
+    right = approve(device, created["id"], CODE)
+    assert right.code == 4  # even the right code, until the bank unblocks
+    unblocked = strict_bank.admin("unblock", activation["activation_id"], *OPERATOR)
+    assert "unblocked" in unblocked
+    assert "[unlocked]" in strict_bank.admin("outbox", "--phone", phone, "--limit", "3")
+    listing = strict_bank.admin("devices", "list", "emma")
+    assert activation["activation_id"] in listing
+    assert approve(device, created["id"], CODE).code == 0
