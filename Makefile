@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-.PHONY: help demo test bench vectors lock
+.PHONY: help demo test bench bench-load vectors lock
 
 help:  ## List the targets.
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 demo:  ## Install from the lock file, then start Sceau's demo.
 	@scripts/bootstrap
@@ -14,6 +14,14 @@ test:  ## Install from the lock file, then lint, type-check and run every test.
 bench:  ## Run the benchmarks and print their figures.
 	@scripts/bootstrap
 	.venv/bin/python bench/core.py
+
+bench-load:  ## Load benchmark: whole validations on SQLite, PostgreSQL, 2 nodes; 10 000 streams.
+	@scripts/bootstrap
+	@scripts/system-packages
+	.venv/bin/python bench/validations.py --config sqlite
+	.venv/bin/python bench/validations.py --config postgres
+	.venv/bin/python bench/validations.py --config cluster
+	.venv/bin/python bench/validations.py --config sqlite --streams 10000
 
 vectors:  ## Regenerate Sceau's own protocol test vectors.
 	@scripts/bootstrap

@@ -196,6 +196,7 @@ def _postmaster_pid(pg_directory: Path) -> int:
 def deploy(config: str, directory: Path) -> Iterator[Deployment]:
     """Start ``config`` (sqlite, postgres, cluster) in ``directory``; stop it afterwards."""
     env = _base_env(directory)
+    directory.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data directory
     if config == "cluster":
         script = str(ROOT / "scripts" / "cluster")
         env.pop("SCEAU_DATABASE_URL", None)
@@ -804,37 +805,42 @@ def report(
 async def _open_streams(
     url: str, devices: list[tuple[str, ec.EllipticCurvePrivateKey, MemoryCounter]], total: int
 ) -> list[asyncio.StreamWriter]:
+    """Open ``total`` streams, each device opening its share one after the other.
+
+    A device's counter must reach the server in order (a lower one is a suspected clone), so
+    each device waits for a stream's headers before it signs the next request, as the SDK does.
+    """
     host, port = url.removeprefix("http://").split(":")
     writers: list[asyncio.StreamWriter] = []
-    semaphore = asyncio.Semaphore(200)
+    shares = [total // len(devices) + (i < total % len(devices)) for i in range(len(devices))]
 
-    async def one(index: int) -> None:
-        activation_id, key, counter = devices[index % len(devices)]
-        with counter.reserve() as value:
-            headers = sign_request(
-                HttpRequest("GET", f"{url}/v1/device/events", {}, b""),
-                private_key=key,
-                key_id=activation_id,
-                counter=value,
-                now=int(time.time()),
-                rng=os.urandom,
-            )
-        async with semaphore:
-            reader, writer = await asyncio.open_connection(host, int(port))
-            lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-            writer.write(
-                f"GET /v1/device/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                f"Accept: text/event-stream\r\n{lines}\r\n".encode()
-            )
-            await writer.drain()
-            status = await reader.readline()
-            if b" 200 " not in status:
-                raise RuntimeError(f"stream {index} answered {status!r}")
+    async def open_all(index: int) -> None:
+        activation_id, key, counter = devices[index]
+        for _ in range(shares[index]):
+            with counter.reserve() as value:
+                headers = sign_request(
+                    HttpRequest("GET", f"{url}/v1/device/events", {}, b""),
+                    private_key=key,
+                    key_id=activation_id,
+                    counter=value,
+                    now=int(time.time()),
+                    rng=os.urandom,
+                )
+                reader, writer = await asyncio.open_connection(host, int(port))
+                lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+                writer.write(
+                    f"GET /v1/device/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                    f"Accept: text/event-stream\r\n{lines}\r\n".encode()
+                )
+                await writer.drain()
+                status = await reader.readline()
+                if b" 200 " not in status:
+                    raise RuntimeError(f"a stream of device {index} answered {status!r}")
             while not (await reader.readline()).startswith(b": connected"):
                 pass
             writers.append(writer)
 
-    await asyncio.gather(*(one(index) for index in range(total)))
+    await asyncio.gather(*(open_all(index) for index in range(len(devices))))
     return writers
 
 
@@ -905,8 +911,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=["sqlite", "postgres", "cluster"], default="sqlite")
     parser.add_argument("--levels", default="1,16,64", help="concurrency levels")
-    parser.add_argument("--count", type=int, default=2000, help="validations per level")
-    parser.add_argument("--users", type=int, default=256, help="users with an active device")
+    parser.add_argument("--count", type=int, default=1000, help="validations per level")
+    parser.add_argument("--users", type=int, default=128, help="users with an active device")
     parser.add_argument("--generators", type=int, default=2, help="load-generator processes")
     parser.add_argument("--streams", type=int, default=0, help="open N event streams instead")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="bound for --streams")

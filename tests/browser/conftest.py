@@ -49,7 +49,7 @@ AXE_REPORTS = ROOT / "test-artifacts" / "axe"
 DOCS = ROOT / "docs" / "screenshots"
 _axe = Axe()
 
-expect.set_options(timeout=15_000)
+expect.set_options(timeout=20_000)
 
 
 def shot(page: Page, name: str, *, docs: bool = False) -> None:

@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from sceau_server import audit
 from tests.browser.conftest import Person, accessible, shot, sms_code
 from tests.demo.harness import CODE, DemoProcess
+
+# The tests share one demo and run in order: with pytest-xdist, keep them on one worker
+# (``--dist loadgroup``).
+pytestmark = pytest.mark.xdist_group("sceau-demo-browser")
 
 NEW_CODE = "5937"
 WRONG = "9153"
@@ -247,6 +252,7 @@ def test_an_electronic_signature(marie: Person) -> None:
     ).to_be_focused()
     phone.keyboard.press("Shift+Tab")
     expect(field).to_be_focused()
+    phone.keyboard.press("End")  # Focusing by keyboard selects the field's text.
     phone.keyboard.type(CODE[3:])
     phone.keyboard.press("Enter")
     expect(bank.get_by_role("heading", name="Document signé")).to_be_visible()

@@ -127,7 +127,7 @@ def start_demo(home: Path, **env: str) -> DemoProcess:
             return False
 
     try:
-        wait_until(ready, timeout=60, what="sceau demo to serve")
+        wait_until(ready, timeout=180, what="sceau demo to serve")
         passwords = re.findall(r"mot de passe : (\S+)", demo.output)
         assert len(passwords) == 2, demo.output
         demo.customer_password, demo.operator_password = passwords

@@ -15,11 +15,16 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sceau_server import audit
 from sceau_server.demo.i18n import ENGLISH
 from tests.demo.conftest import Visitor, text_of
 from tests.demo.harness import CODE, DemoProcess
+
+# The tests share one demo and run in order: with pytest-xdist, keep them on one worker
+# (``--dist loadgroup``).
+pytestmark = pytest.mark.xdist_group("sceau-demo-http")
 
 TEMPLATES = Path(__file__).parents[2] / "packages/sceau-server/src/sceau_server/demo/templates"
 

@@ -162,14 +162,22 @@ class ServerHandle:
             return list(connection.execute(text(sql), params).all())
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every row of the state tables (see ``STATE_TABLES``)."""
+        """Every row of the state tables (see ``STATE_TABLES``).
+
+        Left out: the replay-protection bookkeeping (the nonces seen, an activation's highest
+        counter and last signature time), which every verified device request updates, refused
+        or not, so that its replay is told from a clone (brief P2, P3).
+        """
+        bookkeeping = {"notified_at", "counter", "last_signed_at"}
         state = {}
         with self.ctx.db.engine.connect() as connection:
             for table, order in STATE_TABLES.items():
+                if table == "nonces":
+                    continue
                 rows = connection.execute(text(f"SELECT * FROM {table} ORDER BY {order}"))  # noqa: S608
                 columns = list(rows.keys())
                 state[table] = [
-                    tuple(v for c, v in zip(columns, row, strict=True) if c != "notified_at")
+                    tuple(v for c, v in zip(columns, row, strict=True) if c not in bookkeeping)
                     for row in rows
                 ]
         return state

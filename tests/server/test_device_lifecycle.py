@@ -282,6 +282,7 @@ def test_a_new_activation_supersedes_the_unused_code_with_an_audit_entry(
         id=first["activation_id"],
     )
     assert row.status == "superseded"
+    assert row.registration_key_wrapped == ""
     assert "activation.superseded" in events(server)
 
 

@@ -131,6 +131,7 @@ def test_long_poll_and_events_see_the_result(
     device = server.enrol(bank, "dave")
     created = bank.create_operation(user="dave", type="login", data={}).json()
     results: dict[str, Any] = {}
+    first_event = threading.Event()
 
     def wait() -> None:
         results["wait"] = bank.http.get(f"/v1/operations/{created['id']}/wait?timeout=20").json()
@@ -144,12 +145,16 @@ def test_long_poll_and_events_see_the_result(
             for line in response.iter_lines():
                 if line.startswith("data: "):
                     events.append(line[6:])
+                    first_event.set()
         results["events"] = events
 
     threads = [threading.Thread(target=wait), threading.Thread(target=stream)]
     for thread in threads:
         thread.start()
-    wait_until(lambda: server.ctx.notifier.has_listeners(f"operation:{created['id']}"))  # type: ignore[attr-defined]
+    # Both are listening: the stream has sent its first state, the long poll is subscribed.
+    assert first_event.wait(20)
+    channel = f"operation:{created['id']}"
+    wait_until(lambda: server.ctx.notifier.listener_count(channel) >= 2)  # type: ignore[attr-defined]
     assert device.approve(created["id"], match=created["match"]).status_code == 200
     for thread in threads:
         thread.join(timeout=20)

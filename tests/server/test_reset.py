@@ -421,3 +421,17 @@ def test_reset_start_validates_its_method(
     device = server.enrol(bank, f"nina-{method}")
     response = device.call("POST", "/v1/device/reset", {"method": "courrier"})
     assert response.status_code == 422
+
+
+def test_an_abandoned_reset_evaluation_stays_a_counted_failure(make_server: Any) -> None:
+    server = make_server()
+    bank = server.relying_party()
+    device = enrol_with_biometrics(server, bank, "olga", "+33610000014")
+    reset = started(device, "biometric")
+    answer, _ = evaluate(device, reset, "5193", inherence_key=device.inherence_key)
+    assert answer.status_code == 200
+    rows = server.rows(
+        "SELECT cleared_at FROM attempts WHERE activation_id = :id", id=device.activation_id
+    )
+    assert [row.cleared_at for row in rows] == [None]  # until a commit clears it (brief K3)
+    assert device.call("GET", "/v1/device/operations").json()["attempts_left"] == 4

@@ -1085,7 +1085,13 @@ class Operation:
 
     def canonical(self) -> bytes:
         """Return the RFC 8785 canonical JSON of :meth:`to_json`: the bytes approvals cover."""
-        return canonical_json(self.to_json())
+        # Computed once per instance: every field is immutable (frozen dataclasses, tuples), so
+        # the bytes cannot change, and the pure-Python RFC 8785 encoder is costly.
+        cached: bytes | None = self.__dict__.get("_canonical")
+        if cached is None:
+            cached = canonical_json(self.to_json())
+            object.__setattr__(self, "_canonical", cached)
+        return cached
 
     @property
     def digest(self) -> str:

@@ -21,8 +21,6 @@ Every command reads its configuration from the ``SCEAU_*`` environment variables
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import sys
 from typing import Any
@@ -112,9 +110,13 @@ def _operator_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sceau``."""
-    arguments = _parser().parse_args(argv)
-    if arguments.command == "demo":
-        return _demo()
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == ["demo"]:
+        # The demo has its own options (``sceau demo --port 9000``); see sceau_server.demo.
+        from sceau_server.demo.runner import main as demo
+
+        return demo(words[1:])
+    arguments = _parser().parse_args(words)
     try:
         settings = Settings.from_env()
     except ConfigurationError as error:
@@ -123,13 +125,6 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "serve":
         return _serve(settings, arguments)
     return _admin(settings, arguments)
-
-
-def _demo() -> int:
-    name = "sceau_server.demo" if importlib.util.find_spec("sceau_server.demo") else None
-    module = importlib.import_module(name or "sceau_server.walkthrough")
-    result: int = module.main()
-    return result
 
 
 def _serve(settings: Settings, arguments: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -153,6 +153,23 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, *, metrics: Metrics = METRICS) -> None:
         self.app = app
         self.metrics = metrics
+        # Label lookups cost more than the observation: keep each route's children.
+        self._timers: dict[tuple[str, str], Any] = {}
+        self._counters: dict[tuple[str, str, int], Any] = {}
+
+    def _observe(self, method: str, template: str, status: int, seconds: float) -> None:
+        timer = self._timers.get((method, template))
+        if timer is None:
+            timer = self._timers[method, template] = self.metrics.request_duration.labels(
+                method, template
+            )
+        counter = self._counters.get((method, template, status))
+        if counter is None:
+            counter = self._counters[method, template, status] = self.metrics.responses.labels(
+                method, template, str(status)
+            )
+        timer.observe(seconds)
+        counter.inc()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -164,11 +181,9 @@ class RequestMetrics:
             if message["type"] == "http.response.start":
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
-                method = scope["method"]
-                self.metrics.request_duration.labels(method, template).observe(
-                    time.perf_counter() - start
+                self._observe(
+                    scope["method"], template, message["status"], time.perf_counter() - start
                 )
-                self.metrics.responses.labels(method, template, str(message["status"])).inc()
             await send(message)
 
         await self.app(scope, receive, timed_send)

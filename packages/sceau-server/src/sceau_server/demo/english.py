@@ -371,6 +371,8 @@ ENGLISH: Final[dict[str, str]] = {
     "Contactez votre banque.": "Contact your bank.",
     "Bloqué": "Locked",
     "jusqu’au": "until",
+    "encore": "still",
+    "déblocage…": "unlocking…",
     "Activé": "Activated",
     "Biométrie :": "Biometrics:",
     "activée (simulée)": "on (simulated)",
@@ -455,6 +457,11 @@ ENGLISH: Final[dict[str, str]] = {
         "back-office operator can unlock authentication first."
     ),
     "Retour au téléphone": "Back to the phone",
+    "Authentification bloquée : vous ne pouvez pas valider pour l’instant. Vous pouvez toujours "
+    "refuser, ou dire que ce n’est pas vous.": (
+        "Authentication locked: you cannot approve for now. You can still decline, or say this "
+        "wasn’t you."
+    ),
     "Un nouvel appareil attend l’approbation de celui-ci :": (
         "A new device waits for this one’s approval:"
     ),

@@ -234,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise _Stopped
 
+    started = False
     try:
         sceau.start()
         ensure_api_keys(ctx, credentials, credentials_path)
@@ -266,11 +267,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         signal.signal(signal.SIGTERM, stop)
         print(banner(config, credentials), flush=True)
+        started = True
         site.run()
     except (KeyboardInterrupt, _Stopped):
         pass
-    except RuntimeError as error:
-        print(f"sceau demo : {error}", file=sys.stderr)
+    except Exception as error:
+        if started:
+            raise
+        # A failure while starting (a port taken meanwhile, a damaged data directory…).
+        print(
+            f"sceau demo : la démonstration n’a pas pu démarrer ({type(error).__name__}: "
+            f"{error}). Essayez un autre répertoire avec --data.",
+            file=sys.stderr,
+        )
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -24,12 +24,31 @@ from sceau_server.services.notifier import InProcessNotifier, Notifier, Postgres
 from sceau_server.services.sms import OutboxSmsSender, SmsSender
 from sceau_server.services.verifier import PasswordVerifier, RefuseAllVerifier, load_verifier
 from sceau_server.settings import Settings
+from sceau_server.storage import repository
 from sceau_server.storage.database import Database
-from sceau_server.storage.models import ServerKey
+from sceau_server.storage.models import Activation, ServerKey
 
-__all__ = ["ServerContext", "random_id"]
+__all__ = ["SIGNED_REQUEST", "ServerContext", "keep_refused_request", "random_id"]
 
 T = TypeVar("T")
+
+SIGNED_REQUEST = "sceau.signed_request"
+"""Session-info key: (activation id, nonce, counter, nonce expiry) of the verified request."""
+
+
+def keep_refused_request(session: Session, signed: tuple[str, str, int, int]) -> None:
+    """Record the nonce and counter of a verified device request that was refused.
+
+    A refused request leaves no trace in its own (rolled back) transaction; without this, its
+    replay could not be told from a clone and would suspend the genuine device (brief P2, P3).
+    """
+    activation_id, nonce, counter, expires_at = signed
+    if repository.nonce_seen(session, activation_id, nonce):
+        return
+    repository.remember_nonce(session, activation_id, nonce, expires_at)
+    activation = session.get(Activation, activation_id, with_for_update=True)
+    if activation is not None and counter > activation.counter:
+        activation.counter = counter
 
 
 def random_id(prefix: str, size: int = 16) -> str:
@@ -105,15 +124,22 @@ class ServerContext:
         transaction after the first one rolled back, then the error propagates.
         """
         notes: list[tuple[str, str]] = []
+        signed: tuple[str, str, int, int] | None = None
         try:
             with self.db.write() as session:
-                result = work(session, notes)
+                try:
+                    result = work(session, notes)
+                finally:
+                    signed = session.info.pop(SIGNED_REQUEST, None)
                 staged = self._stage(session, notes)
         except ServerError as error:
-            if error.follow_up is not None:
+            if error.follow_up is not None or signed is not None:
                 follow_notes: list[tuple[str, str]] = []
                 with self.db.write() as session:
-                    error.follow_up(session, follow_notes)
+                    if signed is not None:
+                        keep_refused_request(session, signed)
+                    if error.follow_up is not None:
+                        error.follow_up(session, follow_notes)
                     follow_staged = self._stage(session, follow_notes)
                 if not follow_staged:
                     self._publish(follow_notes)

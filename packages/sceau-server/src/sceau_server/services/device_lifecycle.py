@@ -504,7 +504,7 @@ def operator_revoke(
             actor=actor,
             reason="revoked_by_operator",
             notes=notes,
-            alert="device_revoked",
+            alert="device_revoked" if activation.status in LISTED_STATUSES else None,
             data=_operator_record(operator, reason, identity_check),
         )
         return device_view(ctx, activation)

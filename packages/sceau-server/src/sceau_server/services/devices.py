@@ -14,6 +14,9 @@ generic :class:`~sceau_server.errors.AuthenticationFailed` (brief K4).
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
@@ -24,9 +27,10 @@ from sceau_core.errors import SceauError, VerificationFailed
 from sceau_core.httpsig import HttpRequest, SignedRequestInfo, verify_request
 from sceau_core.keys import decode_public_key
 from sceau_server.errors import AuthenticationFailed, MalformedRequest
-from sceau_server.services.context import ServerContext
+from sceau_server.services.context import SIGNED_REQUEST, ServerContext
 from sceau_server.services.events import alert_customer, audit
 from sceau_server.storage import repository
+from sceau_server.storage.database import Database
 from sceau_server.storage.models import Activation, User
 
 __all__ = ["Admitted", "admit", "build_request", "verify_signature"]
@@ -53,6 +57,45 @@ class _Refused(VerificationFailed):
     """The keyid names no activation with a device key."""
 
 
+class _KeyCache:
+    """Decoded device public keys by activation id, the most recent ``size`` of them.
+
+    An activation's device key is written once, at registration, and never changes, so a
+    cached key is never stale; whether the activation may still act (revoked, suspended,
+    locked) is checked by :func:`admit` on the locked row, in the request's transaction.
+    """
+
+    def __init__(self, size: int = 100_000) -> None:
+        self._size = size
+        self._keys: OrderedDict[str, ec.EllipticCurvePublicKey] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, activation_id: str) -> ec.EllipticCurvePublicKey | None:
+        with self._lock:
+            key = self._keys.get(activation_id)
+            if key is not None:
+                self._keys.move_to_end(activation_id)
+            return key
+
+    def put(self, activation_id: str, key: ec.EllipticCurvePublicKey) -> None:
+        with self._lock:
+            self._keys[activation_id] = key
+            if len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+
+
+_KEY_CACHES: weakref.WeakKeyDictionary[Database, _KeyCache] = weakref.WeakKeyDictionary()
+_KEY_CACHES_LOCK = threading.Lock()
+
+
+def _device_keys(ctx: ServerContext) -> _KeyCache:
+    with _KEY_CACHES_LOCK:
+        cache = _KEY_CACHES.get(ctx.db)
+        if cache is None:
+            cache = _KEY_CACHES[ctx.db] = _KeyCache()
+        return cache
+
+
 def verify_signature(
     ctx: ServerContext,
     request: HttpRequest,
@@ -64,11 +107,17 @@ def verify_signature(
     def resolve(key_id: str) -> ec.EllipticCurvePublicKey:
         if key_for is not None:
             return key_for(key_id)
+        cache = _device_keys(ctx)
+        key = cache.get(key_id)
+        if key is not None:
+            return key
         with ctx.read() as session:
             activation = session.get(Activation, key_id)
             if activation is None or activation.device_public_key is None:
                 raise _Refused("unknown activation")
-            return decode_public_key(activation.device_public_key)
+            key = decode_public_key(activation.device_public_key)
+        cache.put(key_id, key)
+        return key
 
     try:
         return verify_request(
@@ -142,19 +191,22 @@ def admit(
 ) -> Admitted:
     """Admit a verified device request inside the action's write transaction (see module doc)."""
     activation = session.get(Activation, info.key_id, with_for_update=True)
-    if activation is None or activation.status not in statuses:
+    if activation is None:
         raise AuthenticationFailed()
     now = ctx.now()
+    window = ctx.settings.signature_max_age + ctx.settings.signature_max_skew
     if repository.nonce_seen(session, activation.id, info.nonce):
         raise AuthenticationFailed(follow_up=_replayed(ctx, activation.id, info.nonce))
+    # From here on the request is genuine device traffic: even if it is refused below or later in
+    # this transaction, ServerContext.transaction keeps its nonce and counter (see SIGNED_REQUEST),
+    # so its replay is recognised as a replay, and only a clone ever sends an unseen nonce with a
+    # counter that did not increase.
+    session.info[SIGNED_REQUEST] = (activation.id, info.nonce, info.counter, now + window)
+    if activation.status not in statuses:
+        raise AuthenticationFailed()
     previous = activation.counter
     if info.counter <= previous:
-        if info.created < activation.last_signed_at:
-            # Signed before the last accepted request: the replay of a request that was refused
-            # (and so left no nonce). A clone signs now, and is suspended below.
-            raise AuthenticationFailed(follow_up=_replayed(ctx, activation.id, info.nonce))
         raise AuthenticationFailed(follow_up=_suspend(ctx, activation.id, info.counter, previous))
-    window = ctx.settings.signature_max_age + ctx.settings.signature_max_skew
     repository.remember_nonce(session, activation.id, info.nonce, now + window)
     activation.counter = info.counter
     activation.last_signed_at = max(activation.last_signed_at, info.created)

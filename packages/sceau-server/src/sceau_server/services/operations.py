@@ -23,6 +23,7 @@ Code attempts (brief K3, docs/protocol.md §6.2)
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -97,6 +98,16 @@ _DECISION_STATUS = {
 _RATE_WINDOW = 60
 _CODE_CHANGE_WINDOW = 300
 """Seconds within which an evaluation for a code change must be followed by its signature."""
+
+
+@functools.lru_cache(maxsize=4096)
+def stored_operation(body: str) -> Operation:
+    """The operation stored as ``body`` (its canonical JSON), parsed and checked once per process.
+
+    Rows are read several times in a validation (the device's fetch, its decision); the parsed
+    operation is immutable and keeps its canonical bytes, so each is parsed and encoded once.
+    """
+    return Operation.from_json(json.loads(body))
 
 
 def _expired_message() -> dict[str, str]:
@@ -401,8 +412,7 @@ def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted)
     rows = repository.pending_operations_for_user(session, admitted.user.id, now)
     return {
         "operations": [
-            sign_operation(Operation.from_json(json.loads(row.body)), private_key=ctx.signing_key)
-            for row in rows
+            sign_operation(stored_operation(row.body), private_key=ctx.signing_key) for row in rows
         ],
         **_attempt_state(ctx, session, admitted.activation, now),
     }
@@ -727,7 +737,7 @@ def decide(
         if activation.inherence_public_key is None
         else decode_public_key(activation.inherence_public_key),
     )
-    operation = Operation.from_json(json.loads(row.body))
+    operation = stored_operation(row.body)
     match_refused = False
     try:
         verify_approval(

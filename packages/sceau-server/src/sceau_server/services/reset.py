@@ -22,7 +22,8 @@ The steps (docs/protocol.md §6.4):
 2. ``evaluate``: the second element is checked; a failure never says which element failed and
    counts against the reset's attempts (``SCEAU_SMS_CODE_ATTEMPTS``, 3): the last one ends the
    reset, and nothing else has changed. On success, and only then, the new code's blinded
-   element is evaluated (not counted: the reset authorized it).
+   element is evaluated; like every evaluation it is counted as a failed attempt (brief K3)
+   until the commit's knowledge signature clears it.
 3. ``commit``: the new knowledge key signs its renewal over the reset's challenge (so no old
    registration can be replayed to roll a code back); it replaces the old one at once, the
    failed attempts are cleared and the lock is lifted. The customer is told by SMS.
@@ -50,7 +51,7 @@ from sceau_server.services.devices import Admitted
 from sceau_server.services.events import alert_customer, audit
 from sceau_server.services.verifier import PasswordCheck, PasswordRejected, VerifierUnavailable
 from sceau_server.storage import repository
-from sceau_server.storage.models import Activation, CodeReset, User
+from sceau_server.storage.models import Activation, Attempt, CodeReset, User
 
 __all__ = [
     "COMMIT_WINDOW",
@@ -385,6 +386,20 @@ def evaluate(
                 attempts_left=left, follow_up=_failed(ctx, reset.id)
             ) from error
     evaluated, proof = activation_service._evaluate(ctx, activation, blinded_element)
+    # Like every evaluation (brief K3), this one counts as a failed attempt until a valid
+    # knowledge signature follows: the commit's. A reset abandoned here stays a failure, and
+    # the customer is told of it. It does not lock by itself: the reset lifts any lock.
+    activation.failures += 1
+    session.add(
+        Attempt(
+            activation_id=activation.id,
+            purpose="code_change",
+            operation_id=None,
+            counter=admitted.info.counter,
+            created_at=now,
+            locked=False,
+        )
+    )
     reset.status = "authorized"
     reset.authorized_at = now
     reset.expires_at = now + COMMIT_WINDOW
@@ -423,6 +438,8 @@ def commit(
         or now >= reset.expires_at
     ):
         raise AuthenticationFailed()
+    if activation.blocked_at is not None:
+        raise _blocked()
     try:
         key = verify_key_renewal(
             activation_id=activation.id,

@@ -91,7 +91,10 @@ def find_activation_by_lookup(session: Session, lookup_digest: str) -> Activatio
 
 
 def supersede_unused_activations(session: Session, user_id: int, now: int) -> list[str]:
-    """End the user's activations that were created but never committed; return their ids."""
+    """End the user's activations that were created but never committed; return their ids.
+
+    Their wrapped keys are erased: nothing can use them any more.
+    """
     ids = list(
         session.scalars(
             select(Activation.id)
@@ -103,7 +106,13 @@ def supersede_unused_activations(session: Session, user_id: int, now: int) -> li
         session.execute(
             update(Activation)
             .where(Activation.id.in_(ids))
-            .values(status="superseded", ended_at=now, end_reason="replaced_by_new_activation")
+            .values(
+                status="superseded",
+                ended_at=now,
+                end_reason="replaced_by_new_activation",
+                registration_key_wrapped="",
+                oprf_key_wrapped="",
+            )
             .execution_options(synchronize_session=False)
         )
     return ids

@@ -34,7 +34,8 @@
     return minutes ? minutes + " min " + pad(rest) + " s" : rest + " s";
   }
 
-  /* Countdowns: <strong data-expires-at="UNIX" data-now="UNIX">. */
+  /* Countdowns: <strong data-expires-at="UNIX" data-now="UNIX">; at zero, the expired word or
+     data-done-text, and a reload with data-reload-on-expiry. */
   function startCountdowns() {
     var clocks = document.querySelectorAll("[data-expires-at]");
     if (!clocks.length) {
@@ -48,7 +49,9 @@
     function tick() {
       items.forEach(function (item) {
         var left = Math.max(0, Math.round(item.expires - (Date.now() / 1000 + item.offset)));
-        var text = duration(left);
+        var text = left <= 0 && item.element.hasAttribute("data-done-text")
+          ? item.element.getAttribute("data-done-text")
+          : duration(left);
         if (item.element.textContent !== text) {
           item.element.textContent = text;
         }
