@@ -267,6 +267,11 @@ def deploy(config: str, directory: Path) -> Iterator[Deployment]:
         try:
             _wait_ready(url)
             yield deployment
+        except BaseException:
+            log.flush()
+            tail = (directory / "server.log").read_text(errors="replace").splitlines()[-40:]
+            print("server log (last lines):", *tail, sep="\n", file=sys.stderr)
+            raise
         finally:
             server.send_signal(signal.SIGTERM)
             try:

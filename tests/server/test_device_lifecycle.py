@@ -169,7 +169,7 @@ def test_several_named_devices_when_the_bank_allows_them(make_server: Any) -> No
     bank = server.relying_party()
     phone = "+33620000005"
     first = server.enrol(bank, "emma", phone=phone)
-    time.sleep(1.05)  # "the oldest" device is told apart to the second
+    time.sleep(1.05)  # so that "the oldest device" is told apart by its creation second
     second = second_device(server, bank, "emma", phone, name="Tablette")
     operation = new_device_operation(first)
     assert not any(line.startswith("Remplace") for line in operation.display)  # an addition
@@ -183,7 +183,7 @@ def test_several_named_devices_when_the_bank_allows_them(make_server: Any) -> No
     assert second.approve(operation.id, "2468").status_code == 200
     assert status(first).status_code == 401
     names = [d["device_name"] for d in third.call("GET", "/v1/device/devices").json()["devices"]]
-    assert names == ["Tablette", "Ordinateur"]
+    assert sorted(names) == ["Ordinateur", "Tablette"]
     # The customer removes one device from another.
     assert third.call("DELETE", f"/v1/device/devices/{second.activation_id}").status_code == 204
     assert status(second).status_code == 401
