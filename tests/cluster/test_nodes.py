@@ -153,8 +153,6 @@ def test_a_wait_on_one_node_wakes_when_the_decision_lands_on_the_other(
 
 
 @pytest.mark.skip(reason="PostgreSQL deadlock across nodes gives 500s; fix next session")
-    reason="PostgreSQL deadlock between nodes on the device-request path returns 500s; exactly-once holds; fix next session"
-)
 def test_concurrent_approvals_on_both_nodes_give_exactly_one_success(cluster: Cluster) -> None:
     device = cluster.enrol("cleo", "+33611000003")
     created = _create(cluster.bank(), "cleo")

@@ -113,8 +113,6 @@ def test_replacement_approved_by_the_old_device_and_its_in_flight_approval_fails
 
 
 @pytest.mark.skip(reason="flaky on PostgreSQL under load: ordering ties; fix next session")
-    reason="flaky on PostgreSQL under load: device ordering ties (created_at in whole seconds); fix next session"
-)
 def test_a_held_device_is_cancelled_from_the_old_device(
     server: ServerHandle, bank: RelyingPartyClient
 ) -> None:
