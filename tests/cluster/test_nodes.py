@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
 from sceau_core.encoding import b64url_encode
 from sceau_core.knowledge import start_code_evaluation
@@ -152,7 +151,6 @@ def test_a_wait_on_one_node_wakes_when_the_decision_lands_on_the_other(
     _verify(cluster, result["view"])
 
 
-@pytest.mark.skip(reason="PostgreSQL deadlock across nodes gives 500s; fix next session")
 def test_concurrent_approvals_on_both_nodes_give_exactly_one_success(cluster: Cluster) -> None:
     device = cluster.enrol("cleo", "+33611000003")
     created = _create(cluster.bank(), "cleo")

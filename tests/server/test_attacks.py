@@ -17,6 +17,7 @@ import pytest
 
 from sceau_core.approval import Approval, Decision, Factor, sign_approval
 from sceau_core.encoding import b64url_encode, canonical_json, sha256_b64url
+from sceau_core.keys import generate_private_key
 from sceau_core.knowledge import start_code_evaluation
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.device_double import SignedCall, TestDevice
@@ -275,6 +276,31 @@ def test_locks_grow_then_become_permanent_with_a_warning(make_server: Any) -> No
     created = transfer(bank, "hugo")
     response, _ = device.evaluate(created["id"], "4826")
     assert problem(response, 401, "authentication-failed")["blocked"] is True
+
+
+@pytest.mark.parametrize("max_locks", [5, 1], ids=["temporary_lock", "permanent_block"])
+def test_biometrics_cannot_approve_the_operation_whose_code_evaluation_locked(
+    make_server: Any, max_locks: int
+) -> None:
+    server = make_server(max_locks=max_locks)
+    bank = server.relying_party()
+    bank.put_user("lena", phone="+33611110001")
+    device = server.device()
+    device.inherence_key = generate_private_key(os.urandom)
+    device.activate(
+        bank.create_activation("lena")["code"], sms_code=server.sms_code("+33611110001"), pin="4826"
+    )
+    created = transfer(bank, "lena")
+    operation = device.operation(created["id"])
+    for _ in range(5):
+        response, _ = device.evaluate(created["id"], "1397")
+        assert response.status_code == 200
+    state = response.json()
+    assert state["locked_until"] is not None or state["blocked"]
+    signed = device.sign(operation, counter=device.next_counter())  # biometrics, no code
+    refused = device.send(device.decision_call(created["id"], signed))
+    assert refused.status_code == 401, refused.text
+    assert bank.operation(created["id"])["status"] == "pending"
 
 
 def test_twenty_parallel_evaluations_answer_at_most_five(

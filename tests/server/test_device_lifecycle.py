@@ -112,7 +112,6 @@ def test_replacement_approved_by_the_old_device_and_its_in_flight_approval_fails
     assert revoked.end_reason == "replaced_by_new_device"
 
 
-@pytest.mark.skip(reason="flaky on PostgreSQL under load: ordering ties; fix next session")
 def test_a_held_device_is_cancelled_from_the_old_device(
     server: ServerHandle, bank: RelyingPartyClient
 ) -> None:

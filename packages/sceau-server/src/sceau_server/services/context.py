@@ -43,11 +43,13 @@ def keep_refused_request(session: Session, signed: tuple[str, str, int, int]) ->
     replay could not be told from a clone and would suspend the genuine device (brief P2, P3).
     """
     activation_id, nonce, counter, expires_at = signed
-    if repository.nonce_seen(session, activation_id, nonce):
+    # The activation row first, as every device request takes it: taking the nonce's key first
+    # deadlocks against a replay of the same request holding the row (several nodes, PostgreSQL).
+    activation = session.get(Activation, activation_id, with_for_update=True)
+    if activation is None or repository.nonce_seen(session, activation_id, nonce):
         return
     repository.remember_nonce(session, activation_id, nonce, expires_at)
-    activation = session.get(Activation, activation_id, with_for_update=True)
-    if activation is not None and counter > activation.counter:
+    if counter > activation.counter:
         activation.counter = counter
 
 

@@ -720,7 +720,11 @@ def decide(
     if approval.counter != admitted.info.counter:
         raise refuse("approval counter differs from the request counter")
     if approval.decision is Decision.APPROVE:
-        lock_is_this_attempt = attempt is not None and attempt.locked
+        # The evaluation that locked may still be answered with the code it evaluated, never
+        # with another factor (brief K3).
+        lock_is_this_attempt = (
+            attempt is not None and attempt.locked and Factor.KNOWLEDGE in approval.factors
+        )
         locked = activation.blocked_at is not None or (
             activation.locked_until is not None and now < activation.locked_until
         )

@@ -121,11 +121,20 @@ def supersede_unused_activations(session: Session, user_id: int, now: int) -> li
 def user_activations(
     session: Session, user_id: int, statuses: Sequence[str] | None = None
 ) -> Sequence[Activation]:
-    """The user's activations in ``statuses`` (every one when ``None``), oldest first."""
+    """The user's activations in ``statuses`` (every one when ``None``), oldest first.
+
+    Within one second of creation, the activated ones come first, in activation order.
+    """
     query = select(Activation).where(Activation.user_id == user_id)
     if statuses is not None:
         query = query.where(Activation.status.in_(tuple(statuses)))
-    return session.scalars(query.order_by(Activation.created_at, Activation.id)).all()
+    order = (
+        Activation.created_at,
+        Activation.activated_at.is_(None),
+        Activation.activated_at,
+        Activation.id,
+    )
+    return session.scalars(query.order_by(*order)).all()
 
 
 def held_activations_due(session: Session, now: int, limit: int) -> Sequence[str]:
