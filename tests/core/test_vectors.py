@@ -13,11 +13,31 @@ import pytest
 
 from sceau_core.activation import ActivationCode, ServerBinding, binding_tag
 from sceau_core.approval import APPROVAL_LABEL, SignedApproval
-from sceau_core.encoding import b64url_decode, canonical_json, sha256_b64url
+from sceau_core.encoding import b64url_decode, b64url_encode, canonical_json, sha256_b64url
+from sceau_core.errors import InvalidSignature
 from sceau_core.hazmat import oprf
 from sceau_core.keys import decode_public_key, encode_public_key, verify_message
 from sceau_core.knowledge import derive_knowledge_key
-from sceau_core.operations import Operation
+from sceau_core.operations import NewDeviceData, Operation, OperationType
+from sceau_core.signatures import (
+    CODE_CHANGE_LABEL,
+    CODE_RESET_LABEL,
+    INHERENCE_REGISTRATION_LABEL,
+    KEY_REGISTRATION_LABEL,
+    KEY_RENEWAL_LABEL,
+    OPERATION_LABEL,
+    code_change_message,
+    code_reset_message,
+    inherence_registration_message,
+    key_registration_message,
+    key_renewal_message,
+    verify_code_change,
+    verify_code_reset,
+    verify_inherence_registration,
+    verify_key_registration,
+    verify_key_renewal,
+    verify_signed_operation,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "sceau" / "protocol-v1.json"
@@ -87,3 +107,136 @@ def test_operation_and_approval_vectors(vectors: dict[str, Any]) -> None:
         verify_message(
             public_key, signature, label=APPROVAL_LABEL, message=vectors["approval"]["jcs"].encode()
         )
+
+
+def _check_exchange(vectors: dict[str, Any], exchange: dict[str, str]) -> str:
+    """Replay one VOPRF exchange of a new code; return its knowledge public key."""
+    v = vectors["knowledge"]
+    sk, pk = bytes.fromhex(v["oprf_private_key"]), bytes.fromhex(v["oprf_public_key"])
+    code = exchange["code"].encode()
+    blinded = oprf.blind(code, mode=oprf.MODE_VOPRF, blind=bytes.fromhex(exchange["blind"]))
+    assert b64url_encode(blinded.blinded_element) == exchange["blinded_element_b64u"]
+    evaluated, proof = oprf.blind_evaluate_verifiable(
+        sk, pk, blinded.blinded_element, proof_scalar=bytes.fromhex(exchange["proof_scalar"])
+    )
+    assert (evaluated.hex(), proof.hex()) == (exchange["evaluated_element"], exchange["proof"])
+    output = oprf.finalize_verifiable(code, blinded, evaluated, expected_public_key=pk, proof=proof)
+    assert output.hex() == exchange["oprf_output"]
+    key = derive_knowledge_key(oprf_output=output, device_secret=bytes.fromhex(v["device_secret"]))
+    public = encode_public_key(key.public_key())
+    assert public == exchange["knowledge_public_key_b64u"]
+    return public
+
+
+def _signed_once(entry: dict[str, Any], label: str, public_key: str) -> None:
+    """The entry's label is ``label`` and its signature verifies under it and no other."""
+    assert entry["label"] == label
+    key = decode_public_key(public_key)
+    signature = b64url_decode(entry["signature"])
+    message = entry["message_jcs"].encode()
+    verify_message(key, signature, label=label, message=message)
+    for other in (CODE_CHANGE_LABEL, CODE_RESET_LABEL, KEY_RENEWAL_LABEL, OPERATION_LABEL):
+        if other != label:
+            with pytest.raises(InvalidSignature):
+                verify_message(key, signature, label=other, message=message)
+
+
+def test_lifecycle_vectors(vectors: dict[str, Any]) -> None:
+    life = vectors["lifecycle"]
+    activation = vectors["activation"]["binding"]["activation_id"]
+    knowledge = vectors["knowledge"]["knowledge_public_key_b64u"]
+    inherence = life["inherence"]["public_key_b64u"]
+
+    registration = life["key_registration"]
+    assert registration["message_jcs"].encode() == key_registration_message(
+        activation_id=activation, knowledge_public_key=knowledge
+    )
+    verify_key_registration(
+        activation_id=activation,
+        knowledge_public_key=knowledge,
+        signature=registration["signature"],
+    )
+    _signed_once(registration, KEY_REGISTRATION_LABEL, knowledge)
+
+    change = life["code_change"]
+    new_key = _check_exchange(vectors, change["new_code_exchange"])
+    blinded = change["new_code_exchange"]["blinded_element_b64u"]
+    authorization = change["authorization"]
+    assert authorization["message_jcs"].encode() == code_change_message(
+        activation_id=activation, counter=authorization["counter"], blinded_element=blinded
+    )
+    verify_code_change(
+        decode_public_key(knowledge),
+        activation_id=activation,
+        counter=authorization["counter"],
+        blinded_element=blinded,
+        signature=authorization["signature"],
+    )
+    _signed_once(authorization, CODE_CHANGE_LABEL, knowledge)
+    renewal = change["key_renewal"]
+    assert renewal["message_jcs"].encode() == key_renewal_message(
+        activation_id=activation, knowledge_public_key=new_key, challenge=renewal["challenge"]
+    )
+    verify_key_renewal(
+        activation_id=activation,
+        knowledge_public_key=new_key,
+        challenge=renewal["challenge"],
+        signature=renewal["signature"],
+    )
+    _signed_once(renewal, KEY_RENEWAL_LABEL, new_key)
+
+    reset = life["code_reset"]
+    reset_key = _check_exchange(vectors, reset["new_code_exchange"])
+    blinded = reset["new_code_exchange"]["blinded_element_b64u"]
+    authorization = reset["authorization"]
+    assert authorization["message_jcs"].encode() == code_reset_message(
+        activation_id=activation,
+        reset_id=reset["reset_id"],
+        challenge=reset["challenge"],
+        counter=authorization["counter"],
+        blinded_element=blinded,
+    )
+    verify_code_reset(
+        decode_public_key(inherence),
+        activation_id=activation,
+        reset_id=reset["reset_id"],
+        challenge=reset["challenge"],
+        counter=authorization["counter"],
+        blinded_element=blinded,
+        signature=authorization["signature"],
+    )
+    _signed_once(authorization, CODE_RESET_LABEL, inherence)
+    verify_key_renewal(
+        activation_id=activation,
+        knowledge_public_key=reset_key,
+        challenge=reset["challenge"],
+        signature=reset["key_renewal"]["signature"],
+    )
+    _signed_once(reset["key_renewal"], KEY_RENEWAL_LABEL, reset_key)
+
+    for name, enrolled in (("enrol", inherence), ("remove", None)):
+        entry = life["inherence_registration"][name]
+        assert entry["message_jcs"].encode() == inherence_registration_message(
+            activation_id=activation, counter=entry["counter"], inherence_public_key=enrolled
+        )
+        verify_inherence_registration(
+            decode_public_key(knowledge),
+            activation_id=activation,
+            counter=entry["counter"],
+            inherence_public_key=enrolled,
+            signature=entry["signature"],
+        )
+        _signed_once(entry, INHERENCE_REGISTRATION_LABEL, knowledge)
+
+
+def test_new_device_operation_vector(vectors: dict[str, Any]) -> None:
+    vector = vectors["lifecycle"]["new_device_operation"]
+    assert vector["label"] == OPERATION_LABEL
+    operation = Operation.from_json(vector["json"])
+    assert operation.type is OperationType.NEW_DEVICE
+    assert isinstance(operation.data, NewDeviceData)
+    assert operation.canonical().decode() == vector["jcs"]
+    assert sha256_b64url(operation.canonical()) == vector["digest_b64u"]
+    server_key = decode_public_key(vectors["keys"]["server_public_key_b64u"])
+    assert verify_signed_operation(vector["signed"], public_key=server_key) == operation
+    assert "Remplace\u00a0: Téléphone de Marie" in operation.display
