@@ -409,3 +409,41 @@ def test_the_password_verifier_setting() -> None:
     for wrong in ("tests.nowhere:Nothing", "tests.password_verifier:PASSWORD", "nodots"):
         with pytest.raises(ConfigurationError):
             load_verifier(wrong)
+
+
+def test_the_operator_releases_a_hold_early_with_a_reason(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    phone = "+33620000011"
+    old = server.enrol(bank, "lena", phone=phone)
+    new = second_device(server, bank, "lena", phone)
+    operation = new_device_operation(old)
+    admin = server.relying_party("Back-office", scopes=[ADMIN_SCOPE])
+    path = f"/v1/admin/devices/{new.activation_id}/release"
+    assert bank.http.post(path, json=OPERATOR).status_code == 403
+    assert admin.http.post(path, json={"operator": "Claire"}).status_code == 422
+    assert status(new).json()["status"] == "on_hold"  # a refused request changed nothing
+    released = admin.http.post(path, json=OPERATOR)
+    assert released.status_code == 200, released.text
+    assert released.json()["status"] == "active"
+    assert released.json()["hold_until"] is None
+    assert status(new).json()["status"] == "active"
+    assert status(old).status_code == 401  # the device it replaces is revoked
+    assert bank.operation(operation.id)["status"] == "cancelled"
+    kind, message = server.outbox(phone)[-1]
+    assert kind == "device_released"
+    assert "sans attendre la fin du délai de sécurité" in message
+    (entry,) = server.rows(
+        "SELECT actor, data FROM audit_entries WHERE event = 'activation.activated' "
+        "AND subject = :subject",
+        subject=new.activation_id,
+    )
+    assert entry.actor == admin.rp.id
+    for recorded in ("released_by_operator", "Claire Martin", "Téléphone perdu", "agence Lyon"):
+        assert recorded in entry.data
+    # Only a device on hold can be released; an unknown one is not found.
+    again = admin.http.post(path, json=OPERATOR)
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    unknown = admin.http.post("/v1/admin/devices/act_unknown/release", json=OPERATOR)
+    assert unknown.status_code == 404

@@ -9,6 +9,7 @@
     sceau admin outbox [--phone +33…] [--limit N]
     sceau admin devices list USER
     sceau admin devices revoke ACTIVATION_ID --operator NAME --reason TEXT --identity-check TEXT
+    sceau admin devices release ACTIVATION_ID --operator NAME --reason TEXT --identity-check TEXT
     sceau admin unblock ACTIVATION_ID --operator NAME --reason TEXT --identity-check TEXT
     sceau admin audit verify [--journal FILE] | sceau admin audit checkpoint
     sceau admin evidence OPERATION_ID --out FILE
@@ -81,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("activation_id")
     _operator_arguments(revoke)
+    release = devices.add_parser(
+        "release",
+        help="activate a new device on hold at once; the device it replaces is revoked "
+        "(the customer is told by SMS)",
+    )
+    release.add_argument("activation_id")
+    _operator_arguments(release)
 
     audit = admin.add_parser("audit", help="the audit log").add_subparsers(
         dest="audit", required=True
@@ -250,7 +258,7 @@ def _admin_with_context(ctx: Any, arguments: argparse.Namespace) -> int:
 
 
 def _devices(ctx: Any, arguments: argparse.Namespace) -> int:
-    from sceau_server.errors import NotFound
+    from sceau_server.errors import Conflict, NotFound
     from sceau_server.services import device_lifecycle
 
     if arguments.devices == "list":
@@ -264,15 +272,28 @@ def _devices(ctx: Any, arguments: argparse.Namespace) -> int:
         for device in listing["devices"]:
             print(_device_line(device))
         return 0
-    try:
-        device = device_lifecycle.operator_revoke(
-            ctx,
-            arguments.activation_id,
-            actor="admin",
-            operator=arguments.operator,
-            reason=arguments.reason,
-            identity_check=arguments.identity_check,
+    record = {
+        "actor": "admin",
+        "operator": arguments.operator,
+        "reason": arguments.reason,
+        "identity_check": arguments.identity_check,
+    }
+    if arguments.devices == "release":
+        try:
+            device = device_lifecycle.operator_release(ctx, arguments.activation_id, **record)
+        except NotFound:
+            print(f"sceau: no device {arguments.activation_id}", file=sys.stderr)
+            return 1
+        except Conflict:
+            print(f"sceau: device {arguments.activation_id} is not on hold", file=sys.stderr)
+            return 1
+        print(
+            f"Device {device['activation_id']} is active; the device it replaces is revoked "
+            "and the customer was told by SMS."
         )
+        return 0
+    try:
+        device = device_lifecycle.operator_revoke(ctx, arguments.activation_id, **record)
     except NotFound:
         print(f"sceau: no live device {arguments.activation_id}", file=sys.stderr)
         return 1

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The bank operator's API under ``/v1/admin``: list, revoke and unblock devices.
+"""The bank operator's API under ``/v1/admin``: list, revoke, unblock devices, release holds.
 
 Authentication: a relying-party API key with the ``admin`` scope (``sceau admin rp create
 "Back-office" --scopes admin``), sent as ``Authorization: Bearer …`` like any RP key. Keeping one
@@ -49,6 +49,28 @@ def revoke_device(ctx: Ctx, rp: Rp, activation_id: ActivationIdPath, body: Admin
     """Its keys stop working at once and its in-flight approvals fail (brief L4)."""
     require_scope(rp, ADMIN_SCOPE)
     return device_lifecycle.operator_revoke(
+        ctx,
+        activation_id,
+        actor=rp.id,
+        operator=body.operator,
+        reason=body.reason,
+        identity_check=body.identity_check,
+    )
+
+
+@router.post(
+    "/devices/{activation_id}/release",
+    response_model=DeviceEntry,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+    summary="Activate a new device on hold at once, without waiting for its hold to end",
+)
+def release_device(ctx: Ctx, rp: Rp, activation_id: ActivationIdPath, body: AdminAction) -> Any:
+    """For a customer the bank identified who no longer has the old device (brief L2).
+
+    The device it replaces is revoked; the customer is told.
+    """
+    require_scope(rp, ADMIN_SCOPE)
+    return device_lifecycle.operator_release(
         ctx,
         activation_id,
         actor=rp.id,

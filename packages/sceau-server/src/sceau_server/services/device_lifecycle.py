@@ -21,8 +21,10 @@ When the new device becomes active, the device it replaces (when the customer al
 its keys stop working and its in-flight approvals fail (brief L4).
 
 The customer lists and removes devices through the device API; the bank's operator lists,
-revokes and unblocks through ``sceau admin`` or the admin API, each action recording the
-operator, the reason and the identity check done, audited, and the customer told by SMS.
+revokes, unblocks, and releases a hold early (the customer, identified by the bank, asks for
+the new device at once: the old one is lost) through ``sceau admin`` or the admin API, each
+action recording the operator, the reason and the identity check done, audited, and the
+customer told by SMS.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from sceau_core.errors import MalformedInput
 from sceau_core.operations import NewDeviceData, Operation, OperationType, RequestContext
-from sceau_server.errors import NotFound
+from sceau_server.errors import Conflict, NotFound
 from sceau_server.services import activations as activation_service
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
@@ -53,6 +55,7 @@ __all__ = [
     "expire_unfinished",
     "list_for_device",
     "operator_devices",
+    "operator_release",
     "operator_revoke",
     "operator_unblock",
     "release_due_holds",
@@ -236,8 +239,13 @@ def _activate(
     *,
     actor: str,
     via: str,
+    alert: str = "new_device",
+    data: dict[str, Any] | None = None,
 ) -> None:
-    """Make ``activation`` active; revoke the device it replaces; tell the customer."""
+    """Make ``activation`` active; revoke the device it replaces; tell the customer.
+
+    ``alert`` names the SMS that tells the customer; ``data`` adds to the audit entry.
+    """
     now = ctx.now()
     replaced_ids: list[str] = []
     if activation.replaces_id is not None:
@@ -267,9 +275,9 @@ def _activate(
         now=now,
         actor=actor,
         subject=activation.id,
-        data={"user": user.external_id, "via": via, "replaced": replaced_ids},
+        data={"user": user.external_id, "via": via, "replaced": replaced_ids, **(data or {})},
     )
-    alert_customer(ctx, session, user, "new_device", now, device=activation.device_name or "?")
+    alert_customer(ctx, session, user, alert, now, device=activation.device_name or "?")
 
 
 def _cancel_operation_if_pending(
@@ -505,6 +513,46 @@ def operator_revoke(
             reason="revoked_by_operator",
             notes=notes,
             alert="device_revoked" if activation.status in LISTED_STATUSES else None,
+            data=_operator_record(operator, reason, identity_check),
+        )
+        return device_view(ctx, activation)
+
+    return ctx.transaction(work)
+
+
+def operator_release(
+    ctx: ServerContext,
+    activation_id: str,
+    *,
+    actor: str,
+    operator: str,
+    reason: str,
+    identity_check: str,
+) -> dict[str, Any]:
+    """End a new device's hold early for the bank's operator: it becomes active at once.
+
+    For a customer the bank identified who no longer has the old device (lost, broken) and
+    cannot wait for the hold to end. Like the hold's end, the device it replaces is revoked and
+    the pending ``new_device`` operation cancelled; the customer is told by SMS. Raises
+    :class:`NotFound` for an unknown device and :class:`Conflict` for one not on hold.
+    """
+
+    def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
+        activation = session.get(Activation, activation_id, with_for_update=True)
+        if activation is None:
+            raise NotFound("No such device.")
+        if activation.status != "on_hold":
+            raise Conflict(f"The device is not on hold (it is {activation.status}).")
+        user = _user(session, activation)
+        _activate(
+            ctx,
+            session,
+            activation,
+            user,
+            notes,
+            actor=actor,
+            via="released_by_operator",
+            alert="device_released",
             data=_operator_record(operator, reason, identity_check),
         )
         return device_view(ctx, activation)

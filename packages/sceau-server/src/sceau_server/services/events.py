@@ -83,6 +83,10 @@ ALERTS: dict[str, dict[str, str]] = {
             "Sceau : votre banque a retiré l’appareil « {device} » de votre compte ; il ne peut "
             "plus rien valider."
         ),
+        "device_released": (
+            "Sceau : à votre demande, votre banque a activé l’appareil « {device} » sans "
+            "attendre la fin du délai de sécurité. Si ce n’est pas vous, appelez votre banque."
+        ),
         "reset_code": (
             "Sceau : votre code pour réinitialiser votre code Sceau est {code}. Il expire dans "
             "{minutes} minutes. Ne le communiquez à personne, pas même à votre banque."
@@ -143,6 +147,10 @@ ALERTS: dict[str, dict[str, str]] = {
         "device_revoked": (
             "Sceau: your bank removed device “{device}” from your account; it can no longer "
             "approve anything."
+        ),
+        "device_released": (
+            "Sceau: at your request, your bank activated device “{device}” without waiting for "
+            "the end of the security delay. If this wasn’t you, call your bank."
         ),
         "reset_code": (
             "Sceau: your code to reset your Sceau code is {code}. It expires in {minutes} "
