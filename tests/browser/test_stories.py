@@ -6,8 +6,9 @@ would arrange two windows. The tests run in order, each a chapter of her story: 
 transfer approved with the code, a refusal, "Ce n'est pas moi", an expiry, a new payee approved
 with the (simulated) biometrics, an e-signature, a login with number matching, a card payment
 at the demo merchant through the 3-D Secure style page, five wrong codes and the lock, the
-operator logging in with their own Sceau and lifting the lock, and "Code oublié". axe-core
-checks the bank, phone, merchant and console pages on the way.
+operator logging in with their own Sceau and lifting the lock, and "Code oublié" both ways
+(biometrics; an SMS code and the online-banking password), after which only the new code works.
+axe-core checks the bank, phone, merchant and console pages on the way.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tests.demo.harness import CODE, DemoProcess
 pytestmark = pytest.mark.xdist_group("sceau-demo-browser")
 
 NEW_CODE = "5937"
+THIRD_CODE = "8426"
 WRONG = "9153"
 
 
@@ -399,32 +401,77 @@ def test_the_operator_approves_their_own_login_and_lifts_the_lock(
     marie.check()
 
 
-def test_code_oublie_then_activate_again(marie: Person, demo: DemoProcess) -> None:
+def test_code_oublie_with_biometrics(marie: Person, demo: DemoProcess) -> None:
     phone = marie.go("phone", "/telephone/marie")
     phone.get_by_role("link", name="Code oublié").click()
     expect(phone.get_by_role("heading", name="Code oublié", exact=True)).to_be_visible()
-    expect(phone.get_by_text("arrive avec le travail sur le cycle de vie")).to_be_visible()
     accessible(phone, "phone-forgot")
-    bank = marie.go("bank", "/banque/securite")
-    bank.get_by_role("button", name="Retirer cet appareil Téléphone de Marie").click()
-    expect(bank.locator(".flash")).to_have_text("Appareil retiré : il ne peut plus rien valider.")
-    bank.get_by_role("button", name="Activer Sceau", exact=True).click()
-    expect(bank.get_by_role("img", name="QR code d’activation de Sceau")).to_be_visible()
-    phone.reload()
-    phone.get_by_role("button", name="Scanner le QR code affiché par Ma Banque (simulé)").click()
-    expect(
-        phone.get_by_text("Serveur de votre banque vérifié avec le code d’activation.")
-    ).to_be_visible()
-    phone.get_by_label("Code reçu par SMS").fill(sms_code(phone))
-    phone.get_by_label("Code", exact=True).fill(NEW_CODE)
-    phone.get_by_label("Saisissez-le une seconde fois").fill(NEW_CODE)
-    phone.get_by_role("button", name="Activer Sceau").click()
-    expect(phone.locator(".flash")).to_contain_text("Sceau est activé sur « Téléphone de Marie »")
-    bank.reload()
-    expect(bank.get_by_role("button", name=re.compile("Retirer cet appareil"))).to_have_count(1)
+    shot(phone, "15-phone-forgot")
+    way = phone.get_by_role("region", name="Avec la biométrie")
+    way.get_by_label("Nouveau code").fill("1111")
+    way.get_by_label("Saisissez-le une seconde fois").fill("1111")
+    way.get_by_role("button", name="Réinitialiser avec la biométrie (simulée)").click()
+    expect(phone.get_by_role("alert")).to_contain_text("Code refusé")
+    way.get_by_label("Nouveau code").fill(NEW_CODE)
+    way.get_by_label("Saisissez-le une seconde fois").fill(NEW_CODE)
+    way.get_by_role("button", name="Réinitialiser avec la biométrie (simulée)").click()
+    expect(phone.locator(".flash")).to_have_text(
+        "Votre nouveau code Sceau est enregistré\u00a0: il est utilisable dès maintenant. "
+        "L’ancien ne fonctionne plus."
+    )
+    expect(phone.locator(".sms-list li").first).to_contain_text("réinitialisé (biométrie)")
+    bank = marie.page("bank")
     _transfer(bank, demo, "12,00")
     _phone_shows(phone, "Virement")
+    _approve(phone, CODE)  # the old code no longer works
+    expect(phone.locator(".flash")).to_have_text(
+        "Authentification refusée. Il vous reste 4 essais."
+    )
     _approve(phone, NEW_CODE)
+    expect(bank.get_by_role("heading", name="Virement effectué")).to_be_visible()
+    marie.check()
+
+
+def test_code_oublie_by_sms_and_the_bank_password(marie: Person, demo: DemoProcess) -> None:
+    phone = marie.go("phone", "/telephone/marie/code-oublie")
+    way = phone.get_by_role("region", name="Par SMS et mot de passe")
+    way.get_by_role("button", name="Recevoir un code par SMS").click()
+    expect(phone.locator(".flash")).to_have_text("Un code vient de vous être envoyé par SMS.")
+    expect(phone.locator(".sms-list li").first).to_contain_text("pour réinitialiser votre code")
+    expect(way.get_by_role("timer")).to_contain_text("min")
+    accessible(phone, "phone-forgot-sms")
+    received = sms_code(phone)
+
+    def attempt(sms: str, password: str) -> None:
+        way.get_by_label("Code reçu par SMS").fill(sms)
+        way.get_by_label("Mot de passe de votre banque en ligne").fill(password)
+        way.get_by_label("Nouveau code").fill(THIRD_CODE)
+        way.get_by_label("Saisissez-le une seconde fois").fill(THIRD_CODE)
+        way.get_by_role("button", name="Réinitialiser mon code").click()
+
+    # The device key and the SMS code are both possession: without the password, refused.
+    attempt(received, "")
+    expect(phone.get_by_role("alert")).to_contain_text(
+        "Un code SMS et cet appareil ne suffisent pas"
+    )
+    # A wrong password costs an attempt, without saying which element was wrong.
+    attempt(received, "pas-le-bon")
+    expect(phone.get_by_role("alert")).to_have_text(
+        "Authentification refusée. Il vous reste 2 essais."
+    )
+    attempt(received, demo.customer_password)
+    expect(phone.locator(".flash")).to_contain_text("il est utilisable dès maintenant")
+    expect(phone.locator(".sms-list li").first).to_contain_text(
+        "réinitialisé (code SMS et mot de passe)"
+    )
+    bank = marie.page("bank")
+    _transfer(bank, demo, "13,00")
+    _phone_shows(phone, "Virement")
+    _approve(phone, NEW_CODE)  # the code of the previous reset no longer works
+    expect(phone.locator(".flash")).to_have_text(
+        "Authentification refusée. Il vous reste 4 essais."
+    )
+    _approve(phone, THIRD_CODE)
     expect(bank.get_by_role("heading", name="Virement effectué")).to_be_visible()
     marie.check()
 

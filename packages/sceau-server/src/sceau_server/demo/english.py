@@ -206,9 +206,11 @@ ENGLISH: Final[dict[str, str]] = {
     "Activer Sceau sur un nouvel appareil": "Activate Sceau on a new device",
     "Activer Sceau": "Activate Sceau",
     "Un nouvel appareil doit être approuvé par l’actuel (sinon, il attend la fin d’un délai de "
-    "sécurité). Code oublié ? Retirez d’abord l’appareil, puis activez Sceau à nouveau.": (
+    "sécurité). Code oublié ? Réinitialisez-le dans l’application Sceau (« Code oublié »), avec "
+    "la biométrie ou par SMS.": (
         "A new device must be approved by the current one (otherwise it waits for a security "
-        "delay to end). Forgot your code? Remove the device first, then activate Sceau again."
+        "delay to end). Forgot your code? Reset it in the Sceau app (“Forgot your code”), with "
+        "biometrics or by text message."
     ),
     "un nouveau code.": (
         "A new device replaces the current one. Forgot your code? Activate Sceau again here: you "
@@ -408,49 +410,58 @@ ENGLISH: Final[dict[str, str]] = {
     "l’activation.": (
         "Each operation shown was first verified with the server key pinned at activation."
     ),
-    "Dans l’application, bientôt": "In the app, soon",
+    "Ce téléphone n’a pas d’appareil Sceau actif : activez Sceau depuis votre banque.": (
+        "This phone has no active Sceau device: activate Sceau from your bank."
+    ),
     "Votre code n’est écrit nulle part : ni votre banque, ni Sceau, ni ce téléphone ne peuvent "
-    "vous le redonner. Il se réinitialise.": (
+    "vous le redonner. Prouvez que c’est bien vous, puis choisissez un nouveau code à 4 "
+    "chiffres : il est aussitôt utilisable, et l’ancien ne l’est plus.": (
         "Your code is written nowhere: neither your bank, nor Sceau, nor this phone can give it "
-        "back to you. It gets reset."
+        "back to you. Prove that it is you, then choose a new 4-digit code: it is usable at once, "
+        "and the old one no longer is."
     ),
-    "La réinitialisation dans l’application (clé de l’appareil et biométrie, ou code SMS et mot "
-    "de passe de votre banque, puis un nouveau code utilisable aussitôt) arrive avec le travail "
-    "sur le cycle de vie : le serveur Sceau la prépare, l’application de ce téléphone ne la "
-    "propose pas encore.": (
-        "Resetting in the app (the device key and biometrics, or a text message code and your "
-        "bank password, then a new code usable at once) comes with the lifecycle work: the "
-        "Sceau server is getting it ready, this phone’s app does not offer it yet."
+    "Votre authentification est bloquée définitivement : seule votre banque peut la débloquer.": (
+        "Your authentication is permanently blocked: only your bank can unblock it."
     ),
-    "de passe de votre banque, puis un nouveau code utilisable aussitôt) arrive avec le travail "
-    "sur le cycle de vie : le serveur Sceau n’offre pas encore ce service.": (
-        "Resetting in the app (the device key and biometrics, or a text message code and your "
-        "bank password, then a new code usable at once) comes with the lifecycle work: the "
-        "Sceau server does not offer it yet."
+    "Avec la biométrie": "With biometrics",
+    "Choisissez votre nouveau code (4 chiffres)": "Choose your new code (4 digits)",
+    "Nouveau code": "New code",
+    "Réinitialiser avec la biométrie (simulée)": "Reset with biometrics (simulated)",
+    "Par SMS et mot de passe": "By text message and password",
+    "Un code à 6 chiffres vient d’être envoyé par SMS à votre numéro (voir « Messages »). Il "
+    "expire dans": (
+        "A 6-digit code was just sent by text message to your number (see “Messages”). It "
+        "expires in"
     ),
-    "En attendant : réactivez Sceau": "Until then: activate Sceau again",
-    "avec votre identifiant et votre mot de passe.": "with your username and password.",
-    ", retirez cet appareil, puis choisissez « Activer Sceau » : un code d’activation s’affiche "
-    "et un code arrive par SMS.": (
-        ", remove this device, then choose “Activate Sceau”: an activation code shows and a code "
-        "arrives by text message."
+    "Mot de passe de votre banque en ligne": "Your online-banking password",
+    "Un code SMS et cet appareil sont deux fois le même facteur (ce que vous possédez) : votre "
+    "banque vérifie aussi ce que vous savez.": (
+        "A text message code and this device are the same factor twice (what you have): your "
+        "bank also checks what you know."
     ),
-    "un code arrive par SMS.": (
-        ", choose “Activate Sceau on a new device”: an activation code shows and a code arrives "
-        "by text message."
+    "Réinitialiser mon code": "Reset my code",
+    "Un code à 6 chiffres vous est envoyé par SMS au numéro que votre banque connaît ; vous "
+    "saisissez aussi le mot de passe de votre banque en ligne.": (
+        "A 6-digit code is sent by text message to the number your bank knows; you also type "
+        "your online-banking password."
     ),
-    "Sur ce téléphone, saisissez-les ci-dessous et choisissez un nouveau code.": (
-        "On this phone, type them below and choose a new code."
+    "Recevoir un code par SMS": "Get a code by text message",
+    "Réinitialiser un code, c’est renouveler un élément d’authentification : la DSP2 exige que "
+    "ce soit lui-même une authentification forte, avec deux éléments de deux catégories.": (
+        "Resetting a code renews an authentication element: PSD2 requires that to be strong "
+        "authentication itself, with two elements of two categories."
     ),
-    "aussitôt remplacé.": (
-        "On this phone, type them and choose a new code: the old device is replaced at once."
+    "Avec la biométrie : la clé de l’appareil (possession) et la clé biométrique (inhérence) "
+    "signent la demande. Par SMS : la clé de l’appareil et le code SMS (possession), plus le mot "
+    "de passe de votre banque en ligne (connaissance), que vérifie la banque.": (
+        "With biometrics: the device key (possession) and the biometric key (inherence) sign the "
+        "request. By text message: the device key and the text message code (possession), plus "
+        "your online-banking password (knowledge), which the bank checks."
     ),
-    "Réactiver ce téléphone": "Activate this phone again",
-    "Pour vous connecter à Ma Banque sans votre code, validez la connexion avec la biométrie ; "
-    "sinon, l’opérateur du back-office peut retirer l’appareil après avoir vérifié votre "
-    "identité.": (
-        "To sign in to Ma Banque without your code, approve the sign-in with biometrics; "
-        "otherwise, the back-office operator can remove the device after checking your identity."
+    "Le nouveau code, comme l’ancien, ne quitte jamais ce téléphone simulé : il est aveuglé "
+    "(OPRF) avant d’être évalué par le serveur.": (
+        "The new code, like the old one, never leaves this simulated phone: it is blinded (OPRF) "
+        "before the server evaluates it."
     ),
     "téléphone : l’opérateur du back-office peut d’abord débloquer l’authentification.": (
         "If Sceau is locked, your password sign-in still asks for approval on the phone: the "

@@ -45,8 +45,10 @@ from sceau_device.errors import (
     DeviceRevoked,
     InputError,
     KeystoreError,
+    RequestRefused,
 )
 from sceau_device.keystore import Keystore, Profile
+from sceau_device.lifecycle import ResetChallenge
 from sceau_server.services.notifier import InProcessNotifier
 
 __all__ = ["Phone", "PhoneScreen", "Phones"]
@@ -95,6 +97,7 @@ class Phone:
         self._registered = False
         self._listener: threading.Thread | None = None
         self._stop = threading.Event()
+        self._reset: ResetChallenge | None = None
         self.version = 0
         """Grows at each change of the device's state that the page must show (lock lifted…)."""
 
@@ -252,11 +255,7 @@ class Phone:
         When the server puts the new device on hold (this phone's current device must approve
         it), the current one stays in use until then (see :meth:`_reconcile`).
         """
-        check_new_code(code)
-        if code != confirm:
-            raise InputError(
-                "Les deux saisies du code sont différentes.", "The two codes typed differ."
-            )
+        _check_choice(code, confirm)
         with self._lock:
             session = self._activation
             if session is None:
@@ -307,6 +306,7 @@ class Phone:
         if self._auth is not None:
             self._auth.close()
         self._auth = None
+        self._reset = None
 
     # --- deciding -----------------------------------------------------------------------------
 
@@ -345,6 +345,74 @@ class Phone:
         """Ce n'est pas moi."""
         auth = self._require()
         return auth.not_me(auth.operation(operation_id))
+
+    # --- the forgotten code (brief L3) --------------------------------------------------------
+
+    def code_reset(self) -> ResetChallenge | None:
+        """The SMS reset waiting for its SMS code and password, while it is still valid."""
+        reset = self._reset
+        if reset is not None and reset.expires_at <= self._clock():
+            self._reset = None
+            return None
+        return reset
+
+    def reset_with_biometrics(self, code: str, confirm: str) -> None:
+        """Code oublié with the device key and the (simulated) biometrics: ``code`` at once.
+
+        The new code is checked first (4 digits, not trivial, typed twice the same).
+        """
+        _check_choice(code, confirm)
+        auth = self._require()
+        try:
+            auth.reset_code_with_biometrics(code)
+        finally:
+            del code, confirm
+        with self._lock:
+            self._reset = None
+        self.touch()
+
+    def start_sms_reset(self) -> ResetChallenge:
+        """Code oublié by SMS, step 1: the server sends a 6-digit code to the registered phone."""
+        auth = self._require()
+        reset = auth.start_code_reset("sms")
+        with self._lock:
+            self._reset = reset
+        return reset
+
+    def finish_sms_reset(self, *, sms_code: str, password: str, code: str, confirm: str) -> None:
+        """Code oublié by SMS, step 2: the SMS code, the online-banking password, the new code.
+
+        The bank's verifier checks the password; a wrong SMS code or password costs one of the
+        reset's attempts (:class:`AuthenticationRefused` says how many are left); the last one
+        ends the reset, and the customer asks for a new SMS code.
+        """
+        _check_choice(code, confirm)
+        reset = self.code_reset()
+        if reset is None:
+            raise InputError(
+                "Aucune réinitialisation en cours : demandez d’abord un code par SMS.",
+                "No reset in progress: first ask for a code by text message.",
+            )
+        auth = self._require()
+        try:
+            auth.finish_code_reset(reset, code, sms_code=sms_code, password=password or None)
+        except AuthenticationRefused as error:
+            if not error.attempts_left:
+                self._forget_reset(reset)
+            raise
+        except RequestRefused as error:
+            if error.reason != "password_required":
+                self._forget_reset(reset)
+            raise
+        finally:
+            del code, confirm, password
+        self._forget_reset(reset)
+        self.touch()
+
+    def _forget_reset(self, reset: ResetChallenge) -> None:
+        with self._lock:
+            if self._reset is reset:
+                self._reset = None
 
     # --- listening ----------------------------------------------------------------------------
 
@@ -395,6 +463,15 @@ class Phone:
                 if stop.is_set():
                     return
                 stop.wait(1.0)
+
+
+def _check_choice(code: str, confirm: str) -> None:
+    """Refuse a new code that is not 4 digits, is trivial (brief K5), or was mistyped."""
+    check_new_code(code)
+    if code != confirm:
+        raise InputError(
+            "Les deux saisies du code sont différentes.", "The two codes typed differ."
+        )
 
 
 class Phones:

@@ -58,6 +58,12 @@ def _home(phone: Phone, operation_id: str | None = None) -> str:
     return f"/telephone/{phone.slot}{suffix}"
 
 
+async def _messages(demo: Any, number: str) -> list[dict[str, Any]]:
+    """The newest SMS received at ``number``, shown beside the phone."""
+    messages = await run_in_threadpool(console.sms_messages, demo.ctx, limit=30)
+    return [message for message in messages if message["phone"] == number][:4]
+
+
 def _failed(request: Request, error: DeviceError) -> None:
     flash(request, "error", error.message("fr"), error.message("en"))
 
@@ -75,11 +81,7 @@ async def phone_page(request: Request) -> Response:
         selected = next((op for op in operations if op.id == wanted), operations[0])
         others = [op for op in operations if op.id != selected.id]
     number = _number(phone.slot)
-    messages = [
-        message
-        for message in await run_in_threadpool(console.sms_messages, demo.ctx, limit=30)
-        if message["phone"] == number
-    ][:4]
+    messages = await _messages(demo, number)
     activation = demo.bank.activations.get(phone.slot)
     return render(
         request,
@@ -206,17 +208,78 @@ async def decide(request: Request) -> Response:
 
 
 async def forgot_code(request: Request) -> Response:
-    """Code oublié: what the app will do, and what to do until then."""
-    phone = _phone(request)
+    """Code oublié: prove it is you (biometrics, or an SMS code and the bank's password)."""
     demo = services(request)
-    activation = demo.bank.activations.get(phone.slot)
+    phone = _phone(request)
+    screen = await run_in_threadpool(phone.screen)
+    number = _number(phone.slot)
     return render(
         request,
         "phone_forgot.html",
         area="phone",
         phone=phone,
-        can_scan=activation is not None and activation["expires_at"] > demo.bank.now(),
+        screen=screen,
+        reset=phone.code_reset(),
+        messages=await _messages(demo, number),
+        number=number,
     )
+
+
+def _forgot(phone: Phone) -> str:
+    return f"/telephone/{phone.slot}/code-oublie"
+
+
+def _code_reset_done(request: Request) -> None:
+    flash(request, "success", say("code_reset_done", "fr"), say("code_reset_done", "en"))
+
+
+async def reset_with_biometrics(request: Request) -> Response:
+    """Code oublié with the device key and the simulated biometrics: the new code at once."""
+    form = await form_of(request)
+    phone = _phone(request)
+    code, confirm = form.get("nouveau"), form.get("confirmation")
+    try:
+        await run_in_threadpool(phone.reset_with_biometrics, code, confirm)
+    except DeviceError as error:
+        _failed(request, error)
+        return redirect(_forgot(phone))
+    finally:
+        del code, confirm
+    _code_reset_done(request)
+    return redirect(_home(phone))
+
+
+async def start_sms_reset(request: Request) -> Response:
+    """Code oublié by SMS, step 1: a 6-digit code goes to the registered phone number."""
+    await form_of(request)
+    phone = _phone(request)
+    try:
+        await run_in_threadpool(phone.start_sms_reset)
+    except DeviceError as error:
+        _failed(request, error)
+        return redirect(_forgot(phone))
+    flash(request, "info", say("reset_sms_sent", "fr"), say("reset_sms_sent", "en"))
+    return redirect(_forgot(phone))
+
+
+async def finish_sms_reset(request: Request) -> Response:
+    """Code oublié by SMS, step 2: the SMS code, the online-banking password, the new code."""
+    form = await form_of(request)
+    phone = _phone(request)
+    try:
+        await run_in_threadpool(
+            lambda: phone.finish_sms_reset(
+                sms_code=form.get("sms").strip(),
+                password=form.get("mot_de_passe"),
+                code=form.get("nouveau"),
+                confirm=form.get("confirmation"),
+            )
+        )
+    except DeviceError as error:
+        _failed(request, error)
+        return redirect(_forgot(phone))
+    _code_reset_done(request)
+    return redirect(_home(phone))
 
 
 async def reset_phone(request: Request) -> Response:
@@ -265,6 +328,9 @@ def routes() -> list[BaseRoute]:
         Route("/telephone/{slot}/activation/annuler", cancel_activation, methods=["POST"]),
         Route("/telephone/{slot}/operations/{operation_id}", decide, methods=["POST"]),
         Route("/telephone/{slot}/code-oublie", forgot_code),
+        Route("/telephone/{slot}/code-oublie/biometrie", reset_with_biometrics, methods=["POST"]),
+        Route("/telephone/{slot}/code-oublie/sms", start_sms_reset, methods=["POST"]),
+        Route("/telephone/{slot}/code-oublie/sms/terminer", finish_sms_reset, methods=["POST"]),
         Route("/telephone/{slot}/reinitialiser", reset_phone, methods=["POST"]),
         Route("/telephone/{slot}/evenements", phone_events),
     ]
