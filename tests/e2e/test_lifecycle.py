@@ -12,22 +12,20 @@ policy (1 failure locks, 2-second locks, the 3rd lock permanent), so that it tak
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
-from tests.e2e.conftest import CODE, SCEAU, SCEAU_DEVICE, Bank, Device, Outcome, wait_until
+from tests.e2e.conftest import CODE, SCEAU_DEVICE, Bank, Device, Outcome
+from tests.e2e.serving import serving
 from tests.password_verifier import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,77 +75,16 @@ def last_code(bank: Bank, phone: str, kind: str) -> str:
     return code.group(1)
 
 
-def _serve(home: Path, **extra: str) -> Iterator[Bank]:
-    """Run ``sceau serve`` on loopback with a fresh SQLite file; yield the bank's side."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "SCEAU_DATABASE_URL": f"sqlite:///{home / 'sceau.db'}",
-        "SCEAU_PUBLIC_URL": url,
-        "SCEAU_MASTER_KEY": "e2e-master-key-0123456789abcdef-lifecycle",
-        "SCEAU_SECRET": "e2e-hmac-secret-0123456789abcdef-lifecycle",
-        "SCEAU_CHECKPOINT_KEY": str(home / "checkpoint.pem"),
-        "SCEAU_CHECKPOINT_JOURNAL": str(home / "checkpoints.jsonl"),
-        "SCEAU_OPERATIONS_PER_MINUTE": "100",
-        "SCEAU_SWEEP_INTERVAL": "0.2",
-        **extra,
-    }
-    log = (home / "server.log").open("w")
-    server = subprocess.Popen(
-        [SCEAU, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=home,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-    def ready() -> bool:
-        if server.poll() is not None:
-            pytest.fail(f"sceau serve exited: {(home / 'server.log').read_text()}")
-        try:
-            return httpx.get(f"{url}/.well-known/jwks.json", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(ready, timeout=30, what="sceau serve to answer")
-        created = subprocess.run(
-            [SCEAU, "admin", "rp", "create", "e2e-lifecycle"],
-            env=env,
-            cwd=home,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        ).stdout
-        api_key = re.search(r"sceau_sk_[A-Za-z0-9_-]+", created)
-        assert api_key, created
-        bank = Bank(url=url, api_key=api_key.group(0), env=env, cwd=home)
-        yield bank
-        bank.http.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=15)
-        log.close()
-
-
 @pytest.fixture(scope="module")
 def strict_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
     """A server whose locks escalate in seconds: the 3rd lock is permanent."""
-    yield from _serve(
+    with serving(
         tmp_path_factory.mktemp("strict"),
         SCEAU_MAX_FAILURES="1",
         SCEAU_LOCK_DURATIONS="2",
         SCEAU_MAX_LOCKS="3",
-    )
+    ) as (bank, _server):
+        yield bank
 
 
 def enrol(bank: Bank, device: Device, user: str, *extra: str) -> tuple[str, dict[str, Any]]:
@@ -341,6 +278,33 @@ def test_a_new_device_without_approval_waits_and_the_old_one_cancels_it(
     assert new.run("status").code != 0
     created = bank.create("lc-dora", "transfer", TRANSFER)
     assert approve(old, created["id"], CODE).code == 0
+
+
+def test_the_bank_releases_the_hold_of_a_customer_who_lost_the_old_device(
+    bank: Bank, tmp_path: Path
+) -> None:
+    old = Device(tmp_path / "fanny-old")
+    phone, enrolled = enrol(bank, old, "lc-fanny")
+    new = Device(tmp_path / "fanny-new")
+    held = again(bank, new, "lc-fanny", phone, "Téléphone de remplacement")
+    assert held["status"] == "on_hold"
+    status = new.run("status")
+    assert status.json["hold_until"] == held["hold_until"]
+    assert "En attente jusqu’au" in status.err
+    # The old phone is lost: the customer calls the bank, which checks who calls and releases.
+    released = bank.admin("devices", "release", held["activation_id"], *OPERATOR)
+    assert "is active" in released
+    status = new.run("status")
+    assert status.json["status"] == "active"
+    assert status.json["hold_until"] is None
+    assert old.run("status").code != 0  # the device it replaces is revoked
+    kind, message = outbox(bank, phone)[-1]
+    assert kind == "device_released"
+    assert "Téléphone de remplacement" in message
+    listing = bank.admin("devices", "list", "lc-fanny")
+    assert f"{enrolled['activation_id']}  Téléphone de lc-fanny  [revoked" in listing
+    created = bank.create("lc-fanny", "transfer", TRANSFER)
+    assert approve(new, created["id"], SECOND_CODE).code == 0
 
 
 def test_locks_then_the_warning_then_the_permanent_block_and_the_operator(

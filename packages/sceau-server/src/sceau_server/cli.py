@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from typing import Any
 
@@ -139,6 +140,7 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
     import uvicorn
 
     from sceau_server.api import create_app
+    from sceau_server.api.streams import closing_server
     from sceau_server.migrations import upgrade
 
     if bool(arguments.tls_cert) != bool(arguments.tls_key):
@@ -152,18 +154,41 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
         print(f"sceau: configuration error: {error}", file=sys.stderr)
         return 2
     upgrade(settings.database_url)
-    uvicorn.run(
-        create_app(settings),
-        host=arguments.host,
-        port=arguments.port,
-        ssl_certfile=arguments.tls_cert,
-        ssl_keyfile=arguments.tls_key,
-        proxy_headers=False,
-        server_header=False,
-        log_level="info",
-        access_log=not arguments.no_access_log,
+    app = create_app(settings)
+    # Ctrl+C or SIGTERM ends the open event streams, so the server stops at once.
+    server = closing_server(
+        uvicorn.Config(
+            app,
+            host=arguments.host,
+            port=arguments.port,
+            ssl_certfile=arguments.tls_cert,
+            ssl_keyfile=arguments.tls_key,
+            proxy_headers=False,
+            server_header=False,
+            log_level="info",
+            access_log=not arguments.no_access_log,
+        ),
+        app.state.streams,
     )
+    # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again for the
+    # previous handler: a graceful stop is a normal exit, without a traceback.
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        server.run()
+    except (KeyboardInterrupt, _Stopped):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print("sceau: server stopped.", file=sys.stderr)
     return 0
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived after the server stopped gracefully."""
+
+
+def _stopped(_signum: int, _frame: Any) -> None:
+    raise _Stopped
 
 
 def _admin(settings: Settings, arguments: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from sceau_server import errors
 from sceau_server.api import admin, device, health, rp
 from sceau_server.api.deps import Ctx
 from sceau_server.api.middleware import BodyLimit
+from sceau_server.api.streams import Streams
 from sceau_server.metrics import METRICS, RequestMetrics
 from sceau_server.services import device_lifecycle
 from sceau_server.services import operations as operation_service
@@ -117,6 +118,7 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
         docs_url=None,
         redoc_url=None,
     )
+    app.state.streams = Streams()
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.metrics:

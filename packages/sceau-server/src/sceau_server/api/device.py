@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +34,7 @@ from sceau_server.api.schemas import (
     ResetStarted,
     ResetStartRequest,
 )
+from sceau_server.api.streams import CLOSING, streams_of
 from sceau_server.errors import AuthenticationFailed
 from sceau_server.services import activations as activation_service
 from sceau_server.services import biometrics as biometrics_service
@@ -480,8 +481,11 @@ def reset_commit(ctx: Ctx, http: SignedHttp, reset_id: ResetIdPath, body: CodeCo
     response_class=StreamingResponse,
     summary="Be told of new operations (server-sent events)",
 )
-async def events(ctx: Ctx, http: SignedHttp) -> StreamingResponse:
-    """An ``operation`` event carries only an operation id; fetch it with a signed request."""
+async def events(ctx: Ctx, http: SignedHttp, request: Request) -> StreamingResponse:
+    """An ``operation`` event carries only an operation id; fetch it with a signed request.
+
+    The stream ends after a few minutes, and at once when the server stops: reconnect.
+    """
     info = await run_in_threadpool(verify_signature, ctx, http)
 
     def work(session: Session, _notes: list[tuple[str, str]]) -> str:
@@ -489,8 +493,10 @@ async def events(ctx: Ctx, http: SignedHttp) -> StreamingResponse:
 
     activation_id = await run_in_threadpool(ctx.transaction, work)
 
+    streams = streams_of(request)
+
     async def stream() -> AsyncIterator[str]:
-        async with ctx.notifier.subscribe(f"device:{activation_id}") as subscription:
+        async with streams.subscribe(ctx.notifier, f"device:{activation_id}") as subscription:
             yield ": connected\n\n"
             deadline = ctx.clock() + _STREAM_SECONDS
             while ctx.clock() < deadline:
@@ -500,8 +506,10 @@ async def events(ctx: Ctx, http: SignedHttp) -> StreamingResponse:
                 elif message == "revoked":
                     yield "event: revoked\ndata: {}\n\n"
                     return
-                elif message == RESYNC:
-                    return  # notifications may have been lost: the device reconnects, catches up
+                elif message in (RESYNC, CLOSING):
+                    # Notifications may have been lost, or the server stops: the device
+                    # reconnects and catches up.
+                    return
                 else:
                     yield f"event: operation\ndata: {json.dumps({'id': message})}\n\n"
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from sceau_server.api.schemas import (
     UserUpsert,
     UserView,
 )
+from sceau_server.api.streams import CLOSING, streams_of
 from sceau_server.services import activations as activation_service
 from sceau_server.services import operations as operation_service
 from sceau_server.services.accounts import get_user, require_scope, upsert_user, user_view
@@ -183,12 +184,17 @@ def read_operation(ctx: Ctx, rp: Rp, operation_id: OperationIdPath) -> Any:
 async def wait_operation(
     ctx: Ctx,
     rp: Rp,
+    request: Request,
     operation_id: OperationIdPath,
     timeout: Annotated[float, Query(ge=0, le=60)] = 30,
 ) -> Any:
-    """Answer as soon as the operation is final, or after ``timeout`` seconds with its state."""
+    """Answer as soon as the operation is final, or after ``timeout`` seconds with its state.
+
+    A server that stops answers at once, with the current state.
+    """
     limit = min(timeout, float(ctx.settings.long_poll_max))
-    async with ctx.notifier.subscribe(f"operation:{operation_id}") as subscription:
+    channel = f"operation:{operation_id}"
+    async with streams_of(request).subscribe(ctx.notifier, channel) as subscription:
         view = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
         deadline = ctx.clock() + limit
         while view["status"] == "pending":
@@ -197,8 +203,10 @@ async def wait_operation(
                 if ctx.clock() >= deadline:
                     break
                 remaining = 0.2
-            await subscription.get(remaining)
+            message = await subscription.get(remaining)
             view = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
+            if message == CLOSING:
+                break
     return view
 
 
@@ -211,17 +219,25 @@ async def wait_operation(
     response_class=StreamingResponse,
     summary="Stream an operation's state (server-sent events)",
 )
-async def operation_events(ctx: Ctx, rp: Rp, operation_id: OperationIdPath) -> StreamingResponse:
-    """Send an ``operation`` event with the current state, then at each change until final."""
+async def operation_events(
+    ctx: Ctx, rp: Rp, request: Request, operation_id: OperationIdPath
+) -> StreamingResponse:
+    """Send an ``operation`` event with the current state, then at each change until final.
+
+    A server that stops ends the stream: reconnect to follow the operation further.
+    """
     first = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
+    streams = streams_of(request)
 
     async def stream() -> AsyncIterator[str]:
-        async with ctx.notifier.subscribe(f"operation:{operation_id}") as subscription:
+        async with streams.subscribe(ctx.notifier, f"operation:{operation_id}") as subscription:
             view = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
             yield _event("operation", view)
             while view["status"] == "pending":
                 timeout = min(_HEARTBEAT, max(0.2, view["expires_at"] + 0.5 - ctx.clock()))
                 message = await subscription.get(timeout)
+                if message == CLOSING:
+                    return
                 if message is None:
                     yield ": keep-alive\n\n"
                 latest = await run_in_threadpool(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import signal
 import socket
 import sys
@@ -106,11 +105,21 @@ def _uvicorn(
 ) -> uvicorn.Server:
     import uvicorn
 
+    from sceau_server.api.streams import Streams
+
+    streams = getattr(app.state, "streams", None)
+
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             if stopping is not None:
                 stopping.set()
             super().handle_exit(sig, frame)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # The Sceau server's event streams end at once (see sceau_server.api.streams).
+            if isinstance(streams, Streams):
+                streams.close()
+            await super().shutdown(sockets)
 
     return Server(
         uvicorn.Config(
@@ -283,9 +292,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
-        # The devices' event streams end only when the server stops: their cancellation is
-        # expected, not an error to print.
-        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
         phones.close()
         sceau.stop()
         for api in apis.values():

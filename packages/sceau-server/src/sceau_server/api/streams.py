@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The server's event streams, and how they end when the server stops.
+
+uvicorn stops gracefully: it stops accepting connections, then waits for every response in
+progress to finish. An event stream is a response that lasts (five minutes for a device, until
+the operation ends for a relying party), so an open one would keep ``Ctrl+C`` waiting.
+:class:`Streams` knows the open subscriptions of one application; the server made by
+:func:`closing_server` tells them to end as it starts to stop. Each stream then returns: the
+response finishes properly (the last chunk is sent), the client sees a clean end of stream and
+reconnects, to another node or to this one once restarted, and the server exits at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Final
+
+from starlette.requests import Request
+
+from sceau_server.services.notifier import Notifier, Subscription
+
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["CLOSING", "Streams", "closing_server", "streams_of"]
+
+CLOSING: Final = "\x00closing"
+"""The message a stream gets when the server stops (never an identifier sent on a channel)."""
+
+
+class Streams:
+    """The open event-stream subscriptions of one application."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: set[Subscription] = set()
+        self._closing = False
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, notifier: Notifier, channel: str) -> AsyncIterator[Subscription]:
+        """Subscribe to ``channel``; the subscription gets :data:`CLOSING` when streams end."""
+        async with notifier.subscribe(channel) as subscription:
+            with self._lock:
+                self._open.add(subscription)
+                closing = self._closing
+            if closing:
+                subscription.deliver(CLOSING)
+            try:
+                yield subscription
+            finally:
+                with self._lock:
+                    self._open.discard(subscription)
+
+    def close(self) -> None:
+        """Tell every open stream, and every stream opened from now on, to end (thread-safe)."""
+        with self._lock:
+            self._closing = True
+            subscriptions = list(self._open)
+        for subscription in subscriptions:
+            subscription.deliver(CLOSING)
+
+    def count(self) -> int:
+        """How many streams are open."""
+        with self._lock:
+            return len(self._open)
+
+
+def streams_of(request: Request) -> Streams:
+    """The :class:`Streams` of the application serving ``request``."""
+    streams: Streams = request.app.state.streams
+    return streams
+
+
+def closing_server(config: uvicorn.Config, streams: Streams) -> uvicorn.Server:
+    """A uvicorn server that ends ``streams`` as soon as it starts to stop."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Ended streams finish their responses; uvicorn then closes their connections
+            # instead of waiting for them.
+            streams.close()
+            await super().shutdown(sockets)
+
+    return Server(config)
