@@ -242,7 +242,10 @@ def test_a_new_device_waits_for_the_current_one_to_approve_it(
     )
     screen = text_of(held)
     assert "« Nouveau téléphone » est enregistré, en attente" in screen
-    assert "Un nouvel appareil attend l’approbation de celui-ci : « Nouveau téléphone »" in screen
+    assert (
+        "Un nouvel appareil attend l’approbation de celui-ci : « Nouveau téléphone », "
+        "en attente jusqu’au" in screen
+    )
     new_device = re.search(r'/telephone/marie/operations/(op_[A-Za-z0-9_-]+)"', held.text)
     assert new_device, screen
     visitor.post(

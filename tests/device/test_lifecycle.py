@@ -154,13 +154,18 @@ def test_replacing_a_device_approved_from_the_old_one(make_server: Any, tmp_path
     old, _ = activate(server, bank, "carla", number, Phone(tmp_path / "old"), name="Ancien")
     new, session = activate(server, bank, "carla", number, Phone(tmp_path / "new"), name="Neuf")
     assert session.hold_until is not None
-    assert new.status().status == "on_hold"
-    listed = {(d.device_name, d.status, d.current) for d in old.devices()}
-    assert listed == {("Ancien", "active", True), ("Neuf", "on_hold", False)}
+    held = new.status()
+    assert (held.status, held.hold_until) == ("on_hold", session.hold_until)
+    listed = {(d.device_name, d.status, d.current, d.hold_until) for d in old.devices()}
+    assert listed == {
+        ("Ancien", "active", True, None),
+        ("Neuf", "on_hold", False, session.hold_until),
+    }
     operation = old.device_approval()
     assert operation.display[0] == "Nouvel appareil Sceau"
     assert old.approve_with_code(operation, "4826").status == "approved"
-    assert new.status().status == "active"
+    active = new.status()
+    assert (active.status, active.hold_until) == ("active", None)
     with pytest.raises(AuthenticationRefused):
         old.status()
     old.close()

@@ -476,6 +476,7 @@ ENGLISH: Final[dict[str, str]] = {
     "Un nouvel appareil attend l’approbation de celui-ci :": (
         "A new device waits for this one’s approval:"
     ),
+    "en attente jusqu’au": "on hold until",
     "Validez la demande « Nouvel appareil » pour l’activer tout de suite, ou refusez-la si ce "
     "n’est pas vous ; sans réponse, il s’activera à la fin du délai d’attente.": (
         "Approve the “New device” request to activate it at once, or decline it if this is not "

@@ -68,6 +68,8 @@ class PhoneScreen:
     server_fingerprint: str | None = None
     held: str | None = None
     """The name of a new device waiting, on hold, for this one's approval (brief L2)."""
+    held_until: int | None = None
+    """When that new device becomes active without an answer."""
 
 
 class Phone:
@@ -151,7 +153,7 @@ class Phone:
                 state="activating",
                 server_fingerprint=self._activation.server_key_fingerprint,
             )
-        held = self._reconcile()
+        held, held_until = self._reconcile()
         auth = self.authenticator()
         if auth is None:
             return PhoneScreen(state="new")
@@ -168,15 +170,16 @@ class Phone:
             status=status,
             pending=pending,
             held=held,
+            held_until=held_until,
         )
 
-    def _reconcile(self) -> str | None:
+    def _reconcile(self) -> tuple[str | None, int | None]:
         """Follow a replacement: switch to a new device once the server made it active.
 
         A new activation on a phone that already has an active device may be put on hold by
         the server until the current device approves it (brief L2): both profiles live side by
-        side meanwhile. Returns the name of a new device still on hold, if any; forgets those
-        the server refused (cancelled, or ended).
+        side meanwhile. Returns the name of a new device still on hold and the end of its hold,
+        if any; forgets those the server refused (cancelled, or ended).
         """
         with self._lock:
             try:
@@ -187,8 +190,8 @@ class Phone:
                     if profile.state == "active" and profile.name != default
                 ]
             except DeviceError:
-                return None
-            held: str | None = None
+                return None, None
+            held: tuple[str | None, int | None] = (None, None)
             for profile in others:
                 candidate = Authenticator(self.keystore, profile.name, clock=self._clock)
                 try:
@@ -203,8 +206,8 @@ class Phone:
                     candidate.close()
                 if status.status == "active":
                     self._switch_to(profile.name)
-                    return None
-                held = profile.device_name
+                    return None, None
+                held = (profile.device_name, status.hold_until)
             return held
 
     def _switch_to(self, name: str) -> None:
