@@ -315,10 +315,16 @@ def test_locks_then_the_warning_then_the_permanent_block_and_the_operator(
     created = strict_bank.create("lc-emma", "transfer", TRANSFER)
     # Each wrong code locks (this policy); the first two locks last 2 seconds. The refusal says
     # "locked" (exit 4) unless the lock already ended when the approval arrived (a slow machine).
-    for _ in range(2):
+    for lock in (1, 2):
         wrong = approve(device, created["id"], "1397")
         assert wrong.code in (1, 4), wrong.err
         assert wrong.json.get("blocked") is not True
+        if wrong.code == 4:  # the device shows the warning with the lock that precedes the last
+            assert wrong.json["next_lock_final"] is (lock == 2)
+            assert ("au prochain blocage" in wrong.err) is (lock == 2)
+        status = device.run("status")
+        assert status.json["next_lock_final"] is (lock == 2)
+        assert ("Attention\u00a0: au prochain blocage" in status.err) is (lock == 2)
         time.sleep(2.2)
     sent = outbox(strict_bank, phone)
     assert [kind for kind, _ in sent[-2:]] == ["locked", "lock_warning"]
@@ -332,4 +338,5 @@ def test_locks_then_the_warning_then_the_permanent_block_and_the_operator(
     unblocked = strict_bank.admin("unblock", activation["activation_id"], *OPERATOR)
     assert "unblocked" in unblocked
     assert outbox(strict_bank, phone)[-1][0] == "unlocked"
+    assert device.run("status").json["next_lock_final"] is False
     assert approve(device, created["id"], CODE).code == 0

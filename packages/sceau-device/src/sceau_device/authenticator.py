@@ -67,6 +67,7 @@ from sceau_device.errors import (
     DeviceRevoked,
     InputError,
     KeystoreError,
+    Locked,
     NetworkError,
     OperationUnavailable,
     ServerFailure,
@@ -164,6 +165,8 @@ class DeviceStatus:
     inherence: bool
     hold_until: int | None = None
     """A new device on hold (brief L2): when it becomes active unless cancelled."""
+    next_lock_final: bool = False
+    """The next lock will block for good: the customer is warned (brief K3)."""
 
 
 @dataclass(frozen=True)
@@ -361,6 +364,7 @@ class Authenticator:
                 hold_until=answer.get("hold_until")
                 if type(answer.get("hold_until")) is int
                 else None,
+                next_lock_final=answer.get("next_lock_final") is True,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ServerFailure(f"malformed status: {error}") from error
@@ -503,12 +507,32 @@ class Authenticator:
 
         The server counts the attempt before answering the evaluation; a wrong code shows up as
         :class:`AuthenticationRefused` (with the attempts left) or :class:`Locked`, never as
-        "wrong code" (brief K4).
+        "wrong code" (brief K4). A lock after which the next one is final says so (brief K3).
         """
         try:
             check_code_format(code)
         except SceauError:
             raise _code_format_error() from None
+        try:
+            return self._approve_with_code(operation, code, match)
+        except Locked as error:
+            raise self._warned(error) from None
+        finally:
+            del code
+
+    def _warned(self, error: Locked) -> Locked:
+        """``error``, with the warning that the next lock is final when it is (a status read)."""
+        if error.blocked or error.final_warning:
+            return error
+        try:
+            final = self.status().next_lock_final
+        except DeviceError:
+            return error
+        if not final:
+            return error
+        return Locked(locked_until=error.locked_until, blocked=False, final_warning=True)
+
+    def _approve_with_code(self, operation: Operation, code: str, match: str | None) -> Decided:
         match = self._check_match(operation, match)
         device = self._device()
         evaluation = start_code_evaluation(code, rng=self._rng)

@@ -31,6 +31,7 @@ from sceau_device.authenticator import Authenticator, Decided, check_new_code
 from sceau_device.biometrics import PlatformAuthenticator, SimulatedBiometrics
 from sceau_device.display import operation_json, render_operation, summary_line
 from sceau_device.errors import (
+    FINAL_LOCK_WARNING,
     AuthenticationRefused,
     BiometricsError,
     BiometricsInvalidated,
@@ -816,6 +817,8 @@ def _status(
         console.out(console.say("status_blocked"))
     elif locked_until:
         console.out(console.say("status_locked", until=format_time(locked_until, console.lang)))
+    if status.next_lock_final:
+        console.out(FINAL_LOCK_WARNING[console.lang])
     if status.hold_until is not None:
         console.out(console.say("status_hold", until=format_time(status.hold_until, console.lang)))
     if pending is not None:
@@ -838,6 +841,7 @@ def _status(
             "biometrics": status.inherence,
             "counter": status.counter,
             "hold_until": status.hold_until,
+            "next_lock_final": status.next_lock_final,
         }
     )
     return ExitCode.OK

@@ -36,6 +36,7 @@ from enum import IntEnum
 from typing import Any, ClassVar
 
 __all__ = [
+    "FINAL_LOCK_WARNING",
     "AuthenticationRefused",
     "BiometricsError",
     "BiometricsInvalidated",
@@ -58,6 +59,18 @@ __all__ = [
     "SubstitutedEvaluation",
     "TamperedOperation",
 ]
+
+FINAL_LOCK_WARNING: dict[str, str] = {
+    "fr": (
+        "Attention\u00a0: au prochain blocage, votre authentification sera bloquée "
+        "définitivement, et seule votre banque pourra la débloquer."
+    ),
+    "en": (
+        "Warning: at the next lock, your authentication will be blocked for good, and only "
+        "your bank will be able to unblock it."
+    ),
+}
+"""The warning before a lock becomes permanent (brief K3, RTS art. 4(3)(b))."""
 
 
 class ExitCode(IntEnum):
@@ -187,7 +200,9 @@ class Locked(AuthenticationRefused):
     exit_code = ExitCode.LOCKED
     kind = "locked"
 
-    def __init__(self, *, locked_until: int | None, blocked: bool) -> None:
+    def __init__(
+        self, *, locked_until: int | None, blocked: bool, final_warning: bool = False
+    ) -> None:
         from sceau_device.texts import format_time
 
         if blocked or locked_until is None:
@@ -208,16 +223,21 @@ class Locked(AuthenticationRefused):
                 "Authentication locked after too many attempts, "
                 f"until {format_time(locked_until, 'en')}"
             )
+            if final_warning:
+                fr += ". " + FINAL_LOCK_WARNING["fr"].rstrip(".")
+                en += ". " + FINAL_LOCK_WARNING["en"].rstrip(".")
         super().__init__(message_fr=fr, message_en=en)
         self.attempts_left = 0
         self.locked_until = locked_until
         self.blocked = blocked
+        self.final_warning = final_warning and not blocked
 
     def to_json(self, locale: str = "fr") -> dict[str, Any]:
         """The error with the end of the lock, or ``blocked``."""
         value = super().to_json(locale)
         value["locked_until"] = self.locked_until
         value["blocked"] = self.blocked
+        value["next_lock_final"] = self.final_warning
         return value
 
 

@@ -225,6 +225,10 @@ class DeviceStatus(BaseModel):
     hold_until: int | None = Field(
         default=None, description="on hold: when this new device becomes active (brief L2)"
     )
+    next_lock_final: bool = Field(
+        default=False,
+        description="the next lock will block for good: warn the customer (brief K3)",
+    )
 
 
 class CodeChangeEvaluation(RegistrationEvaluation):

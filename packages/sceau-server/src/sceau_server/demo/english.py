@@ -477,6 +477,11 @@ ENGLISH: Final[dict[str, str]] = {
         "A new device waits for this one’s approval:"
     ),
     "en attente jusqu’au": "on hold until",
+    "Attention : au prochain blocage, votre authentification sera bloquée définitivement, et "
+    "seule votre banque pourra la débloquer.": (
+        "Warning: at the next lock, your authentication will be blocked for good, and only your "
+        "bank will be able to unblock it."
+    ),
     "Validez la demande « Nouvel appareil » pour l’activer tout de suite, ou refusez-la si ce "
     "n’est pas vous ; sans réponse, il s’activera à la fin du délai d’attente.": (
         "Approve the “New device” request to activate it at once, or decline it if this is not "

@@ -351,7 +351,17 @@ def status_view(ctx: ServerContext, activation: Activation) -> dict[str, Any]:
         "blocked": activation.blocked_at is not None,
         "inherence": activation.inherence_public_key is not None,
         "hold_until": activation.hold_until,
+        "next_lock_final": next_lock_final(ctx, activation),
     }
+
+
+def next_lock_final(ctx: ServerContext, activation: Activation) -> bool:
+    """Whether the next lock will block for good: the customer is warned (brief K3)."""
+    return (
+        activation.blocked_at is None
+        and activation.locks >= 1
+        and activation.locks >= ctx.settings.max_locks - 1
+    )
 
 
 def end_activation(
