@@ -19,8 +19,9 @@ from sceau_core.encoding import b64url_encode
 from sceau_core.keys import encode_public_key, generate_private_key
 from sceau_core.knowledge import CodeEvaluation, start_code_evaluation
 from sceau_core.signatures import sign_code_reset, sign_key_registration, sign_key_renewal
+from sceau_server.settings import Settings
 from tests.password_verifier import PASSWORD, PATH, FixedPasswordVerifier
-from tests.server.conftest import RelyingPartyClient, ServerHandle
+from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.device_double import TestDevice
 
 LOGIN: dict[str, Any] = {"type": "login", "data": {}}
@@ -435,3 +436,22 @@ def test_an_abandoned_reset_evaluation_stays_a_counted_failure(make_server: Any)
     )
     assert [row.cleared_at for row in rows] == [None]  # until a commit clears it (brief K3)
     assert device.call("GET", "/v1/device/operations").json()["attempts_left"] == 4
+
+
+def test_the_sms_code_is_kept_as_a_keyed_digest_and_expires(make_server: Any) -> None:
+    assert Settings.__dataclass_fields__["sms_code_ttl"].default == 300  # 5 minutes by default
+    server = make_server(password_verifier=PATH, sms_code_ttl=1)
+    bank = server.relying_party()
+    phone = "+33610000021"
+    device = server.enrol(bank, "paula", phone=phone)
+    before = activation_state(server, device)
+    reset = started(device, "sms")
+    code = reset_sms_code(server, phone)
+    (row,) = server.rows("SELECT sms_digest FROM code_resets")
+    assert code not in row.sms_digest
+    assert row.sms_digest == server.ctx.digest("reset-sms", reset["reset_id"], code)
+    wait_until(lambda: time.time() >= reset["expires_at"] + 1, timeout=10)
+    answer, _ = evaluate(device, reset, "5193", sms_code=code, password=PASSWORD)
+    assert problem(answer, 401, "authentication-failed")["attempts_left"] == 0
+    assert activation_state(server, device) == before
+    assert_code_works(bank, device, "paula", "4826")
