@@ -307,3 +307,23 @@ def test_the_operator_logs_in_with_their_own_sceau_and_exports_evidence(
     assert json.loads(bundle.content)["operation_id"] == transfer.group(1)
     checkpoint = visitor.post("/back-office/audit/point-de-controle")
     assert "Journal d’audit vérifié" in text_of(checkpoint)
+
+    # The customer lost the phone and called: the operator revokes it, saying why and how the
+    # customer was identified; the phone stops working and the customer is told.
+    listing = visitor.get("/back-office/utilisateurs").text
+    device = re.search(r"<td>Nouveau téléphone<br><code>(act_[A-Za-z0-9_-]+)</code>", listing)
+    assert device, listing
+    revoked = visitor.post(
+        f"/back-office/appareils/{device.group(1)}/revoquer",
+        {"motif": "Téléphone perdu", "verification": "Pièce d’identité vérifiée en agence"},
+    )
+    assert "Appareil révoqué : ses clés ne servent plus à rien ; le client a été prévenu." in (
+        text_of(revoked)
+    )
+    phone = text_of(visitor.get("/telephone/marie"))
+    assert "Effacer ce téléphone et recommencer" in phone
+    sms = text_of(visitor.get("/sms"))
+    assert "votre banque a retiré l’appareil « Nouveau téléphone »" in sms
+    entry = text_of(visitor.get("/back-office/audit"))
+    assert "activation.revoked" in entry
+    assert "Téléphone perdu" in entry
