@@ -6,7 +6,9 @@ under the data directory, with the explicit insecure file key (this is a demo: n
 secure element), and :class:`~sceau_device.biometrics.SimulatedBiometrics`. What the browser's
 "phone" page does is what the app does: it activates with the code (or QR payload), the SMS code
 and a chosen code; it shows the pending operations, each verified with the pinned server key;
-it approves with the code or the simulated biometrics, refuses, or says "Ce n'est pas moi".
+it approves with the code or the simulated biometrics, refuses, or says "Ce n'est pas moi"; and
+"Code oublié" runs the SDK's reset, with the simulated biometrics or with the SMS code and the
+online-banking password (checked by the demo bank's verifier).
 
 The code typed on the phone page is handed to the SDK object and dropped: the SDK blinds it for
 the OPRF, so neither the code nor anything derived from it without the blind reaches the server,
