@@ -342,6 +342,7 @@ def test_enrolling_and_removing_biometrics_need_the_code(
     _, changed = _biometrics(device, "4826", None)
     assert changed.status_code == 200
     assert changed.json()["inherence"] is False
+    assert server.outbox(phone)[-1][0] == "biometrics_disabled"
     created = transfer(bank, "jade")
     operation = device.operation(created["id"])
     signed = device.sign(operation, counter=device.next_counter())
