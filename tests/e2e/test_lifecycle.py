@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
-from tests.e2e.conftest import CODE, SCEAU_DEVICE, Bank, Device, Outcome
+from tests.e2e.conftest import CODE, SCEAU, SCEAU_DEVICE, Bank, Device, Outcome
 from tests.e2e.serving import serving
 from tests.password_verifier import PASSWORD
 
@@ -294,6 +294,17 @@ def test_the_bank_releases_the_hold_of_a_customer_who_lost_the_old_device(
     # The old phone is lost: the customer calls the bank, which checks who calls and releases.
     released = bank.admin("devices", "release", held["activation_id"], *OPERATOR)
     assert "is active" in released
+    twice = subprocess.run(
+        [SCEAU, "admin", "devices", "release", held["activation_id"], *OPERATOR],
+        env=bank.env,
+        cwd=bank.cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert twice.returncode == 1
+    assert "is not on hold" in twice.stderr
     status = new.run("status")
     assert status.json["status"] == "active"
     assert status.json["hold_until"] is None
