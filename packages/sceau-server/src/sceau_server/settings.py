@@ -106,6 +106,8 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_timeout: float = 5.0
     long_poll_max: int = 60
+    max_streams_per_device: int = 2
+    max_streams: int = 2000
     checkpoint_key_path: str = "var/audit-checkpoint.pem"
     checkpoint_journal_path: str = "var/audit-checkpoints.jsonl"
     checkpoint_interval: float = 300.0
@@ -149,6 +151,9 @@ class Settings:
             webhook_interval=_float(env, "SCEAU_WEBHOOK_INTERVAL", 1.0, minimum=0.05),
             webhook_backoff=_float(env, "SCEAU_WEBHOOK_BACKOFF", 5.0, minimum=0.05),
             webhook_max_attempts=_int(env, "SCEAU_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
+            webhook_timeout=_float(env, "SCEAU_WEBHOOK_TIMEOUT", 5.0, minimum=0.05),
+            max_streams_per_device=_int(env, "SCEAU_MAX_STREAMS_PER_DEVICE", 2, minimum=1),
+            max_streams=_int(env, "SCEAU_MAX_STREAMS", 2000, minimum=1),
             checkpoint_key_path=env.get("SCEAU_CHECKPOINT_KEY") or cls.checkpoint_key_path,
             checkpoint_journal_path=(
                 env.get("SCEAU_CHECKPOINT_JOURNAL") or cls.checkpoint_journal_path
