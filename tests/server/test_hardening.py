@@ -8,7 +8,11 @@ and as a device would, and checks what they would see: answers, SMS, audit entri
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -103,3 +107,92 @@ def test_the_process_cap_on_event_streams_is_a_429_problem(make_server: Any) -> 
         for _, lines in held:
             assert next_event(lines) == "operation"
             assert created["id"] in next(lines)
+
+
+# --- 2. a change of phone number is kept, audited and told to the old number --------------------
+
+
+def test_a_phone_change_is_audited_and_told_to_the_old_number(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """A new number with ``phone_changed_at: 0`` still records the change (now), audits it and
+    sends the SIM-swap warning to the old number, never to the new one."""
+    bank.put_user("walt", phone="+33677770002")
+    before = server.ctx.now()
+    response = bank.http.put(
+        "/v1/users/walt",
+        json={"phone": "+33699990002", "display_name": "Client walt", "phone_changed_at": 0},
+    )
+    assert response.status_code == 200, response.text
+    user = bank.http.get("/v1/users/walt").json()
+    assert user["phone"] == "+33699990002"
+    assert user["phone_changed_at"] >= before
+    (alert,) = [m for k, m in server.outbox("+33677770002") if k == "phone_changed"]
+    assert "numéro de téléphone" in alert
+    assert "appelez votre banque" in alert
+    assert not [k for k, _ in server.outbox("+33699990002") if k == "phone_changed"]
+    (entry,) = server.rows("SELECT data FROM audit_entries WHERE event = 'user.phone_changed'")
+    assert "+33677770002" not in entry.data
+    assert "+33699990002" not in entry.data
+    assert entry.data.count("02") >= 2  # the masked numbers keep their last digits
+
+
+def test_the_rp_cannot_move_the_phone_change_date_back(make_server: Any) -> None:
+    """After a change of number, the RP resetting ``phone_changed_at`` to 0 (or to any earlier
+    date) does not lift the SIM-swap hold on code resets: the most recent date is kept."""
+    server = make_server()
+    bank = server.relying_party()
+    bank.put_user("yola", phone="+33677770005")
+    bank.put_user("yola", phone="+33699990005")
+    changed = bank.http.get("/v1/users/yola").json()["phone_changed_at"]
+    assert changed is not None
+    for claimed in (0, changed - 86_400 * 30, None):
+        body = {"phone": "+33699990005", "display_name": "Client yola"}
+        if claimed is not None:
+            body["phone_changed_at"] = claimed
+        assert bank.http.put("/v1/users/yola", json=body).status_code == 200
+        assert bank.http.get("/v1/users/yola").json()["phone_changed_at"] == changed
+    # Phone unchanged: no further alert to anyone.
+    assert [k for k, _ in server.outbox() if k == "phone_changed"] == ["phone_changed"]
+
+
+# --- 3. no one-time code in clear in a production database -------------------------------------
+
+PRODUCTION = {
+    "SCEAU_ENV": "production",
+    "SCEAU_PUBLIC_URL": "https://sceau.banque.example",
+    "SCEAU_MASTER_KEY": "a-production-master-key-0123456789abcdef",
+    "SCEAU_SECRET": "a-production-hmac-secret-0123456789abcdef",
+}
+
+
+def test_serve_refuses_the_sms_outbox_in_production_unless_acknowledged(tmp_path: Path) -> None:
+    """The outbox keeps one-time codes: ``sceau serve`` in production refuses it with a plain
+    sentence naming the way out, and creates nothing."""
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("sceau")), "serve"],
+        cwd=tmp_path,
+        env={**os.environ, **PRODUCTION},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "SCEAU_SMS_OUTBOX=redacted" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "var").exists()
+
+
+def test_a_production_outbox_keeps_no_one_time_code(make_server: Any) -> None:
+    """With the outbox acknowledged (``redacted``), activation SMS reach the outbox with the
+    code blanked out; other alerts are kept as they are."""
+    server = make_server(
+        env="production", public_url="https://sceau.banque.example", sms_outbox="redacted"
+    )
+    bank = server.relying_party()
+    bank.put_user("olga", phone="+33655558888")
+    bank.create_activation("olga")
+    ((kind, message),) = server.outbox("+33655558888")
+    assert kind == "activation_code"
+    assert "••••••" in message
+    assert not any(word.strip(".,").isdigit() and len(word) >= 6 for word in message.split())

@@ -118,6 +118,7 @@ class Settings:
     reset_phone_hold: int = 259_200
     resets_per_day: int = 3
     password_verifier: str | None = None
+    sms_outbox: str = "clear"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -166,6 +167,7 @@ class Settings:
             reset_phone_hold=_int(env, "SCEAU_RESET_PHONE_HOLD", 259_200, minimum=0),
             resets_per_day=_int(env, "SCEAU_RESETS_PER_DAY", 3, minimum=1),
             password_verifier=env.get("SCEAU_PASSWORD_VERIFIER") or None,
+            sms_outbox=env.get("SCEAU_SMS_OUTBOX") or "clear",
         )
         settings.check()
         return settings
@@ -200,5 +202,7 @@ class Settings:
             raise ConfigurationError("SCEAU_PUBLIC_URL must be https in production")
         if self.max_locks < 1 or not self.lock_durations:
             raise ConfigurationError("the lock policy needs at least one lock")
+        if self.sms_outbox not in ("clear", "redacted"):
+            raise ConfigurationError("SCEAU_SMS_OUTBOX must be clear or redacted")
         if self.max_devices < 1:
             raise ConfigurationError("SCEAU_MAX_DEVICES must be at least 1")

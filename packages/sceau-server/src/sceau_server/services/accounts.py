@@ -16,7 +16,7 @@ from sceau_core.encoding import b64url_encode
 from sceau_core.operations import INTERNAL_TYPES, OperationType
 from sceau_server.errors import CallbackNotAllowed, Forbidden, NotFound, Unauthorized
 from sceau_server.services.context import ServerContext, random_id
-from sceau_server.services.events import audit
+from sceau_server.services.events import alert_customer, audit
 from sceau_server.storage import repository
 from sceau_server.storage.models import RelyingParty, User
 
@@ -29,6 +29,7 @@ __all__ = [
     "check_callback",
     "create_rp",
     "get_user",
+    "mask_phone",
     "require_scope",
     "upsert_user",
     "user_view",
@@ -186,27 +187,33 @@ def upsert_user(
 ) -> tuple[User, bool]:
     """Create or update a user; return it and whether it was created."""
     now = ctx.now()
+    # A change date in the future would only lengthen the SIM-swap hold; one the RP claims is
+    # older than what the server saw never shortens it (brief L3).
+    claimed = None if phone_changed_at is None else min(phone_changed_at, now)
     user = repository.find_user(session, external_id, for_update=True)
     created = user is None
+    old_phone: str | None = None
     if user is None:
         user = User(
             external_id=external_id,
             phone=phone,
             display_name=display_name,
             locale=locale,
-            phone_changed_at=phone_changed_at,
+            phone_changed_at=claimed,
             created_at=now,
             updated_at=now,
         )
         session.add(user)
         session.flush()
     else:
-        if user.phone != phone and phone_changed_at is None:
-            phone_changed_at = now
+        seen = [user.phone_changed_at, claimed]
+        if user.phone != phone:
+            old_phone = user.phone
+            seen.append(now)
         user.phone = phone
         user.display_name = display_name
         user.locale = locale
-        user.phone_changed_at = phone_changed_at or user.phone_changed_at
+        user.phone_changed_at = max((date for date in seen if date is not None), default=None)
         user.updated_at = now
     audit(
         session,
@@ -216,7 +223,27 @@ def upsert_user(
         subject=external_id,
         data={"locale": locale, "phone_changed_at": user.phone_changed_at},
     )
+    if old_phone is not None:
+        audit(
+            session,
+            event="user.phone_changed",
+            now=now,
+            actor=rp.id,
+            subject=external_id,
+            data={
+                "old_phone": mask_phone(old_phone),
+                "new_phone": mask_phone(phone),
+                "phone_changed_at": user.phone_changed_at,
+            },
+        )
+        # Sent to the number being replaced: after a SIM swap the old SIM is the customer's.
+        alert_customer(ctx, session, user, "phone_changed", now, to=old_phone)
     return user, created
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number with all but its country prefix and last two digits hidden."""
+    return phone[:3] + "•" * max(0, len(phone) - 5) + phone[-2:]
 
 
 def user_view(session: Session, user: User) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sceau_core.results import key_id
 from sceau_server.crypto import KeyWrapper, derive_key
 from sceau_server.errors import ServerError
 from sceau_server.services.notifier import InProcessNotifier, Notifier, PostgresNotifier
-from sceau_server.services.sms import OutboxSmsSender, SmsSender
+from sceau_server.services.sms import SmsSender, default_sender
 from sceau_server.services.verifier import PasswordVerifier, RefuseAllVerifier, load_verifier
 from sceau_server.settings import Settings
 from sceau_server.storage import repository
@@ -95,7 +95,7 @@ class ServerContext:
             digest_key=derive_key(settings.secret, "sceau/v1/keyed-digest"),
             signing_key=signing_key,
             notifier=notifier if notifier is not None else _default_notifier(db),
-            sms=sms or OutboxSmsSender(),
+            sms=sms or default_sender(settings),
             verifier=verifier or load_verifier(settings.password_verifier),
         )
 

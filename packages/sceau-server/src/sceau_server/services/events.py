@@ -100,6 +100,10 @@ ALERTS: dict[str, dict[str, str]] = {
             "appelez votre banque."
         ),
         "biometrics_disabled": "Sceau : la biométrie a été désactivée pour Sceau.",
+        "phone_changed": (
+            "Sceau : le numéro de téléphone de votre compte a été remplacé par un autre. "
+            "Si ce n’est pas vous, appelez votre banque sans attendre."
+        ),
     },
     "en": {
         "activation_code": (
@@ -160,19 +164,31 @@ ALERTS: dict[str, dict[str, str]] = {
             "your bank."
         ),
         "biometrics_disabled": "Sceau: biometrics were disabled for Sceau.",
+        "phone_changed": (
+            "Sceau: the phone number of your account was replaced with another one. "
+            "If this wasn’t you, call your bank at once."
+        ),
     },
 }
 
 
 def alert_customer(
-    ctx: ServerContext, session: Session, user: User, kind: str, now: int, **values: Any
+    ctx: ServerContext,
+    session: Session,
+    user: User,
+    kind: str,
+    now: int,
+    *,
+    to: str | None = None,
+    **values: Any,
 ) -> None:
-    """Send the customer the SMS ``kind`` in their language."""
+    """Send the customer the SMS ``kind`` in their language (to ``to`` rather than their
+    current phone number when given)."""
     template = ALERTS.get(user.locale, ALERTS["fr"])[kind]
     ctx.sms.send(
         session,
         user_id=user.id,
-        phone=user.phone,
+        phone=to or user.phone,
         kind=kind,
         message=template.format(**values),
         now=now,
