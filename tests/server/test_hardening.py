@@ -11,13 +11,16 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
+import pytest
 
-from tests.server.conftest import RelyingPartyClient, ServerHandle
+from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.device_double import TestDevice
 
 TRANSFER = {
@@ -196,3 +199,89 @@ def test_a_production_outbox_keeps_no_one_time_code(make_server: Any) -> None:
     assert kind == "activation_code"
     assert "••••••" in message
     assert not any(word.strip(".,").isdigit() and len(word) >= 6 for word in message.split())
+
+
+# --- 4. one slow webhook endpoint stalls no one else ----------------------------------------------
+
+
+class _Fast(BaseHTTPRequestHandler):
+    received: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        type(self).received.append(self.headers["webhook-id"])
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _Trickle(BaseHTTPRequestHandler):
+    """Answers one byte every 0.2 s, never idle long enough for a read timeout, until the
+    test releases it or the server hangs up (``cut``)."""
+
+    release = threading.Event()
+    hits: ClassVar[list[str]] = []
+    cut: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        type(self).hits.append(self.headers["webhook-id"])
+        try:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(600):  # bounded: 2 minutes
+                if self.release.wait(0.2):
+                    return
+                self.wfile.write(b"X-Slow: 1\r\n")
+                self.wfile.flush()
+        except OSError:
+            type(self).cut.append(self.headers["webhook-id"])
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def endpoints() -> Iterator[tuple[str, str]]:
+    _Fast.received, _Trickle.hits, _Trickle.cut = [], [], []
+    _Trickle.release.clear()
+    servers = []
+    for handler in (_Trickle, _Fast):
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+    yield tuple(f"http://127.0.0.1:{h.server_address[1]}/hooks" for h in servers)  # type: ignore[misc]
+    _Trickle.release.set()
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_trickling_webhook_endpoint_stalls_no_other_rp_and_is_cut_off(
+    make_server: Any, endpoints: tuple[str, str]
+) -> None:
+    """An RP's endpoint that answers one header line at a time holds only its own deliveries:
+    another RP's result arrives while it is still trickling, and the server hangs up on it
+    (overall deadline ``webhook_timeout``) and retries it later."""
+    slow_url, fast_url = endpoints
+    server = make_server(webhook_timeout=1.0)
+    slow_rp = server.relying_party("Service tiers", callback_allow=[slow_url])
+    fast_rp = server.relying_party("Banque en ligne", callback_allow=[fast_url])
+    server.enrol(slow_rp, "ugo")
+    server.enrol(fast_rp, "ines")
+    slow = slow_rp.create_operation(user="ugo", type="login", data={}, callback_url=slow_url)
+    assert slow_rp.http.post(f"/v1/operations/{slow.json()['id']}/cancel").status_code == 200
+    wait_until(lambda: _Trickle.hits)  # the slow endpoint is being answered, byte by byte
+
+    fast = fast_rp.create_operation(user="ines", type="login", data={}, callback_url=fast_url)
+    assert fast_rp.http.post(f"/v1/operations/{fast.json()['id']}/cancel").status_code == 200
+    wait_until(lambda: _Fast.received, timeout=20)
+    assert not _Trickle.release.is_set()  # still trickling when the other RP was served
+
+    wait_until(lambda: len(_Trickle.hits) >= 2, timeout=20)  # cut off, then tried again
+    assert _Trickle.cut
+    (row,) = server.rows("SELECT status, attempts FROM deliveries WHERE url = :u", u=slow_url)
+    assert row.status == "pending"
+    assert row.attempts >= 2
