@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,8 +23,10 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
+from sceau_core.activation import ActivationCode, registration_proof
+from sceau_core.keys import encode_public_key
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
-from tests.server.device_double import TestDevice
+from tests.server.device_double import SignedCall, TestDevice
 
 TRANSFER = {
     "amount": {"value": "1234.56", "currency": "EUR"},
@@ -285,3 +290,103 @@ def test_a_trickling_webhook_endpoint_stalls_no_other_rp_and_is_cut_off(
     (row,) = server.rows("SELECT status, attempts FROM deliveries WHERE url = :u", u=slow_url)
     assert row.status == "pending"
     assert row.attempts >= 2
+
+
+# --- 5. parallel wrong SMS codes are held to the allowed attempts -------------------------------
+
+
+def test_parallel_wrong_sms_codes_are_held_to_three_attempts(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """Whoever holds the activation code but not the SMS sends 30 registrations at once, each
+    with another SMS guess, then keeps guessing one at a time: in all, exactly three guesses
+    are checked (answered with ``attempts_left``), each audited, then the activation ends and
+    the right SMS code is refused. (A burst request whose counter is below one already seen is
+    refused before the check, whatever the order the server takes them in.) Four customers,
+    four bursts: the more bursts, the likelier an interleaving that would overshoot."""
+    for round_ in range(4):
+        _sms_burst(server, bank, f"rose{round_}", f"+3365555000{round_}")
+
+
+def _sms_burst(server: ServerHandle, bank: RelyingPartyClient, user: str, phone: str) -> None:
+    bank.put_user(user, phone=phone)
+    code = ActivationCode.parse(bank.create_activation(user)["code"])
+    device = server.device()
+    device.activation_id = device.http.get(
+        f"{server.url}/v1/device/activation/{code.lookup_id()}"
+    ).json()["activation_id"]
+    right = server.sms_code(phone)
+    registration = {
+        "activation_id": device.activation_id,
+        "device_name": device.name,
+        "device_public_key": encode_public_key(device.device_key.public_key()),
+    }
+    proof = registration_proof(code.registration_key(), registration)
+
+    def guess(i: int) -> SignedCall:
+        wrong = f"{(int(right) + 1 + i) % 10**6:06d}"
+        body = {**registration, "sms_code": wrong, "proof": proof}
+        return device.prepare("POST", "/v1/device/activation/register", body, counter=1 + i)
+
+    def send(call: SignedCall) -> httpx.Response:
+        with httpx.Client(timeout=60) as client:
+            return device.send(call, client)
+
+    calls = [guess(i) for i in range(30)]
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        responses = list(pool.map(send, calls))
+    responses += [send(guess(i)) for i in range(30, 34)]  # bounded: more than three attempts
+
+    assert all(response.status_code == 401 for response in responses)
+    checked = sorted(r.json()["attempts_left"] for r in responses if "attempts_left" in r.json())
+    assert checked == [0, 1, 2]
+    (row,) = server.rows(
+        "SELECT status, sms_attempts FROM activations WHERE id = :i", i=device.activation_id
+    )
+    assert tuple(row) == ("revoked", 3)
+    (failures,) = server.rows(
+        "SELECT COUNT(*) FROM audit_entries WHERE event = 'activation.code_failure' "
+        "AND subject = :i",
+        i=device.activation_id,
+    )
+    assert failures[0] == 3
+    assert device.register(code, right).status_code == 401
+
+
+# --- 6. activation lookup ids stay out of the access log ----------------------------------------
+
+
+def test_the_access_log_does_not_show_activation_lookup_ids(tmp_path: Path) -> None:
+    """``sceau serve`` logs each request, but a lookup (which leads to the activation id)
+    appears with its id blanked out."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SCEAU_PUBLIC_URL": url, "SCEAU_CHECKPOINT_INTERVAL": "0"}
+    sceau = str(Path(sys.executable).with_name("sceau"))
+    server = subprocess.Popen(
+        [sceau, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{url}/openapi.json").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(up, timeout=30, interval=0.1)
+        lookup_id = ActivationCode.generate(os.urandom).lookup_id()
+        assert httpx.get(f"{url}/v1/device/activation/{lookup_id}").status_code == 404
+    finally:
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=20)
+    assert "GET /v1/device/activation/… HTTP/1.1" in output
+    assert lookup_id not in output

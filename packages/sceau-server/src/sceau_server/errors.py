@@ -85,6 +85,7 @@ class ServerError(Exception):
         extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         follow_up: FollowUp | None = None,
+        keep_writes: bool = False,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
@@ -98,6 +99,9 @@ class ServerError(Exception):
         Used where a refusal must leave a trace by rule: an audit entry, a suspension for a
         counter regression (brief P3), one more failed SMS-code attempt.
         """
+        self.keep_writes = keep_writes
+        """Commit the refused transaction's writes before answering (an attempt counted in
+        the very transaction that checked it, so that parallel guesses cannot overtake it)."""
 
     def body(self) -> dict[str, Any]:
         """The problem details object."""
@@ -245,6 +249,7 @@ class AuthenticationFailed(ServerError):
         locked_until: int | None = None,
         blocked: bool = False,
         follow_up: FollowUp | None = None,
+        keep_writes: bool = False,
     ) -> None:
         extra: dict[str, Any] = {
             "message_fr": "Authentification refusée",
@@ -259,7 +264,12 @@ class AuthenticationFailed(ServerError):
             extra["locked_until"] = locked_until
         if blocked:
             extra["blocked"] = True
-        super().__init__("The request or approval was refused.", extra=extra, follow_up=follow_up)
+        super().__init__(
+            "The request or approval was refused.",
+            extra=extra,
+            follow_up=follow_up,
+            keep_writes=keep_writes,
+        )
 
 
 def problem_response(error: ServerError) -> JSONResponse:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sceau_core.results import jwks
 from sceau_server import errors
-from sceau_server.api import admin, device, health, rp
+from sceau_server.api import admin, device, health, logs, rp
 from sceau_server.api.deps import Ctx
 from sceau_server.api.middleware import BodyLimit
 from sceau_server.metrics import METRICS, RequestMetrics
@@ -110,6 +110,7 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
         redoc_url=None,
     )
     errors.install(app)
+    logs.install()
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.metrics:
         app.add_middleware(RequestMetrics)

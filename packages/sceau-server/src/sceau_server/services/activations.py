@@ -157,27 +157,17 @@ def lookup(ctx: ServerContext, lookup_id: str) -> dict[str, Any]:
         }
 
 
-def _registration_failed(
+def _proof_refused(
     ctx: ServerContext, activation_id: str
 ) -> Callable[[Session, list[tuple[str, str]]], None]:
     def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
-        now = ctx.now()
-        activation = session.get(Activation, activation_id, with_for_update=True)
-        if activation is None or activation.status != "pending":
-            return
-        activation.sms_attempts += 1
-        exhausted = activation.sms_attempts >= ctx.settings.sms_code_attempts
-        if exhausted:
-            activation.status = "revoked"
-            activation.ended_at = now
-            activation.end_reason = "too_many_registration_failures"
         audit(
             session,
-            event="activation.code_failure",
-            now=now,
+            event="activation.proof_failure",
+            now=ctx.now(),
             actor=activation_id,
             subject=activation_id,
-            data={"attempts": activation.sms_attempts, "exhausted": exhausted},
+            data={},
         )
 
     return follow_up
@@ -216,6 +206,14 @@ def register(
     }
     try:
         verify_registration_proof(registration_key, registration, proof)
+    except SceauError as error:
+        # Without the activation code: not an SMS guess, so no SMS attempt is spent (the
+        # customer's activation cannot be ended by whoever learns its id).
+        raise AuthenticationFailed(follow_up=_proof_refused(ctx, activation.id)) from error
+    # Counted before the check, in the transaction that holds the activation row and is kept
+    # when the check fails: parallel guesses each see the attempts of the ones before.
+    activation.sms_attempts += 1
+    try:
         check_one_time_code(
             sms_code,
             key=ctx.digest_key,
@@ -224,10 +222,21 @@ def register(
             expected_digest=activation.sms_digest,
         )
     except SceauError as error:
-        left = ctx.settings.sms_code_attempts - activation.sms_attempts - 1
-        raise AuthenticationFailed(
-            attempts_left=max(0, left), follow_up=_registration_failed(ctx, activation.id)
-        ) from error
+        exhausted = activation.sms_attempts >= ctx.settings.sms_code_attempts
+        if exhausted:
+            activation.status = "revoked"
+            activation.ended_at = now
+            activation.end_reason = "too_many_registration_failures"
+        audit(
+            session,
+            event="activation.code_failure",
+            now=now,
+            actor=activation.id,
+            subject=activation.id,
+            data={"attempts": activation.sms_attempts, "exhausted": exhausted},
+        )
+        left = ctx.settings.sms_code_attempts - activation.sms_attempts
+        raise AuthenticationFailed(attempts_left=max(0, left), keep_writes=True) from error
     public_key = decode_public_key(device_public_key)
     activation.status = "registered"
     activation.device_name = device_name
