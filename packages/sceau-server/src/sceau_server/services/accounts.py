@@ -139,8 +139,21 @@ def require_scope(rp: RelyingParty, scope: str) -> None:
         raise Forbidden(f"This API key does not have the scope {scope!r}.")
 
 
+_PATH_ESCAPES = (
+    "%2e",
+    "%2f",
+    "%5c",
+    "%25",
+    "%7f",
+    *(f"%{code:02x}" for code in range(0x20)),
+)
+
+
 def check_callback(rp: RelyingParty, url: str) -> None:
     """Accept ``url`` only if it starts with an allowlisted origin and path (no SSRF)."""
+    # urlsplit drops tabs and line breaks: what it checks must be what is stored and posted to.
+    if not url.isascii() or not url.isprintable() or " " in url:
+        raise CallbackNotAllowed("The callback URL must not have spaces or control characters.")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -149,8 +162,17 @@ def check_callback(rp: RelyingParty, url: str) -> None:
     if parts.username is not None or parts.password is not None or parts.fragment:
         raise CallbackNotAllowed("The callback URL must have no user info or fragment.")
     segments = parts.path.split("/")
-    if "." in segments or ".." in segments or "%2e" in parts.path.lower() or "\\" in url:
-        raise CallbackNotAllowed("The callback URL must not have dot segments.")
+    encoded = parts.path.lower()
+    if (
+        "." in segments
+        or ".." in segments
+        or "\\" in url
+        or any(escape in encoded for escape in _PATH_ESCAPES)
+    ):
+        # A receiver or proxy that decodes before normalizing would climb out of the prefix.
+        raise CallbackNotAllowed(
+            "The callback URL must not have dot segments or encoded dots, slashes or controls."
+        )
     for prefix in rp.callback_allow:
         allowed = urlsplit(prefix)
         same_origin = (
