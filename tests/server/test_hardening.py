@@ -25,6 +25,7 @@ import pytest
 
 from sceau_core.activation import ActivationCode, registration_proof
 from sceau_core.keys import encode_public_key
+from sceau_server.settings import ConfigurationError, Settings
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.device_double import SignedCall, TestDevice
 
@@ -390,3 +391,27 @@ def test_the_access_log_does_not_show_activation_lookup_ids(tmp_path: Path) -> N
         output, _ = server.communicate(timeout=20)
     assert "GET /v1/device/activation/… HTTP/1.1" in output
     assert lookup_id not in output
+
+
+# --- 8. the deployment's maximum time to live binds relying parties -----------------------------
+
+
+def test_the_deployments_maximum_ttl_binds_relying_parties(make_server: Any) -> None:
+    """``SCEAU_MAX_TTL=120``: an RP asking for a one-hour operation is refused with 422 and
+    nothing is created; 120 s is accepted."""
+    server = make_server(max_ttl=120, operation_ttl=60)
+    bank = server.relying_party()
+    server.enrol(bank, "tom")
+    before = server.snapshot()
+    body = problem(
+        bank.create_operation(user="tom", type="login", data={}, ttl=3600), 422, "invalid-request"
+    )
+    assert body["errors"][0]["loc"] == ["body", "ttl"]
+    assert server.snapshot() == before
+    created = bank.create_operation(user="tom", type="login", data={}, ttl=120).json()
+    assert created["expires_at"] - created["created_at"] == 120
+
+
+def test_a_default_ttl_above_the_maximum_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="SCEAU_MAX_TTL"):
+        Settings.from_env({"SCEAU_MAX_TTL": "120", "SCEAU_TTL_TRANSFER": "600"})

@@ -202,6 +202,11 @@ class Settings:
             raise ConfigurationError("SCEAU_PUBLIC_URL must be https in production")
         if self.max_locks < 1 or not self.lock_durations:
             raise ConfigurationError("the lock policy needs at least one lock")
+        for kind, ttl in (("default", self.operation_ttl), *self.ttl_overrides.items()):
+            if ttl > self.max_ttl:
+                raise ConfigurationError(
+                    f"the {kind} operation time to live exceeds SCEAU_MAX_TTL ({self.max_ttl} s)"
+                )
         if self.sms_outbox not in ("clear", "redacted"):
             raise ConfigurationError("SCEAU_SMS_OUTBOX must be clear or redacted")
         if self.max_devices < 1:
