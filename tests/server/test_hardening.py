@@ -24,7 +24,10 @@ import httpx
 import pytest
 
 from sceau_core.activation import ActivationCode, registration_proof
-from sceau_core.keys import encode_public_key
+from sceau_core.encoding import b64url_encode
+from sceau_core.keys import encode_public_key, generate_private_key
+from sceau_core.knowledge import start_code_evaluation
+from sceau_core.signatures import sign_key_registration
 from sceau_server.settings import ConfigurationError, Settings
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.device_double import SignedCall, TestDevice
@@ -415,3 +418,49 @@ def test_the_deployments_maximum_ttl_binds_relying_parties(make_server: Any) -> 
 def test_a_default_ttl_above_the_maximum_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="SCEAU_MAX_TTL"):
         Settings.from_env({"SCEAU_MAX_TTL": "120", "SCEAU_TTL_TRANSFER": "600"})
+
+
+# --- 9. a registration must be committed before the activation code expires ---------------------
+
+
+def test_a_registration_cannot_be_committed_after_the_activation_code_expired(
+    make_server: Any,
+) -> None:
+    """Registered near the end of the code's validity, the ceremony cannot be finished once
+    the code has expired (however recent the registration): the OPRF evaluation and the
+    commit are refused, the activation stays uncommitted."""
+    server = make_server(activation_ttl=6, sms_code_ttl=6)
+    bank = server.relying_party()
+    phone = "+33655557777"
+    bank.put_user("paul", phone=phone)
+    created = bank.create_activation("paul")
+    code = ActivationCode.parse(created["code"])
+    device = server.device("tardif")
+    found = device.http.get(f"{server.url}/v1/device/activation/{code.lookup_id()}").json()
+    device.activation_id = found["activation_id"]
+    wait_until(lambda: server.ctx.now() >= created["expires_at"] - 2, timeout=10)
+    assert device.register(code, server.sms_code(phone)).status_code == 200
+    wait_until(lambda: server.ctx.now() > created["expires_at"], timeout=10)
+
+    evaluation = start_code_evaluation("7391", rng=os.urandom)
+    answer = device.call(
+        "POST",
+        "/v1/device/activation/oprf",
+        {"blinded_element": b64url_encode(evaluation.blinded_element)},
+    )
+    problem(answer, 401, "authentication-failed")
+    knowledge = generate_private_key(os.urandom)
+    commit = device.call(
+        "POST",
+        "/v1/device/activation/commit",
+        {
+            "knowledge_public_key": encode_public_key(knowledge.public_key()),
+            "knowledge_signature": sign_key_registration(
+                knowledge, activation_id=device.activation_id
+            ),
+        },
+    )
+    problem(commit, 401, "authentication-failed")
+    (row,) = server.rows("SELECT status, knowledge_public_key FROM activations")
+    assert row.status in ("registered", "expired")
+    assert row.knowledge_public_key is None

@@ -274,9 +274,9 @@ def evaluate_registration(
 
 
 def _registration_expired(ctx: ServerContext, activation: Activation) -> bool:
-    """Whether a registered activation waited too long for its commit (activation hygiene)."""
-    registered = activation.registered_at or activation.created_at
-    return registered + ctx.settings.activation_ttl <= ctx.now()
+    """Whether the activation code expired before the commit: whoever registered with a
+    phished code and SMS cannot finish the ceremony at a moment of his choosing (brief L1)."""
+    return activation.code_expires_at <= ctx.now()
 
 
 def _evaluate(
