@@ -8,6 +8,7 @@ and as a device would, and checks what they would see: answers, SMS, audit entri
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -464,3 +465,148 @@ def test_a_registration_cannot_be_committed_after_the_activation_code_expired(
     (row,) = server.rows("SELECT status, knowledge_public_key FROM activations")
     assert row.status in ("registered", "expired")
     assert row.knowledge_public_key is None
+
+
+# --- 10. forged requests and evaluations during a lock leave an audit trace ----------------------
+
+
+def test_forged_device_signatures_are_audited_without_flooding_the_log(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """Twenty requests in a device's name signed with another key: each is refused, and the
+    audit log records the forgery against that activation (once a minute at most, with a
+    count), without any part of the forged requests."""
+    victim = server.enrol(bank, "yann")
+    created = transfer(bank, "yann")
+    forger = TestDevice(
+        base_url=victim.base_url,
+        device_key=generate_private_key(os.urandom),
+        activation_id=victim.activation_id,
+        counter=victim.counter + 10,
+    )
+    server.clients.append(forger.http)
+    before = server.snapshot()
+    for _ in range(20):  # bounded
+        response = forger.call(
+            "POST", f"/v1/device/operations/{created['id']}/evaluate", {"blinded_element": "A" * 43}
+        )
+        problem(response, 401, "authentication-failed")
+    assert server.snapshot() == before
+    rows = server.rows(
+        "SELECT subject, data FROM audit_entries WHERE event = 'device.signature_refused'"
+    )
+    assert [row.subject for row in rows] == [victim.activation_id]
+    assert json.loads(rows[0].data) == {"reason": "InvalidSignature", "refused": 1}
+    assert victim.call("GET", "/v1/device/status").status_code == 200  # the device is unharmed
+
+
+def test_evaluations_refused_during_a_lock_are_audited(make_server: Any) -> None:
+    """While an activation is locked, each further evaluation (a clone still guessing) is
+    refused and audited with the lock's end; nothing else changes."""
+    server = make_server(max_failures=1)
+    bank = server.relying_party()
+    device = server.enrol(bank, "zoe")
+    created = transfer(bank, "zoe")
+    response, _ = device.evaluate(created["id"], "1397")
+    locked_until = response.json()["locked_until"]
+    assert locked_until is not None
+    for _ in range(3):
+        response, _ = device.evaluate(created["id"], "1398")
+        assert problem(response, 401, "authentication-failed")["locked_until"] == locked_until
+    rows = server.rows("SELECT data FROM audit_entries WHERE event = 'code.refused_while_locked'")
+    assert [json.loads(row.data) for row in rows] == [
+        {"reason": "locked", "locked_until": locked_until}
+    ] * 3
+
+
+# --- 11. a failure names no factor (K4) ---------------------------------------------------------
+
+
+def test_a_failure_names_no_factor_in_the_answer_or_the_sms(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """Two refused approvals: the right code with a wrong possession signature, and a wrong
+    code with the right one. The device gets the same answer for both (only the count of
+    tries left moves), and the customer's SMS name neither the code nor the device."""
+    phone = "+33612120001"
+    device = server.enrol(bank, "dora", phone=phone)
+    answers = []
+    for pin, device_key in (("4826", generate_private_key(os.urandom)), ("1397", None)):
+        created = transfer(bank, "dora")
+        operation = device.operation(created["id"])
+        _, knowledge = device.evaluate(created["id"], pin)
+        signed = device.sign(
+            operation,
+            knowledge_key=knowledge,
+            counter=device.next_counter(),
+            device_key=device_key,
+        )
+        answers.append(
+            problem(
+                device.send(device.decision_call(created["id"], signed)),
+                401,
+                "authentication-failed",
+            )
+        )
+    wrong_possession, wrong_code = answers
+    assert set(wrong_possession) == set(wrong_code)
+    assert (wrong_possession["attempts_left"], wrong_code["attempts_left"]) == (4, 3)
+    assert wrong_possession["message_fr"].replace("4", "3") == wrong_code["message_fr"]
+
+    def alerts() -> list[str]:
+        return [m for k, m in server.outbox(phone) if k == "code_failure"]
+
+    wait_until(lambda: len(alerts()) >= 2)
+    for message in alerts():
+        assert "code" not in message.lower()
+        assert "appareil" not in message.lower()
+        assert "a échoué" in message
+
+
+# --- 12. no one plants entries in another operation's evidence ----------------------------------
+
+
+def test_an_rp_cannot_plant_entries_in_another_operations_evidence(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """A user named after an operation id (or any id the server makes) is refused with 422 and
+    nothing is created, so the operation's dispute bundle holds only its own entries."""
+    from sceau_server.audit import export_evidence
+
+    server.enrol(bank, "anna")
+    created = transfer(bank, "anna")
+    before = server.snapshot()
+    for external_id in (created["id"], "act_x", "RP_x", "rst_x", "msg_x"):
+        response = bank.http.put(
+            f"/v1/users/{external_id}",
+            json={"phone": "+33600000042", "display_name": "Client"},
+        )
+        assert problem(response, 422, "invalid-request")["errors"][0]["loc"] == [
+            "path",
+            "external_id",
+        ]
+    assert server.snapshot() == before
+    with server.ctx.read() as session:
+        bundle = export_evidence(
+            session, operation_id=created["id"], public_key=server.ctx.public_key
+        )
+    chain = {entry["seq"]: entry for entry in bundle["chain"]}
+    assert all(chain[seq]["event"].startswith("operation.") for seq in bundle["entries"])
+    assert bank.put_user("op-anna")["external_id"] == "op-anna"  # other ids are fine
+
+
+def test_a_device_named_like_a_server_id_is_refused_without_spending_an_attempt(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """The device name lands in the audit log too: one that starts like an operation id is
+    refused with 422 at registration, and the customer's SMS attempts are untouched."""
+    phone = "+33655550077"
+    bank.put_user("noor", phone=phone)
+    code = ActivationCode.parse(bank.create_activation("noor")["code"])
+    device = server.device("op_AAAAAAAAAAAAAAAAAAAAAA")
+    device.activation_id = device.http.get(
+        f"{server.url}/v1/device/activation/{code.lookup_id()}"
+    ).json()["activation_id"]
+    problem(device.register(code, server.sms_code(phone)), 422, "invalid-request")
+    (row,) = server.rows("SELECT status, sms_attempts FROM activations")
+    assert tuple(row) == ("pending", 0)

@@ -23,7 +23,13 @@ from sceau_server.api.schemas import (
 from sceau_server.errors import InvalidRequest
 from sceau_server.services import activations as activation_service
 from sceau_server.services import operations as operation_service
-from sceau_server.services.accounts import get_user, require_scope, upsert_user, user_view
+from sceau_server.services.accounts import (
+    get_user,
+    looks_like_server_id,
+    require_scope,
+    upsert_user,
+    user_view,
+)
 
 __all__ = ["router"]
 
@@ -49,6 +55,19 @@ def put_user(
 ) -> Any:
     """Provision a user by the bank's own identifier (phone in E.164, locale fr or en)."""
     require_scope(rp, "users")
+    if looks_like_server_id(external_id):
+        raise InvalidRequest(
+            "external_id must not start like a Sceau identifier (op_, act_, rp_, msg_, rst_).",
+            extra={
+                "errors": [
+                    {
+                        "loc": ["path", "external_id"],
+                        "msg": "reserved prefix",
+                        "type": "value_error",
+                    }
+                ]
+            },
+        )
 
     def work(session: Session, _notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
         user, created = upsert_user(

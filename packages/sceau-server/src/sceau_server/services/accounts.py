@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hmac
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ __all__ = [
     "check_callback",
     "create_rp",
     "get_user",
+    "looks_like_server_id",
     "mask_phone",
     "require_scope",
     "upsert_user",
@@ -186,6 +188,18 @@ def check_callback(rp: RelyingParty, url: str) -> None:
         ):
             return
     raise CallbackNotAllowed("The callback URL is not in this API key's allowlist.")
+
+
+_SERVER_ID = re.compile(r"^(?:op|act|rp|msg|rst)_", re.IGNORECASE)
+
+
+def looks_like_server_id(text: str) -> bool:
+    """Whether ``text`` could be taken for an id the server makes (``op_…``, ``act_…``…).
+
+    Evidence export (brief R4) gathers the audit entries that mention an operation id: a user
+    or a device named like one would plant its own entries in another operation's bundle.
+    """
+    return _SERVER_ID.match(text) is not None
 
 
 def get_user(session: Session, external_id: str, *, for_update: bool = False) -> User:

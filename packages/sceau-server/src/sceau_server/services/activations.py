@@ -33,6 +33,7 @@ from sceau_core.keys import decode_public_key, key_fingerprint
 from sceau_core.operations import check_text
 from sceau_core.signatures import verify_key_registration
 from sceau_server.errors import AuthenticationFailed, InvalidRequest, NotFound
+from sceau_server.services.accounts import looks_like_server_id
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
 from sceau_server.services.events import alert_customer, audit
@@ -190,6 +191,8 @@ def register(
         check_text(device_name, field="device_name")
     except SceauError as error:
         raise InvalidRequest(f"{error}") from error
+    if looks_like_server_id(device_name):
+        raise InvalidRequest("device_name must not start like a Sceau identifier.")
     if (
         activation.code_expires_at <= now
         or activation.sms_expires_at <= now

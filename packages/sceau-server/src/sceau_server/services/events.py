@@ -7,8 +7,10 @@ transaction; ``data`` never holds a secret (no code, no key material beyond publ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +19,7 @@ from sceau_server.services.context import ServerContext
 from sceau_server.storage.database import after_commit
 from sceau_server.storage.models import User
 
-__all__ = ["ALERTS", "alert_customer", "audit"]
+__all__ = ["ALERTS", "alert_customer", "audit", "audit_follow_up", "audit_forged_request"]
 
 
 def audit(
@@ -28,6 +30,62 @@ def audit(
 
     record_event(session, event=event, now=now, actor=actor, subject=subject, data=data)
     after_commit(session, lambda: METRICS.audit_event(event))
+
+
+def audit_follow_up(
+    ctx: ServerContext, *, event: str, subject: str, data: Mapping[str, Any]
+) -> Callable[[Session, list[tuple[str, str]]], None]:
+    """A refusal's follow-up (see :class:`~sceau_server.errors.ServerError`) that audits it."""
+
+    def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
+        audit(session, event=event, now=ctx.now(), actor=subject, subject=subject, data=data)
+
+    return follow_up
+
+
+_FORGED_EVERY: Final = 60
+"""At most one ``device.signature_refused`` entry per activation and minute on a node: each
+says how many requests were refused since the previous one, and a flood of forged requests
+cannot grow the audit log (or take its write lock) at the forger's pace."""
+
+
+class _ForgedRequests:
+    def __init__(self, size: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[int, str], tuple[int, int]] = OrderedDict()
+        self._size = size
+
+    def count(self, ctx: ServerContext, activation_id: str, now: int) -> int:
+        """How many refusals to record now (0: fold this one into the next entry)."""
+        key = (id(ctx), activation_id)
+        with self._lock:
+            last, pending = self._seen.pop(key, (0, 0))
+            pending += 1
+            due = now - last >= _FORGED_EVERY
+            self._seen[key] = (now, 0) if due else (last, pending)
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+        return pending if due else 0
+
+
+_FORGED = _ForgedRequests()
+
+
+def audit_forged_request(ctx: ServerContext, activation_id: str, reason: str) -> None:
+    """Audit a request in the name of ``activation_id`` whose signature did not verify with
+    its device key (its own transaction; throttled, see :data:`_FORGED_EVERY`)."""
+    now = ctx.now()
+    refused = _FORGED.count(ctx, activation_id, now)
+    if refused:
+        with ctx.db.write() as session:
+            audit(
+                session,
+                event="device.signature_refused",
+                now=now,
+                actor="unknown",
+                subject=activation_id,
+                data={"reason": reason, "refused": refused},
+            )
 
 
 ALERTS: dict[str, dict[str, str]] = {
@@ -41,19 +99,20 @@ ALERTS: dict[str, dict[str, str]] = {
             "Si ce n’est pas vous, appelez votre banque."
         ),
         "code_failure": (
-            "Sceau : un code erroné a été saisi pour valider une opération. "
+            "Sceau : une tentative de validation d’opération a échoué. "
             "Il vous reste {left} essai(s). Si ce n’est pas vous, appelez votre banque."
         ),
         "locked": (
-            "Sceau : trop d’essais de code. Votre authentification est bloquée jusqu’à {until} "
-            "(heure UTC)."
+            "Sceau : trop de tentatives échouées. Votre authentification est bloquée jusqu’à "
+            "{until} (heure UTC)."
         ),
         "lock_warning": (
-            "Sceau : trop d’essais de code. Votre authentification est bloquée jusqu’à {until} "
-            "(heure UTC). Attention : au prochain blocage, il sera définitif."
+            "Sceau : trop de tentatives échouées. Votre authentification est bloquée jusqu’à "
+            "{until} (heure UTC). Attention : au prochain blocage, il sera définitif."
         ),
         "blocked": (
-            "Sceau : trop d’essais de code. Votre authentification est bloquée définitivement ; "
+            "Sceau : trop de tentatives échouées. Votre authentification est bloquée "
+            "définitivement ; "
             "contactez votre banque pour la débloquer."
         ),
         "suspended": (
@@ -115,16 +174,18 @@ ALERTS: dict[str, dict[str, str]] = {
             "If this wasn’t you, call your bank."
         ),
         "code_failure": (
-            "Sceau: a wrong code was entered to approve an operation. "
+            "Sceau: an attempt to approve an operation failed. "
             "{left} attempt(s) left. If this wasn’t you, call your bank."
         ),
-        "locked": "Sceau: too many code attempts. Authentication is locked until {until} (UTC).",
+        "locked": (
+            "Sceau: too many failed attempts. Authentication is locked until {until} (UTC)."
+        ),
         "lock_warning": (
-            "Sceau: too many code attempts. Authentication is locked until {until} (UTC). "
+            "Sceau: too many failed attempts. Authentication is locked until {until} (UTC). "
             "Warning: the next lock will be permanent."
         ),
         "blocked": (
-            "Sceau: too many code attempts. Authentication is permanently blocked; "
+            "Sceau: too many failed attempts. Authentication is permanently blocked; "
             "contact your bank to unblock it."
         ),
         "suspended": (
