@@ -103,9 +103,9 @@ def test_a_device_keeps_only_its_newest_event_streams(
             assert created["id"] in next(lines)
 
 
-def test_the_process_cap_on_event_streams_is_a_429_problem(make_server: Any) -> None:
-    """At the process cap a new stream is refused with 429 problem+json and Retry-After; the
-    streams already open keep working."""
+def test_the_process_cap_on_event_streams_is_a_503_problem(make_server: Any) -> None:
+    """At the process cap a new stream is refused with 503 problem+json and Retry-After (the
+    device SDK retries it with backoff); the streams already open keep working."""
     server = make_server(max_streams=2)
     bank = server.relying_party()
     first = server.enrol(bank, "ada")
@@ -114,7 +114,7 @@ def test_the_process_cap_on_event_streams_is_a_429_problem(make_server: Any) -> 
         held = [stack.enter_context(open_stream(stack, first)) for _ in range(2)]
         refused, _ = stack.enter_context(open_stream(stack, second))
         refused.read()
-        problem(refused, 429, "rate-limited")
+        problem(refused, 503, "unavailable")
         assert refused.headers["retry-after"]
         created = transfer(bank, "ada")
         for _, lines in held:

@@ -19,6 +19,7 @@ unexpected exception into ``application/problem+json``::
     │   └── OperationNotPending       409 operation-not-pending (already final or expired)
     ├── PayloadTooLarge               413 payload-too-large
     ├── RateLimited                   429 rate-limited (brief D7), with Retry-After
+    ├── ServiceUnavailable            503 unavailable: at a capacity limit, with Retry-After
     ├── ResetRefused                  403 reset-refused: a forgotten-code reset that cannot start
     │                                     or continue (SIM-swap hold, not strong enough…)
     └── AuthenticationFailed          401 authentication-failed: every device refusal (brief K4)
@@ -60,6 +61,7 @@ __all__ = [
     "RateLimited",
     "ResetRefused",
     "ServerError",
+    "ServiceUnavailable",
     "Unauthorized",
     "install",
     "problem_response",
@@ -212,6 +214,14 @@ class RateLimited(ServerError):
     status = 429
     slug = "rate-limited"
     title = "Too many requests"
+
+
+class ServiceUnavailable(ServerError):
+    """The server is at one of its capacity limits; the client may retry later."""
+
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
 
 
 class ResetRefused(ServerError):

@@ -35,7 +35,7 @@ from sceau_server.api.schemas import (
     ResetStarted,
     ResetStartRequest,
 )
-from sceau_server.errors import AuthenticationFailed, RateLimited
+from sceau_server.errors import AuthenticationFailed, ServiceUnavailable
 from sceau_server.services import activations as activation_service
 from sceau_server.services import biometrics as biometrics_service
 from sceau_server.services import code as code_service
@@ -477,6 +477,7 @@ def reset_commit(ctx: Ctx, http: SignedHttp, reset_id: ResetIdPath, body: CodeCo
     responses={
         200: {"description": "Server-sent events", "content": {"text/event-stream": {}}},
         **_SIGNED,
+        **problem_responses(503),
     },
     response_class=StreamingResponse,
     summary="Be told of new operations (server-sent events)",
@@ -489,7 +490,7 @@ async def events(ctx: Ctx, http: SignedHttp) -> StreamingResponse:
         return admit(ctx, session, info).activation.id
 
     activation_id = await run_in_threadpool(ctx.transaction, work)
-    # Subscribed before answering, so that the process cap is a 429 and not a cut stream; a
+    # Subscribed before answering, so that the process cap is a 503 and not a cut stream; a
     # device's newest streams replace its oldest (a reconnecting SDK, a clone, a retry loop).
     listening = ctx.notifier.subscribe(
         f"device:{activation_id}",
@@ -499,7 +500,8 @@ async def events(ctx: Ctx, http: SignedHttp) -> StreamingResponse:
     try:
         subscription = await listening.__aenter__()
     except TooManyListeners as error:
-        raise RateLimited(
+        # 503, not 429: the device did nothing wrong, and its SDK retries a 503 with backoff.
+        raise ServiceUnavailable(
             "This server holds as many event streams as it allows; retry later.",
             headers={"Retry-After": str(int(_HEARTBEAT))},
         ) from error
