@@ -182,6 +182,10 @@ def test_registration_needs_the_activation_code(
         assert device.register(impostor, server.sms_code("+33666666666")).status_code == 401
     after = server.rows("SELECT status, sms_attempts FROM activations")
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
+    (refused,) = server.rows(
+        "SELECT data FROM audit_entries WHERE event = 'device.signature_refused'"
+    )  # recorded, at most once a minute: impostors cannot flood the audit log
+    assert '"registration_proof"' in refused.data
     assert device.register(code, server.sms_code("+33666666666")).status_code == 200
 
 

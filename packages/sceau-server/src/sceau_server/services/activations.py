@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import segno
@@ -36,7 +36,7 @@ from sceau_server.errors import AuthenticationFailed, InvalidRequest, NotFound
 from sceau_server.services.accounts import looks_like_server_id
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
-from sceau_server.services.events import alert_customer, audit
+from sceau_server.services.events import alert_customer, audit, forged_follow_up
 from sceau_server.storage import repository
 from sceau_server.storage.models import Activation, RelyingParty, User
 from sceau_server.storage.models import Operation as OperationRow
@@ -158,22 +158,6 @@ def lookup(ctx: ServerContext, lookup_id: str) -> dict[str, Any]:
         }
 
 
-def _proof_refused(
-    ctx: ServerContext, activation_id: str
-) -> Callable[[Session, list[tuple[str, str]]], None]:
-    def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
-        audit(
-            session,
-            event="activation.proof_failure",
-            now=ctx.now(),
-            actor=activation_id,
-            subject=activation_id,
-            data={},
-        )
-
-    return follow_up
-
-
 def register(
     ctx: ServerContext,
     session: Session,
@@ -212,7 +196,9 @@ def register(
     except SceauError as error:
         # Without the activation code: not an SMS guess, so no SMS attempt is spent (the
         # customer's activation cannot be ended by whoever learns its id).
-        raise AuthenticationFailed(follow_up=_proof_refused(ctx, activation.id)) from error
+        raise AuthenticationFailed(
+            follow_up=forged_follow_up(ctx, activation.id, "registration_proof")
+        ) from error
     # Counted before the check, in the transaction that holds the activation row and is kept
     # when the check fails: parallel guesses each see the attempts of the ones before.
     activation.sms_attempts += 1

@@ -19,7 +19,14 @@ from sceau_server.services.context import ServerContext
 from sceau_server.storage.database import after_commit
 from sceau_server.storage.models import User
 
-__all__ = ["ALERTS", "alert_customer", "audit", "audit_follow_up", "audit_forged_request"]
+__all__ = [
+    "ALERTS",
+    "alert_customer",
+    "audit",
+    "audit_follow_up",
+    "audit_forged_request",
+    "forged_follow_up",
+]
 
 
 def audit(
@@ -74,10 +81,21 @@ _FORGED = _ForgedRequests()
 def audit_forged_request(ctx: ServerContext, activation_id: str, reason: str) -> None:
     """Audit a request in the name of ``activation_id`` whose signature did not verify with
     its device key (its own transaction; throttled, see :data:`_FORGED_EVERY`)."""
-    now = ctx.now()
-    refused = _FORGED.count(ctx, activation_id, now)
-    if refused:
-        with ctx.db.write() as session:
+    with ctx.db.write() as session:
+        forged_follow_up(ctx, activation_id, reason)(session, [])
+
+
+def forged_follow_up(
+    ctx: ServerContext, activation_id: str, reason: str
+) -> Callable[[Session, list[tuple[str, str]]], None]:
+    """A refusal's follow-up recording a request its sender could not have made genuinely
+    (a forged signature, a registration without the activation code), throttled like
+    :func:`audit_forged_request`."""
+
+    def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
+        now = ctx.now()
+        refused = _FORGED.count(ctx, f"{activation_id}:{reason}", now)
+        if refused:
             audit(
                 session,
                 event="device.signature_refused",
@@ -86,6 +104,8 @@ def audit_forged_request(ctx: ServerContext, activation_id: str, reason: str) ->
                 subject=activation_id,
                 data={"reason": reason, "refused": refused},
             )
+
+    return follow_up
 
 
 ALERTS: dict[str, dict[str, str]] = {
