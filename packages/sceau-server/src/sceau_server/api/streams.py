@@ -40,9 +40,12 @@ class Streams:
         self._closing = False
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, notifier: Notifier, channel: str) -> AsyncIterator[Subscription]:
-        """Subscribe to ``channel``; the subscription gets :data:`CLOSING` when streams end."""
-        async with notifier.subscribe(channel) as subscription:
+    async def subscribe(
+        self, notifier: Notifier, channel: str, *, keep: int | None = None, limit: int | None = None
+    ) -> AsyncIterator[Subscription]:
+        """Subscribe to ``channel`` (``keep``, ``limit``: see :meth:`Notifier.subscribe`); the
+        subscription gets :data:`CLOSING` when streams end."""
+        async with notifier.subscribe(channel, keep=keep, limit=limit) as subscription:
             with self._lock:
                 self._open.add(subscription)
                 closing = self._closing
