@@ -16,9 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from sceau_core.results import jwks
 from sceau_server import errors
-from sceau_server.api import admin, device, health, rp
+from sceau_server.api import admin, device, health, pro, rp
 from sceau_server.api.deps import Ctx
-from sceau_server.api.middleware import BodyLimit
 from sceau_server.metrics import METRICS, RequestMetrics
 from sceau_server.services import device_lifecycle
 from sceau_server.services import operations as operation_service
@@ -118,9 +117,10 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
         redoc_url=None,
     )
     errors.install(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(pro.BatchBodyLimit, limit=settings.max_body_bytes)
     if settings.metrics:
         app.add_middleware(RequestMetrics)
+    app.include_router(pro.router)
     app.include_router(rp.router)
     app.include_router(device.router)
     app.include_router(admin.router)
