@@ -231,3 +231,62 @@ def test_a_partly_signed_operation_expires_with_its_approvals_kept(
     assert view["status"] == "expired"
     assert [a["member"] for a in view["approvals"]] == [members["bob"]]
     assert "still_needed" not in view or view["still_needed"] is None
+
+
+def test_a_rights_change_applies_once_the_administrator_approves_it(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    devices, members = setup_company(server, bank)
+    created = transfer(bank, "40.00").json()
+    asked = bank.http.post(
+        f"/v1/accounts/{IBAN}/rights",
+        json={"member": members["bob"], "rights": ["view"], "admin": "alice"},
+    )
+    assert asked.status_code == 201, asked.text
+    change = asked.json()
+    assert change["type"] == "rights_change"
+    assert change["operation"]["display"][1:] == [
+        "Compte\u00a0: Compte courant (FR76 •••• •••• 2178)",
+        "Membre\u00a0: Bob",
+        "Droits actuels\u00a0: consultation, validation",
+        "Nouveaux droits\u00a0: consultation",
+    ]
+    # Nothing changes before the approval: Bob still counts.
+    assert created["id"] in {operation.id for operation in devices["bob"].pending()}
+    assert change["id"] not in {operation.id for operation in devices["bob"].pending()}
+    assert devices["alice"].approve(change["id"]).json()["status"] == "approved"
+    rights = {
+        m["member"]: m["rights"] for m in bank.http.get(f"/v1/accounts/{IBAN}").json()["members"]
+    }
+    assert rights[members["bob"]] == ["view"]
+    # Withdrawn mid-way: Bob is no longer asked, and cannot approve.
+    assert created["id"] not in {operation.id for operation in devices["bob"].pending()}
+    path = f"/v1/device/operations/{created['id']}/evaluate"
+    assert devices["bob"].call("POST", path, {"blinded_element": "A" * 43}).status_code == 403
+    # Only an administrator approves; a change that makes the rule impossible is refused.
+    not_admin = bank.http.post(
+        f"/v1/accounts/{IBAN}/rights",
+        json={"member": members["carol"], "rights": ["view"], "admin": "bob"},
+    )
+    assert not_admin.status_code == 403
+    impossible = bank.http.post(
+        f"/v1/accounts/{IBAN}/rights",
+        json={"member": members["carol"], "rights": ["view"], "admin": "alice"},
+    )
+    assert impossible.status_code == 422
+    assert "needs 2 validators" in impossible.json()["detail"]
+    refused = bank.http.post(
+        f"/v1/accounts/{IBAN}/rights",
+        json={"member": members["bob"], "rights": ["view", "validate"], "admin": "alice"},
+    ).json()
+    assert devices["alice"].refuse(refused["id"]).json()["status"] == "rejected"
+    rights = {
+        m["member"]: m["rights"] for m in bank.http.get(f"/v1/accounts/{IBAN}").json()["members"]
+    }
+    assert rights[members["bob"]] == ["view"]
+    assert devices["alice"].approve(created["id"]).json()["still_needed"] == 1
+    assert devices["carol"].approve(created["id"]).json()["status"] == "approved"
+    assert (
+        server.rows("SELECT count(*) AS n FROM audit_entries WHERE event = 'rights.changed'")[0].n
+        == 1
+    )

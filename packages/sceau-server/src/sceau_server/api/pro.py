@@ -204,6 +204,33 @@ def read_account(ctx: Ctx, rp: Rp, iban: IbanPath) -> Any:
         return pro.account_view(session, account)
 
 
+class RightsChangeRequest(_Request):
+    """A change of a member's rights, which the administrator ``admin`` approves with Sceau."""
+
+    member: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    rights: list[str] = Field(max_length=3, description="view, prepare, validate; [] removes")
+    admin: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
+
+
+@router.post(
+    "/accounts/{iban}/rights",
+    response_model=OperationView,
+    status_code=201,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Ask the organisation's administrator to approve a rights change (Sceau Pro)",
+)
+def change_rights(ctx: Ctx, rp: Rp, iban: IbanPath, body: RightsChangeRequest) -> Any:
+    """The answer is a ``rights_change`` operation; the rights change when it is approved."""
+    require_scope(rp, SCOPE)
+    request = body.model_dump(mode="json")
+
+    def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
+        row = pro.request_rights_change(ctx, session, rp, iban, request, notes)
+        return operation_service.operation_view(session, row)
+
+    return ctx.transaction(work)
+
+
 @router.post(
     "/operations/batch",
     response_model=OperationView,

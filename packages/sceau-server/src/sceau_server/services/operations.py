@@ -417,6 +417,8 @@ def finalize(
         from sceau_server.services import device_lifecycle
 
         device_lifecycle.settle(ctx, session, row, status, notes)
+    elif row.type == OperationType.RIGHTS_CHANGE.value:
+        pro.settle_rights_change(ctx, session, row, status)
 
 
 def expire_one(ctx: ServerContext, operation_id: str) -> None:

@@ -13,6 +13,7 @@ which signs their digest; a validator's device reads them with a signed request.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ from sceau_core.operations import (
     Operation,
     OperationData,
     OperationType,
+    RequestContext,
+    RightsChangeData,
     TransferData,
     parse_data,
 )
@@ -81,6 +84,8 @@ __all__ = [
     "put_member",
     "put_organisation",
     "refuse_if_decided",
+    "request_rights_change",
+    "settle_rights_change",
     "store_lines",
     "validator_devices",
 ]
@@ -645,3 +650,181 @@ def approvals_view(session: Session, row: OperationRow) -> dict[str, Any]:
         outcome = evaluate_operation(session, row)
         view["still_needed"] = getattr(outcome, "still_needed", 0)
     return view
+
+
+# --- rights changes, validated by the organisation's administrator ------------------------------
+
+
+def _parse_rights(raw: object) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not raw:
+        return ()
+    try:
+        member = AccountMember.from_json({"member": "m", "rights": raw}, field="")
+    except MalformedInput as error:
+        raise InvalidOperationData(str(error)) from error
+    return tuple(member.to_json()["rights"])
+
+
+def _with_rights(
+    members: Sequence[AccountMember], member_id: str, rights: tuple[str, ...]
+) -> list[AccountMember]:
+    others = [member for member in members if member.member_id != member_id]
+    if rights:
+        others.append(AccountMember(member_id, frozenset(Right(right) for right in rights)))
+    return others
+
+
+def request_rights_change(
+    ctx: ServerContext,
+    session: Session,
+    rp: RelyingParty,
+    iban: str,
+    request: dict[str, Any],
+    notes: list[tuple[str, str]],
+) -> OperationRow:
+    """Create the ``rights_change`` operation the organisation's administrator approves.
+
+    Nothing changes until it is approved; a change that would leave the account's rule
+    impossible to meet is refused at once (422).
+    """
+    now = ctx.now()
+    account = find_account(session, rp, iban)
+    member = session.get(Member, request["member"])
+    if member is None or member.organisation_id != account.organisation_id:
+        raise InvalidOperationData(f"member: not a member of {account.organisation_id}")
+    admin_user = get_user(session, request["admin"])
+    admin = _member_of(session, account.organisation_id, admin_user.id)
+    if admin is None or not admin.admin:
+        raise Forbidden("Only the organisation's administrator can approve a rights change.")
+    members = account_members(session, account.id)
+    before = next((tuple(m.to_json()["rights"]) for m in members if m.member_id == member.id), ())
+    after = _parse_rights(request["rights"])
+    if before == after:
+        raise Conflict("The member already has these rights.")
+    _check_rule(
+        ApprovalRule.from_json(json.loads(account.rule)), _with_rights(members, member.id, after)
+    )
+    devices = session.scalars(
+        select(Activation.id).where(
+            Activation.user_id == admin_user.id, Activation.status == "active"
+        )
+    ).all()
+    if not devices:
+        raise Conflict("The administrator has no active device.")
+    data = RightsChangeData(
+        account_iban=account.iban,
+        account_name=account.name,
+        member=member.id,
+        member_name=member.display_name,
+        rights_before=before,
+        rights_after=after,
+    )
+    try:
+        operation = Operation.create(
+            id=random_id("op"),
+            type=OperationType.RIGHTS_CHANGE,
+            data=data,
+            context=RequestContext(),
+            locale="en" if admin_user.locale == "en" else "fr",
+            now=now,
+            ttl=ctx.settings.ttl_for(OperationType.RIGHTS_CHANGE.value),
+            rng=os.urandom,
+        )
+    except MalformedInput as error:
+        raise InvalidOperationData(str(error)) from error
+    row = OperationRow(
+        id=operation.id,
+        rp_id=rp.id,
+        user_id=admin_user.id,
+        type=OperationType.RIGHTS_CHANGE.value,
+        status="pending",
+        body=operation.canonical().decode("utf-8"),
+        digest=operation.digest,
+        match=None,
+        idempotency_key=None,
+        request_hash=None,
+        callback_url=None,
+        created_at=now,
+        expires_at=operation.expires_at,
+        suspected_fraud=False,
+    )
+    session.add(row)
+    session.flush()
+    audit(
+        session,
+        event="operation.created",
+        now=now,
+        actor=rp.id,
+        subject=operation.id,
+        data={
+            "user": admin_user.external_id,
+            "type": OperationType.RIGHTS_CHANGE.value,
+            "digest": operation.digest,
+            "expires_at": operation.expires_at,
+            "account": account.iban,
+            "member": member.id,
+        },
+    )
+    for device in devices:
+        notes.append((f"device:{device}", operation.id))
+    return row
+
+
+def settle_rights_change(
+    ctx: ServerContext, session: Session, row: OperationRow, status: str
+) -> None:
+    """Apply an approved rights change (called by the operation's finalize).
+
+    It applies only if the member's rights are still those the administrator saw and the rule
+    can still be met with the new ones; otherwise it is recorded as not applied.
+    """
+    if status != "approved":
+        return
+    data = Operation.from_json(json.loads(row.body)).data
+    assert isinstance(data, RightsChangeData)
+    account = session.scalars(
+        select(Account).where(Account.iban == data.account_iban).with_for_update()
+    ).first()
+    if account is None:
+        return
+    members = account_members(session, account.id)
+    current = next(
+        (tuple(m.to_json()["rights"]) for m in members if m.member_id == data.member), ()
+    )
+    applied = current == data.rights_before
+    if applied:
+        try:
+            ApprovalRule.from_json(json.loads(account.rule)).check_members(
+                _with_rights(members, data.member, data.rights_after)
+            )
+        except MalformedInput:
+            applied = False
+    if applied:
+        right = session.get(AccountRight, (account.id, data.member))
+        if not data.rights_after:
+            if right is not None:
+                session.delete(right)
+        elif right is None:
+            session.add(
+                AccountRight(
+                    account_id=account.id,
+                    member_id=data.member,
+                    rights=json.dumps(list(data.rights_after)),
+                )
+            )
+        else:
+            right.rights = json.dumps(list(data.rights_after))
+        session.flush()
+    audit(
+        session,
+        event="rights.changed" if applied else "rights.not_changed",
+        now=ctx.now(),
+        actor=row.decided_by or "server",
+        subject=account.id,
+        data={
+            "operation": row.id,
+            "member": data.member,
+            "before": list(data.rights_before),
+            "after": list(data.rights_after),
+        },
+    )
