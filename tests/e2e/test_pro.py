@@ -233,7 +233,7 @@ def test_a_member_without_validate_is_never_asked_and_cannot_approve(
     assert (view["status"], view["approvals"], view["still_needed"]) == ("pending", [], 2)
 
 
-def _batch(iban: str, count: int, *, seed: str = "sceau") -> dict[str, Any]:
+def batch_data(iban: str, count: int, *, seed: str = "sceau") -> dict[str, Any]:
     return {
         "debtor_iban": iban,
         "lines": [
@@ -276,7 +276,7 @@ class _ChangeOneLine(httpx.BaseTransport):
 def test_a_batch_of_10000_lines_approved_and_one_changed_line_rejected(
     bank: Bank, company: Company
 ) -> None:
-    batch = _batch(company.iban, 10_000)
+    batch = batch_data(company.iban, 10_000)
     created = company.create("batch_transfer", batch)
     data = created["operation"]["data"]
     assert data["count"] == 10_000
@@ -311,7 +311,7 @@ def test_a_batch_of_10000_lines_approved_and_one_changed_line_rejected(
 def test_more_than_10000_lines_are_refused_with_the_line_named(
     bank: Bank, company: Company
 ) -> None:
-    batch = _batch(company.iban, 10_001, seed="over")
+    batch = batch_data(company.iban, 10_001, seed="over")
     answer = bank.http.post(
         "/v1/operations/batch",
         json={
