@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sceau_core.operations import OperationType
+from sceau_core.errors import MalformedInput
+from sceau_core.operations import OperationType, check_text
 from sceau_core.pain001 import MAX_FILE_BYTES
 from sceau_server.api.deps import Ctx, Rp, problem_responses
 from sceau_server.api.middleware import BodyLimit
@@ -56,10 +57,21 @@ class BatchBodyLimit:
             await self.small(scope, receive, send)
 
 
+def _text(value: str) -> str:
+    """Free text that people read: checked like an operation's (no control characters…)."""
+    try:
+        return check_text(value, field="name")
+    except MalformedInput as error:
+        raise ValueError(str(error)) from error
+
+
+Text = Annotated[str, Field(min_length=1, max_length=140), AfterValidator(_text)]
+
+
 class OrganisationUpsert(_Request):
     """A company."""
 
-    name: str = Field(min_length=1, max_length=140)
+    name: Text
 
 
 class OrganisationView(BaseModel):
@@ -73,7 +85,7 @@ class OrganisationView(BaseModel):
 class MemberUpsert(_Request):
     """A user's membership: the name shown to the other signatories, administrator or not."""
 
-    display_name: str = Field(min_length=1, max_length=140)
+    display_name: Text
     admin: bool = False
 
 
@@ -91,9 +103,9 @@ class MemberView(BaseModel):
 class AccountUpsert(_Request):
     """A shared account: its rule, and its members' rights when it is created."""
 
-    organisation: str = Field(min_length=1, max_length=64)
+    organisation: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    name: str = Field(min_length=1, max_length=140)
+    name: Text
     rule: dict[str, Any] = Field(description="an approval rule (docs/pro.md §1)")
     members: list[dict[str, Any]] | None = Field(
         default=None,
@@ -117,7 +129,7 @@ class AccountView(BaseModel):
 @router.put(
     "/organisations/{organisation_id}",
     response_model=OrganisationView,
-    responses={201: {"model": OrganisationView}, **problem_responses(401, 403, 409, 422)},
+    responses={201: {"model": OrganisationView}, **problem_responses(400, 401, 403, 409, 413, 422)},
     summary="Create or rename an organisation (Sceau Pro)",
 )
 def put_organisation(
@@ -141,7 +153,7 @@ def put_organisation(
 @router.put(
     "/organisations/{organisation_id}/members/{external_id}",
     response_model=MemberView,
-    responses={201: {"model": MemberView}, **problem_responses(401, 403, 404, 422)},
+    responses={201: {"model": MemberView}, **problem_responses(400, 401, 403, 404, 413, 422)},
     summary="Add a user to an organisation (Sceau Pro)",
 )
 def put_member(
@@ -174,7 +186,7 @@ def put_member(
 @router.put(
     "/accounts/{iban}",
     response_model=AccountView,
-    responses={201: {"model": AccountView}, **problem_responses(401, 403, 404, 409, 422)},
+    responses={201: {"model": AccountView}, **problem_responses(400, 401, 403, 404, 409, 413, 422)},
     summary="Create a shared account or change its rule (Sceau Pro)",
 )
 def put_account(ctx: Ctx, rp: Rp, iban: IbanPath, body: AccountUpsert, response: Response) -> Any:
@@ -216,7 +228,7 @@ class RightsChangeRequest(_Request):
     "/accounts/{iban}/rights",
     response_model=OperationView,
     status_code=201,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
     summary="Ask the organisation's administrator to approve a rights change (Sceau Pro)",
 )
 def change_rights(ctx: Ctx, rp: Rp, iban: IbanPath, body: RightsChangeRequest) -> Any:
