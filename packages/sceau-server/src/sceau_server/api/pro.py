@@ -313,12 +313,14 @@ async def create_from_pain001(
 
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
         currency = None if account is None else pro.find_account(session, rp, account).currency
-        batch = pro.batch_from_pain001(data, currency)
+        imported, batch = pro.batch_from_pain001(data, currency)
         body: dict[str, Any] = {"user": user, "type": "batch_transfer", "data": batch}
         for key, value in (("account", account), ("ttl", ttl), ("callback_url", callback_url)):
             if value is not None:
                 body[key] = value
-        return operation_service.create_operation(ctx, session, rp, body, idempotency_key, notes)
+        return operation_service.create_operation(
+            ctx, session, rp, body, idempotency_key, notes, batch=imported
+        )
 
     view, created = await run_in_threadpool(ctx.transaction, work)
     response.status_code = 201 if created else 200

@@ -46,6 +46,7 @@ from sceau_core.operations import (
     RequestContext,
     parse_data,
 )
+from sceau_core.pain001 import ImportedBatch
 from sceau_core.results import ResultClaims, ResultStatus, sign_result
 from sceau_core.rules import Approved, RefusalReason, Refused
 from sceau_core.signatures import sign_operation
@@ -137,8 +138,13 @@ def create_operation(
     request: dict[str, Any],
     idempotency_key: str | None,
     notes: list[tuple[str, str]],
+    *,
+    batch: ImportedBatch | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Create an operation; return its view and whether it is new (idempotent replays are not)."""
+    """Create an operation; return its view and whether it is new (idempotent replays are not).
+
+    ``batch`` is the already checked batch that ``request["data"]`` holds (a pain.001 file).
+    """
     now = ctx.now()
     operation_type = OperationType(request["type"])
     if operation_type in INTERNAL_TYPES:
@@ -168,12 +174,19 @@ def create_operation(
     try:
         if request.get("account") is not None:
             plan = pro.plan_account_operation(
-                session, rp, user, operation_type, request["account"], request["data"], locale
+                session,
+                rp,
+                user,
+                operation_type,
+                request["account"],
+                request["data"],
+                locale,
+                batch=batch,
             )
             data = plan.data
             lines_json = plan.lines_json
         elif operation_type is OperationType.BATCH_TRANSFER:
-            imported = pro.parse_batch(request["data"], None)
+            imported = batch or pro.parse_batch(request["data"], None)
             data = imported.to_data()
             lines_json = pro.lines_text(imported)
         else:

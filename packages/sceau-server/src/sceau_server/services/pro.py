@@ -393,8 +393,8 @@ def parse_batch(raw: object, currency: str | None) -> ImportedBatch:
         raise BatchRefused.of(error) from error
 
 
-def batch_from_pain001(data: bytes, currency: str | None) -> dict[str, Any]:
-    """A pain.001 file as the JSON batch the operation path takes (lines named on refusal)."""
+def batch_from_pain001(data: bytes, currency: str | None) -> tuple[ImportedBatch, dict[str, Any]]:
+    """A pain.001 file checked, and as the JSON batch it stands for (lines named on refusal)."""
     try:
         imported = parse_pain001(data, currency=currency)
     except InvalidBatch as error:
@@ -405,7 +405,7 @@ def batch_from_pain001(data: bytes, currency: str | None) -> dict[str, Any]:
     }
     if imported.batch_reference is not None:
         batch["batch_reference"] = imported.batch_reference
-    return batch
+    return imported, batch
 
 
 def lines_text(imported: ImportedBatch) -> str:
@@ -435,6 +435,8 @@ def plan_account_operation(
     iban: str,
     raw_data: object,
     locale: str,
+    *,
+    batch: ImportedBatch | None = None,
 ) -> AccountPlan:
     """Check an operation asked on a shared account and prepare what its creation stores.
 
@@ -451,7 +453,7 @@ def plan_account_operation(
         raise Forbidden("The user cannot prepare operations on this account.")
     lines_json = None
     if operation_type is OperationType.BATCH_TRANSFER:
-        imported = parse_batch(raw_data, account.currency)
+        imported = batch or parse_batch(raw_data, account.currency)
         if imported.debtor_iban != account.iban:
             raise InvalidOperationData("debtor_iban: differs from the account")
         data: OperationData = imported.to_data()
