@@ -6,6 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from sceau_server.audit import export_evidence, load_or_create_checkpoint_key, verify_evidence
+from sceau_server.cli import _collect_evidence
+from sceau_server.services.checkpoints import write_checkpoint
 from tests.server.conftest import RelyingPartyClient, ServerHandle
 from tests.server.device_double import TestDevice
 
@@ -290,3 +293,23 @@ def test_a_rights_change_applies_once_the_administrator_approves_it(
         server.rows("SELECT count(*) AS n FROM audit_entries WHERE event = 'rights.changed'")[0].n
         == 1
     )
+
+
+def test_the_evidence_bundle_binds_every_signatory_approval(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    devices, _members = setup_company(server, bank)
+    created = transfer(bank, "60.00").json()
+    assert devices["alice"].approve(created["id"]).json()["status"] == "pending"
+    assert devices["carol"].approve(created["id"]).json()["status"] == "approved"
+    write_checkpoint(server.ctx)
+    key = load_or_create_checkpoint_key(server.settings.checkpoint_key_path)
+    with server.ctx.read() as session:
+        slots = _collect_evidence(session, created["id"])
+        assert len(slots["approvals"]) == 2
+        bundle = export_evidence(
+            session, operation_id=created["id"], public_key=key.public_key(), **slots
+        )
+    report = verify_evidence(bundle, public_key=key.public_key())
+    assert report.unbound == ()
+    assert set(report.bound) == {"operation", "approvals[0]", "approvals[1]", "result_jws"}
