@@ -922,7 +922,10 @@ def _decide_under_rule(
         },
     )
     notes.append((f"operation:{row.id}", "pending"))
-    for device in pro.validator_devices(session, set(outcome.who_can_still_approve)):
+    # Every validator's device refreshes: the signer's other devices drop it, the others see it.
+    assert row.account_id is not None
+    validators = pro.account_validators(session, row.account_id)
+    for device in pro.validator_devices(session, validators):
         notes.append((f"device:{device}", row.id))
     return {
         "operation": row.id,
