@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from sceau_server.audit import export_evidence, load_or_create_checkpoint_key, verify_evidence
@@ -13,6 +14,7 @@ from tests.server.conftest import RelyingPartyClient, ServerHandle
 from tests.server.device_double import TestDevice
 
 IBAN = "FR7630004012340098765432178"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "pain001"
 VALIDATE = ["view", "validate"]
 
 
@@ -313,3 +315,39 @@ def test_the_evidence_bundle_binds_every_signatory_approval(
     report = verify_evidence(bundle, public_key=key.public_key())
     assert report.unbound == ()
     assert set(report.bound) == {"operation", "approvals[0]", "approvals[1]", "result_jws"}
+
+
+def test_a_personal_batch_from_a_pain001_file_is_shown_to_its_user_only(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    owner = server.enrol(bank, "yann", phone="+33630000077")
+    other = server.enrol(bank, "zelie", phone="+33630000078")
+    content = (VECTORS / "valid-03.xml").read_bytes()
+    created = bank.http.post(
+        "/v1/operations/pain001",
+        params={"user": "yann"},
+        content=content,
+        headers={"Content-Type": "application/xml", "Idempotency-Key": "file-1"},
+    )
+    assert created.status_code == 201, created.text
+    again = bank.http.post(
+        "/v1/operations/pain001",
+        params={"user": "yann"},
+        content=content,
+        headers={"Content-Type": "application/xml", "Idempotency-Key": "file-1"},
+    )
+    assert (again.status_code, again.json()["id"]) == (200, created.json()["id"])
+    view = created.json()
+    assert view["operation"]["data"]["count"] == 5
+    assert "account" not in view or view["account"] is None
+    path = f"/v1/device/operations/{view['id']}/lines"
+    answer = owner.call("GET", path)
+    assert answer.status_code == 200
+    assert len(answer.json()["lines"]) == 5
+    assert other.call("GET", path).status_code == 404
+    # Over the general body limit, a batch goes to /v1/operations/batch.
+    lines = answer.json()["lines"] * 120
+    body = {"user": "yann", "type": "batch_transfer", "data": {
+        "debtor_iban": IBAN, "lines": lines}}  # fmt: skip
+    assert bank.http.post("/v1/operations", json=body).status_code == 413
+    assert bank.http.post("/v1/operations/batch", json=body).status_code == 201
