@@ -39,6 +39,23 @@ IbanPath = Annotated[str, Path(min_length=15, max_length=34, pattern=r"^[A-Za-z0
 _XML_TYPES = ("application/xml", "text/xml")
 
 
+def _check_ttl(ctx: Ctx, ttl: int | None) -> None:
+    """``SCEAU_MAX_TTL`` holds here as on ``POST /v1/operations`` (422, the field named)."""
+    if ttl is not None and ttl > ctx.settings.max_ttl:
+        raise InvalidRequest(
+            f"ttl must be at most {ctx.settings.max_ttl} seconds on this server.",
+            extra={
+                "errors": [
+                    {
+                        "loc": ["body", "ttl"],
+                        "msg": f"Input should be less than or equal to {ctx.settings.max_ttl}",
+                        "type": "less_than_equal",
+                    }
+                ]
+            },
+        )
+
+
 class BatchBodyLimit:
     """The body limit, larger for the two paths where a whole batch is posted."""
 
@@ -265,6 +282,7 @@ def create_batch(
     """``POST /v1/operations`` for a ``batch_transfer`` too large for the general body limit."""
     if body.type is not OperationType.BATCH_TRANSFER:
         raise InvalidRequest("type: only a batch_transfer is posted here.")
+    _check_ttl(ctx, body.ttl)
     request = body.model_dump(mode="json", exclude_none=True)
 
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
@@ -308,6 +326,7 @@ async def create_from_pain001(
     """A refused file names the transaction at fault: ``line`` and ``end_to_end_id``."""
     if content_type.split(";")[0].strip().lower() not in _XML_TYPES:
         raise InvalidRequest("The body must be a pain.001 file (Content-Type: application/xml).")
+    _check_ttl(ctx, ttl)
     data = await request.body()
     require_scope(rp, "batch_transfer")
 
