@@ -22,6 +22,7 @@ from sceau_core.operations import (
     OperationData,
     OperationType,
     RequestContext,
+    RightsChangeData,
     TransferData,
     check_text,
 )
@@ -186,6 +187,30 @@ EXPECTED: list[tuple[OperationData, tuple[str, ...], tuple[str, ...]]] = [
             "Device: Pixel de Camille",
             "Replaces: iPhone de Camille",
             "Warning: approve only if you are activating this device yourself",
+        ),
+    ),
+    (
+        RightsChangeData(
+            account_iban="FR7630004012340098765432178",
+            account_name="Compte fournisseurs",
+            member="m_bob",
+            member_name="Bob Martin",
+            rights_before=("view", "validate"),
+            rights_after=("view",),
+        ),
+        (
+            "Modification des droits sur un compte",
+            f"Compte{NBSP}: Compte fournisseurs (FR76 •••• •••• 2178)",
+            f"Membre{NBSP}: Bob Martin",
+            f"Droits actuels{NBSP}: consultation, validation",
+            f"Nouveaux droits{NBSP}: consultation",
+        ),
+        (
+            "Change of rights on an account",
+            "Account: Compte fournisseurs (FR76 •••• •••• 2178)",
+            "Member: Bob Martin",
+            "Current rights: view, validate",
+            "New rights: view",
         ),
     ),
 ]

@@ -42,6 +42,7 @@ from sceau_core.operations import (
     OperationData,
     OperationType,
     RequestContext,
+    RightsChangeData,
     TransferData,
     batch_lines_digest,
     check_batch,
@@ -677,6 +678,12 @@ data_strategies: dict[OperationType, st.SearchStrategy[Any]] = {
         NewDeviceData, activation_id=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
         device_name=names, replaces=optional_names,
     ),
+    OperationType.RIGHTS_CHANGE: st.builds(
+        RightsChangeData, account_iban=ibans, account_name=names,
+        member=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True), member_name=names,
+        rights_before=st.just(("view", "validate")),
+        rights_after=st.sampled_from([(), ("view",), ("view", "prepare")]),
+    ),
 }  # fmt: skip
 
 
@@ -747,6 +754,9 @@ def _mutations(op: Operation) -> list[tuple[str, Operation]]:
         other_id = data.activation_id[:-1] + ("x" if data.activation_id[-1] != "x" else "y")
         moved = dataclasses.replace(data, activation_id=other_id)
         changed.append(("activation_id", dataclasses.replace(op, data=moved)))
+    if isinstance(data, RightsChangeData):
+        fewer = dataclasses.replace(data, rights_after=("prepare",))
+        changed.append(("rights_after", dataclasses.replace(op, data=fewer)))
     if isinstance(data, BatchTransferData):
         more_total = dataclasses.replace(data, total=_plus_one_minor_unit(data.total))
         changed.append(("total", dataclasses.replace(op, data=more_total)))

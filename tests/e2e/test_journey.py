@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sceau_core.money import Amount
-from sceau_core.operations import BatchLine, BatchTransferData
+from sceau_core.operations import BatchLine
 from tests.e2e.conftest import CODE, Bank, Device, activate
 
 IBAN = "FR7630006000011234567890189"
@@ -28,10 +28,11 @@ def _batch() -> dict[str, Any]:
             amount=Amount.parse("34.50", "EUR"),
         ),
     ]
-    data = BatchTransferData.for_lines(
-        debtor_iban=IBAN, lines=lines, batch_reference="Paie novembre"
-    )
-    return data.to_json()
+    return {
+        "debtor_iban": IBAN,
+        "lines": [line.to_json() for line in lines],
+        "batch_reference": "Paie novembre",
+    }
 
 
 OPERATIONS: dict[str, dict[str, Any]] = {

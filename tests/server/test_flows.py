@@ -37,9 +37,21 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "batch_transfer": {
         "debtor_iban": IBAN,
+        "lines": [
+            {
+                "payee_name": "Fournisseur A",
+                "payee_iban": "DE89370400440532013000",
+                "amount": {"value": "100.00", "currency": "EUR"},
+            },
+            {
+                "payee_name": "Fournisseur B",
+                "payee_iban": "DE89370400440532013000",
+                "amount": {"value": "200.00", "currency": "EUR"},
+                "reference": "Facture 12",
+            },
+        ],
         "count": 2,
         "total": {"value": "300.00", "currency": "EUR"},
-        "lines_digest": "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg",
     },
 }
 

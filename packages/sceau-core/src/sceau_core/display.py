@@ -42,6 +42,7 @@ from sceau_core.operations import (
     OperationData,
     OperationType,
     RequestContext,
+    RightsChangeData,
     TransferData,
     check_text,
 )
@@ -107,6 +108,7 @@ _TITLES: Final[Mapping[str, Mapping[OperationType, str]]] = {
         OperationType.E_SIGNATURE: "Signature électronique",
         OperationType.BATCH_TRANSFER: "Virements groupés",
         OperationType.NEW_DEVICE: "Nouvel appareil Sceau",
+        OperationType.RIGHTS_CHANGE: "Modification des droits sur un compte",
     },
     "en": {
         OperationType.LOGIN: "Online banking sign-in",
@@ -116,6 +118,7 @@ _TITLES: Final[Mapping[str, Mapping[OperationType, str]]] = {
         OperationType.E_SIGNATURE: "Electronic signature",
         OperationType.BATCH_TRANSFER: "Batch transfer",
         OperationType.NEW_DEVICE: "New Sceau device",
+        OperationType.RIGHTS_CHANGE: "Change of rights on an account",
     },
 }
 
@@ -141,6 +144,10 @@ _LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "new_device": "Appareil",
         "replaces": "Remplace",
         "warning": "Attention",
+        "account": "Compte",
+        "member": "Membre",
+        "rights_before": "Droits actuels",
+        "rights_after": "Nouveaux droits",
     },
     "en": {
         "amount": "Amount",
@@ -163,6 +170,10 @@ _LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "new_device": "Device",
         "replaces": "Replaces",
         "warning": "Warning",
+        "account": "Account",
+        "member": "Member",
+        "rights_before": "Current rights",
+        "rights_after": "New rights",
     },
 }
 
@@ -170,6 +181,17 @@ _NEW_DEVICE_WARNING: Final[Mapping[str, str]] = {
     "fr": "validez seulement si vous activez vous-même cet appareil",
     "en": "approve only if you are activating this device yourself",
 }
+
+_RIGHT_NAMES: Final[Mapping[str, Mapping[str, str]]] = {
+    "fr": {"view": "consultation", "prepare": "préparation", "validate": "validation", "": "aucun"},
+    "en": {"view": "view", "prepare": "prepare", "validate": "validate", "": "none"},
+}
+
+
+def _rights_text(rights: Sequence[str], locale: Locale) -> str:
+    names = _RIGHT_NAMES[locale]
+    return ", ".join(names[right] for right in rights) if rights else names[""]
+
 
 _TRANSFERS: Final[Mapping[str, tuple[str, str]]] = {
     "fr": ("virement", "virements"),
@@ -312,6 +334,13 @@ def _data_lines(data: OperationData, locale: Locale) -> list[str]:
             lines.append(_line(locale, "replaces", data.replaces))
         lines.append(_line(locale, "warning", _NEW_DEVICE_WARNING[locale]))
         return lines
+    if isinstance(data, RightsChangeData):
+        return [
+            _line(locale, "account", f"{data.account_name} ({mask_iban(data.account_iban)})"),
+            _line(locale, "member", data.member_name),
+            _line(locale, "rights_before", _rights_text(data.rights_before, locale)),
+            _line(locale, "rights_after", _rights_text(data.rights_after, locale)),
+        ]
     if isinstance(data, ESignatureData):
         lines = [_line(locale, "document", data.document_title)]
         if data.document_pages is not None:

@@ -86,6 +86,7 @@ __all__ = [
     "OperationData",
     "OperationType",
     "RequestContext",
+    "RightsChangeData",
     "TransferData",
     "batch_lines_digest",
     "check_batch",
@@ -164,6 +165,7 @@ class OperationType(StrEnum):
     E_SIGNATURE = "e_signature"
     BATCH_TRANSFER = "batch_transfer"
     NEW_DEVICE = "new_device"
+    RIGHTS_CHANGE = "rights_change"
 
 
 class Channel(StrEnum):
@@ -811,6 +813,91 @@ class NewDeviceData:
         return obj
 
 
+_RIGHTS: Final = ("view", "prepare", "validate")
+
+
+def _check_rights(value: object, *, field: str) -> tuple[str, ...]:
+    if not isinstance(value, tuple) or not all(isinstance(item, str) for item in value):
+        raise InvalidOperation(f"{field}: must be a tuple of rights")
+    if any(item not in _RIGHTS for item in value):
+        raise InvalidOperation(f"{field}: each right is one of {', '.join(_RIGHTS)}")
+    if list(value) != sorted(set(value), key=_RIGHTS.index):
+        raise InvalidOperation(f"{field}: distinct rights, in the order view, prepare, validate")
+    return value
+
+
+@dataclass(frozen=True)
+class RightsChangeData:
+    """A change of a member's rights on a company's shared account (Sceau Pro, issue 8).
+
+    The server creates it when the bank asks for the change; the organisation's administrator
+    approves it with Sceau, and only then does it apply (a relying party cannot ask for it
+    directly, see :data:`INTERNAL_TYPES`). ``rights_before`` and ``rights_after`` are among
+    ``view``, ``prepare``, ``validate``, in that order; empty means no right at all.
+    """
+
+    TYPE: ClassVar[OperationType] = OperationType.RIGHTS_CHANGE
+
+    account_iban: str
+    account_name: str
+    member: str
+    member_name: str
+    rights_before: tuple[str, ...]
+    rights_after: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        _check_iban(self.account_iban, field="account_iban")
+        check_text(self.account_name, field="account_name")
+        if not _matches(_ID, self.member):
+            raise InvalidOperation(
+                "member: must be 1 to 64 characters among A-Z, a-z, 0-9, _ and -"
+            )
+        check_text(self.member_name, field="member_name")
+        _check_rights(self.rights_before, field="rights_before")
+        _check_rights(self.rights_after, field="rights_after")
+        if self.rights_before == self.rights_after:
+            raise InvalidOperation("rights_after: must differ from rights_before")
+
+    @classmethod
+    def from_json(cls, obj: object, *, field: str = "data") -> RightsChangeData:
+        """Parse the change strictly; the names are normalized."""
+        value = _members(
+            obj,
+            field=field,
+            required=(
+                "account_iban",
+                "account_name",
+                "member",
+                "member_name",
+                "rights_before",
+                "rights_after",
+            ),
+        )
+        with _within(field):
+            for key in ("rights_before", "rights_after"):
+                if not isinstance(value[key], list):
+                    raise InvalidOperation(f"{key}: must be a JSON array, not {_kind(value[key])}")
+            return cls(
+                account_iban=_iban_text(value["account_iban"]),
+                account_name=_nfc(value["account_name"]),
+                member=value["member"],
+                member_name=_nfc(value["member_name"]),
+                rights_before=tuple(value["rights_before"]),
+                rights_after=tuple(value["rights_after"]),
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the wire form."""
+        return {
+            "account_iban": self.account_iban,
+            "account_name": self.account_name,
+            "member": self.member,
+            "member_name": self.member_name,
+            "rights_before": list(self.rights_before),
+            "rights_after": list(self.rights_after),
+        }
+
+
 OperationData: TypeAlias = (
     LoginData
     | CardPaymentData
@@ -819,6 +906,7 @@ OperationData: TypeAlias = (
     | ESignatureData
     | BatchTransferData
     | NewDeviceData
+    | RightsChangeData
 )
 
 DATA_TYPES: Final[Mapping[OperationType, type[OperationData]]] = MappingProxyType(
@@ -830,11 +918,14 @@ DATA_TYPES: Final[Mapping[OperationType, type[OperationData]]] = MappingProxyTyp
         OperationType.E_SIGNATURE: ESignatureData,
         OperationType.BATCH_TRANSFER: BatchTransferData,
         OperationType.NEW_DEVICE: NewDeviceData,
+        OperationType.RIGHTS_CHANGE: RightsChangeData,
     }
 )
 """The data class of each operation type."""
 
-INTERNAL_TYPES: Final[frozenset[OperationType]] = frozenset({OperationType.NEW_DEVICE})
+INTERNAL_TYPES: Final[frozenset[OperationType]] = frozenset(
+    {OperationType.NEW_DEVICE, OperationType.RIGHTS_CHANGE}
+)
 """The operation types the server creates itself; a relying party can never request them."""
 
 

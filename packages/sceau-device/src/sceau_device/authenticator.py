@@ -103,9 +103,9 @@ PATH_OPERATIONS: Final = "/v1/device/operations"
 PATH_EVALUATE: Final = "/v1/device/operations/{id}/evaluate"
 PATH_DECISION: Final = "/v1/device/operations/{id}/decision"
 PATH_EVENTS: Final = "/v1/device/events"
-# The lines of a pending batch transfer (brief D4, issue 8). The server does not offer this yet;
-# the SDK proposes GET -> {"lines": [line, ...]}, each line as in docs/protocol.md §4.3, in the
-# batch's order. The device checks them against the signed count, total and lines_digest.
+# The lines of a pending batch transfer (brief D4, issue 8): GET -> {"lines": [line, ...]}, each
+# line as in docs/protocol.md §4.3, in the batch's order. The device checks them against the
+# signed count, total and lines_digest.
 PATH_BATCH_LINES: Final = "/v1/device/operations/{id}/lines"
 PATH_ACTIVATION: Final = "/v1/device/activation"
 # Changing the code knowing the old one (docs/api.md, docs/protocol.md §6.3):

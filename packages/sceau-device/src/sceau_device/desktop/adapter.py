@@ -6,8 +6,7 @@ the :class:`~sceau_device.desktop.ports.Decider` of the application. Its live fe
 :meth:`Authenticator.listen <sceau_device.authenticator.Authenticator.listen>` (the server's
 signed event stream, with catch-up after each reconnection) run in a daemon thread; its batch
 lines come from :meth:`Authenticator.batch_lines
-<sceau_device.authenticator.Authenticator.batch_lines>`, whose endpoint
-(``GET /v1/device/operations/{id}/lines``) the server does not offer yet.
+<sceau_device.authenticator.Authenticator.batch_lines>` (``GET /v1/device/operations/{id}/lines``).
 """
 
 from __future__ import annotations

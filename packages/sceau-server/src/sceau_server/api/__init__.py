@@ -15,9 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from sceau_core.results import jwks
 from sceau_server import errors
-from sceau_server.api import admin, device, health, logs, rp
+from sceau_server.api import admin, device, health, logs, pro, rp
 from sceau_server.api.deps import Ctx
-from sceau_server.api.middleware import BodyLimit
 from sceau_server.api.streams import Streams
 from sceau_server.metrics import METRICS, RequestMetrics
 from sceau_server.services import device_lifecycle
@@ -113,9 +112,10 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
     app.state.streams = Streams()
     errors.install(app)
     logs.install()
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(pro.BatchBodyLimit, limit=settings.max_body_bytes)
     if settings.metrics:
         app.add_middleware(RequestMetrics)
+    app.include_router(pro.router)
     app.include_router(rp.router)
     app.include_router(device.router)
     app.include_router(admin.router)

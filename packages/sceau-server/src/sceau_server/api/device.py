@@ -209,6 +209,26 @@ def pending(ctx: Ctx, http: SignedHttp) -> Any:
     return ctx.transaction(work)
 
 
+@router.get(
+    "/operations/{operation_id}/lines",
+    responses={
+        200: {"description": '{"lines": [...]}: every line of a batch transfer, in order'},
+        **problem_responses(400, 401, 403, 404, 413, 422),
+    },
+    summary="A batch transfer's lines, which the operation's lines_digest binds",
+)
+def batch_lines(ctx: Ctx, http: SignedHttp, operation_id: OperationIdPath) -> Response:
+    """For the operation's user, or a validator of its shared account (docs/pro.md)."""
+    info = verify_signature(ctx, http)
+
+    def work(session: Session, _notes: list[tuple[str, str]]) -> str:
+        return operation_service.batch_lines_for_device(
+            session, admit(ctx, session, info), operation_id
+        )
+
+    return Response(content=ctx.transaction(work), media_type="application/json")
+
+
 @router.post(
     "/operations/{operation_id}/evaluate",
     response_model=Evaluation,

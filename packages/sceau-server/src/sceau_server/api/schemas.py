@@ -19,6 +19,7 @@ __all__ = [
     "ActivationLookup",
     "AdminAction",
     "AdminDevices",
+    "ApprovalEntry",
     "BiometricsRequest",
     "CodeChangeEvaluation",
     "CodeChangeRequest",
@@ -126,8 +127,24 @@ class OperationCreate(_Request):
         default=None, ge=1, le=3600, strict=True, description="seconds; default per type"
     )
     callback_url: str | None = Field(default=None, min_length=1, max_length=2048, strict=True)
+    account: str | None = Field(
+        default=None,
+        min_length=15,
+        max_length=42,
+        strict=True,
+        description="Sceau Pro: the IBAN of the shared account; its validators decide",
+    )
 
     model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class ApprovalEntry(BaseModel):
+    """One member's decision on a shared account's operation."""
+
+    member: str | None
+    name: str | None
+    decision: Literal["approve", "reject", "not_me"]
+    at: int
 
 
 class OperationView(BaseModel):
@@ -148,6 +165,13 @@ class OperationView(BaseModel):
     callback_url: str | None
     match: str | None = Field(
         default=None, description="login only: the number to show the user (brief D6)"
+    )
+    account: str | None = Field(default=None, description="Sceau Pro: the shared account's IBAN")
+    approvals: list[ApprovalEntry] | None = Field(
+        default=None, description="Sceau Pro: every member's decision so far"
+    )
+    still_needed: int | None = Field(
+        default=None, description="Sceau Pro, while pending: approvals still needed"
     )
 
 
@@ -345,3 +369,6 @@ class DecisionResult(BaseModel):
 
     operation: str
     status: str
+    still_needed: int | None = Field(
+        default=None, description="Sceau Pro: the approval is kept, others are still needed"
+    )

@@ -68,6 +68,7 @@ KINDS: Final = {
         "e_signature": "Signature électronique",
         "batch_transfer": "Virements groupés",
         "new_device": "Nouvel appareil",
+        "rights_change": "Modification des droits",
     },
     "en": {
         "login": "Sign-in",
@@ -77,6 +78,7 @@ KINDS: Final = {
         "e_signature": "Electronic signature",
         "batch_transfer": "Batch transfer",
         "new_device": "New device",
+        "rights_change": "Change of rights",
     },
 }
 

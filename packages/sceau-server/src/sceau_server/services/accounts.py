@@ -42,6 +42,7 @@ API_KEY_PREFIX = "sceau_sk_"
 ALL_SCOPES = (
     "users",
     "activations",
+    "organisations",
     *(kind.value for kind in OperationType if kind not in INTERNAL_TYPES),
 )
 """The scopes a relying party's key gets unless told otherwise (``sceau admin rp create``)."""

@@ -23,6 +23,7 @@ Code attempts (brief K3, docs/protocol.md §6.2)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -39,12 +40,15 @@ from sceau_core.errors import MalformedInput, Mismatch, SceauError, Verification
 from sceau_core.keys import decode_public_key
 from sceau_core.operations import (
     INTERNAL_TYPES,
+    Locale,
     Operation,
     OperationType,
     RequestContext,
     parse_data,
 )
+from sceau_core.pain001 import ImportedBatch
 from sceau_core.results import ResultClaims, ResultStatus, sign_result
+from sceau_core.rules import Approved, RefusalReason, Refused
 from sceau_core.signatures import sign_operation
 from sceau_server.audit import evidence_digest
 from sceau_server.errors import (
@@ -60,6 +64,7 @@ from sceau_server.errors import (
 )
 from sceau_server.metrics import METRICS
 from sceau_server.services import activations as activation_service
+from sceau_server.services import pro
 from sceau_server.services.accounts import check_callback, get_user, require_scope
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
@@ -78,6 +83,7 @@ from sceau_server.storage.models import Operation as OperationRow
 
 __all__ = [
     "FINAL_STATUSES",
+    "batch_lines_for_device",
     "cancel_operation",
     "create_operation",
     "decide",
@@ -133,8 +139,13 @@ def create_operation(
     request: dict[str, Any],
     idempotency_key: str | None,
     notes: list[tuple[str, str]],
+    *,
+    batch: ImportedBatch | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Create an operation; return its view and whether it is new (idempotent replays are not)."""
+    """Create an operation; return its view and whether it is new (idempotent replays are not).
+
+    ``batch`` is the already checked batch that ``request["data"]`` holds (a pain.001 file).
+    """
     now = ctx.now()
     operation_type = OperationType(request["type"])
     if operation_type in INTERNAL_TYPES:
@@ -158,8 +169,29 @@ def create_operation(
     callback_url = request.get("callback_url")
     if callback_url is not None:
         check_callback(rp, callback_url)
+    locale: Locale = "en" if user.locale == "en" else "fr"
+    plan: pro.AccountPlan | None = None
+    lines_json: str | None = None
     try:
-        data = parse_data(operation_type, request["data"])
+        if request.get("account") is not None:
+            plan = pro.plan_account_operation(
+                session,
+                rp,
+                user,
+                operation_type,
+                request["account"],
+                request["data"],
+                locale,
+                batch=batch,
+            )
+            data = plan.data
+            lines_json = plan.lines_json
+        elif operation_type is OperationType.BATCH_TRANSFER:
+            imported = batch or pro.parse_batch(request["data"], None)
+            data = imported.to_data()
+            lines_json = pro.lines_text(imported)
+        else:
+            data = parse_data(operation_type, request["data"])
         context = RequestContext.from_json(request.get("context") or {})
     except MalformedInput as error:
         raise InvalidOperationData(str(error)) from error
@@ -170,7 +202,7 @@ def create_operation(
             headers={"Retry-After": str(_RATE_WINDOW)},
             extra={"retry_after": _RATE_WINDOW},
         )
-    devices = repository.active_activation_ids(session, user.id)
+    devices = plan.devices if plan else repository.active_activation_ids(session, user.id)
     if not devices:
         raise Conflict("The user has no active device.")
     ttl = request.get("ttl") or ctx.settings.ttl_for(operation_type.value)
@@ -180,11 +212,16 @@ def create_operation(
             type=operation_type,
             data=data,
             context=context,
-            locale="en" if user.locale == "en" else "fr",
+            locale=locale,
             now=now,
             ttl=ttl,
             rng=os.urandom,
         )
+        if plan is not None:
+            # The rule's lines are signed with the rest: each signatory knows how many sign.
+            operation = dataclasses.replace(
+                operation, display=(*operation.display, *plan.rule_lines)
+            )
     except MalformedInput as error:
         raise InvalidOperationData(str(error)) from error
     match = f"{10 + secrets.randbelow(90)}" if operation_type is OperationType.LOGIN else None
@@ -203,9 +240,13 @@ def create_operation(
         created_at=now,
         expires_at=operation.expires_at,
         suspected_fraud=False,
+        account_id=None if plan is None else plan.account.id,
+        rule=None if plan is None else plan.rule_text,
     )
     session.add(row)
     session.flush()
+    if lines_json is not None:
+        pro.store_lines(session, row.id, lines_json)
     audit(
         session,
         event="operation.created",
@@ -217,6 +258,7 @@ def create_operation(
             "type": operation_type.value,
             "digest": operation.digest,
             "expires_at": operation.expires_at,
+            **({} if plan is None else {"account": plan.account.iban}),
         },
     )
     for device in devices:
@@ -246,6 +288,7 @@ def operation_view(session: Session, row: OperationRow) -> dict[str, Any]:
     }
     if row.match is not None:
         view["match"] = row.match
+    view.update(pro.approvals_view(session, row))
     return view
 
 
@@ -302,13 +345,17 @@ def finalize(
     factors: tuple[str, ...] = (),
     suspected_fraud: bool = False,
     approval: dict[str, Any] | None = None,
+    signers: tuple[str, ...] | None = None,
 ) -> None:
     """Move ``row`` out of ``pending`` exactly once, sign its result, queue its webhook.
 
     The audit entry records the digests of the signed approval and of the result JWS, so that an
-    evidence bundle binds them to the log (brief R4).
+    evidence bundle binds them to the log (brief R4). ``signers`` are a shared account's
+    signatories (member ids); otherwise the deciding device.
     """
     now = ctx.now()
+    if signers is None:
+        signers = (decided_by,) if decided_by else ()
     claims = ResultClaims(
         issuer=ctx.settings.public_url,
         operation_id=row.id,
@@ -316,7 +363,7 @@ def finalize(
         operation_type=row.type,
         status=ResultStatus(status),
         factors=tuple(sorted(factors)),
-        signers=(decided_by,) if decided_by else (),
+        signers=signers,
         issued_at=now,
     )
     token = sign_result(claims, private_key=ctx.signing_key)
@@ -365,7 +412,7 @@ def finalize(
         data={
             "digest": row.digest,
             "factors": sorted(factors),
-            "signers": [decided_by] if decided_by else [],
+            "signers": list(signers),
             "suspected_fraud": suspected_fraud,
             "approval_digests": [] if approval is None else [evidence_digest(approval)],
             "result_digest": evidence_digest(token),
@@ -376,10 +423,16 @@ def finalize(
     after_commit(session, lambda: METRICS.operation(operation_type, status))
     for device in repository.active_activation_ids(session, row.user_id):
         notes.append((f"device:{device}", row.id))
+    if row.account_id is not None:
+        validators = pro.account_validators(session, row.account_id)
+        for device in pro.validator_devices(session, validators):
+            notes.append((f"device:{device}", row.id))
     if row.type == OperationType.NEW_DEVICE.value:
         from sceau_server.services import device_lifecycle
 
         device_lifecycle.settle(ctx, session, row, status, notes)
+    elif row.type == OperationType.RIGHTS_CHANGE.value:
+        pro.settle_rights_change(ctx, session, row, status)
 
 
 def expire_one(ctx: ServerContext, operation_id: str) -> None:
@@ -410,13 +463,26 @@ def expire_due(ctx: ServerContext, limit: int = 200) -> int:
 def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted) -> dict[str, Any]:
     """The user's pending operations, each signed with the server key (brief D8)."""
     now = ctx.now()
-    rows = repository.pending_operations_for_user(session, admitted.user.id, now)
+    own = repository.pending_operations_for_user(session, admitted.user.id, now)
+    shared = pro.pending_account_operations(session, admitted.user, now)
+    rows = sorted(
+        [*(row for row in own if row.account_id is None), *shared],
+        key=lambda row: (row.created_at, row.id),
+    )
     return {
         "operations": [
             sign_operation(stored_operation(row.body), private_key=ctx.signing_key) for row in rows
         ],
         **_attempt_state(ctx, session, admitted.activation, now),
     }
+
+
+def batch_lines_for_device(session: Session, admitted: Admitted, operation_id: str) -> str:
+    """The JSON ``{"lines": [...]}`` of a batch the device's user may decide or decided."""
+    row = session.get(OperationRow, operation_id)
+    if row is None:
+        raise NotFound("No such operation.")
+    return pro.batch_lines_body(session, row, admitted.user)
 
 
 def _window_failures(
@@ -445,7 +511,12 @@ def _device_operation(
     ctx: ServerContext, session: Session, admitted: Admitted, operation_id: str
 ) -> OperationRow:
     row = session.get(OperationRow, operation_id, with_for_update=True)
-    if row is None or row.user_id != admitted.user.id:
+    if row is None:
+        raise NotFound("No such operation.")
+    member = None
+    if row.account_id is not None:
+        member = pro.decider(session, row, admitted.user)
+    elif row.user_id != admitted.user.id:
         raise NotFound("No such operation.")
     now = ctx.now()
     if row.status != "pending" or now >= row.expires_at:
@@ -453,6 +524,8 @@ def _device_operation(
         if row.status == "pending":
             error.follow_up = _expire_follow_up(ctx, operation_id)
         raise error
+    if member is not None:
+        pro.refuse_if_decided(session, row, member)
     return row
 
 
@@ -780,6 +853,7 @@ def decide(
         clear_attempt(session, activation, attempt, now)
     status = "rejected" if match_refused else _DECISION_STATUS[approval.decision]
     evidence = signed.to_json()
+    member = None if row.account_id is None else pro.decider(session, row, admitted.user)
     session.add(
         Approval(
             operation_id=row.id,
@@ -787,11 +861,16 @@ def decide(
             decision=approval.decision.value,
             body=json.dumps(evidence, separators=(",", ":")),
             created_at=now,
+            member_id=None if member is None else member.id,
         )
     )
     not_me = approval.decision is Decision.NOT_ME
     if not_me:
         admitted.user.fraud_flagged_at = now
+    if member is not None:
+        return _decide_under_rule(
+            ctx, session, row, member.id, activation, factors, evidence, notes
+        )
     finalize(
         ctx,
         session,
@@ -814,3 +893,59 @@ def decide(
             data={},
         )
     return {"operation": row.id, "status": status, "refused": match_refused}
+
+
+def _decide_under_rule(
+    ctx: ServerContext,
+    session: Session,
+    row: OperationRow,
+    member_id: str,
+    activation: Activation,
+    factors: tuple[str, ...],
+    evidence: dict[str, Any],
+    notes: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """Count a member's verified decision under the account's rule (docs/pro.md §4)."""
+    session.flush()
+    outcome = pro.evaluate_operation(session, row)
+    common: dict[str, Any] = {
+        "actor": activation.id,
+        "decided_by": activation.id,
+        "factors": factors,
+        "approval": evidence,
+    }
+    if isinstance(outcome, Approved):
+        finalize(ctx, session, row, "approved", notes, signers=outcome.signatories, **common)
+        return {"operation": row.id, "status": "approved", "refused": False}
+    if isinstance(outcome, Refused):
+        not_me = outcome.reason is RefusalReason.NOT_ME
+        status = "not_me" if not_me else "rejected"
+        finalize(
+            ctx, session, row, status, notes, suspected_fraud=not_me, signers=outcome.by, **common
+        )
+        return {"operation": row.id, "status": status, "refused": False}
+    audit(
+        session,
+        event="operation.signed",
+        now=ctx.now(),
+        actor=activation.id,
+        subject=row.id,
+        data={
+            "member": member_id,
+            "approval_digest": evidence_digest(evidence),
+            "signatories": list(outcome.signatories),
+            "still_needed": outcome.still_needed,
+        },
+    )
+    notes.append((f"operation:{row.id}", "pending"))
+    # Every validator's device refreshes: the signer's other devices drop it, the others see it.
+    assert row.account_id is not None
+    validators = pro.account_validators(session, row.account_id)
+    for device in pro.validator_devices(session, validators):
+        notes.append((f"device:{device}", row.id))
+    return {
+        "operation": row.id,
+        "status": "pending",
+        "still_needed": outcome.still_needed,
+        "refused": False,
+    }

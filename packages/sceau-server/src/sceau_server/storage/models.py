@@ -28,13 +28,18 @@ from sceau_server.db import Base
 __all__ = [
     "ACTIVATION_STATUSES",
     "OPERATION_STATUSES",
+    "Account",
+    "AccountRight",
     "Activation",
     "Approval",
     "Attempt",
+    "BatchLines",
     "CodeReset",
     "Delivery",
+    "Member",
     "Nonce",
     "Operation",
+    "Organisation",
     "RelyingParty",
     "ServerKey",
     "SmsMessage",
@@ -213,6 +218,12 @@ class Operation(Base):
     factors: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     suspected_fraud: Mapped[bool] = mapped_column(Boolean, default=False)
     result_jws: Mapped[str | None] = mapped_column(Text, nullable=True)
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id"), nullable=True, index=True
+    )
+    """A shared account's operation (Sceau Pro): its validators decide, under ``rule``."""
+    rule: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The account's approval rule as it was at creation (RFC 8785 JSON)."""
 
 
 class Approval(Base):
@@ -229,6 +240,8 @@ class Approval(Base):
     decision: Mapped[str] = mapped_column(String(16))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """On a shared account's operation: the member whose device decided."""
 
 
 class Attempt(Base):
@@ -310,3 +323,64 @@ class ServerKey(Base):
     public_key: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Organisation(Base):
+    """A company whose members share accounts (Sceau Pro, issue 8), owned by one RP."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rp_id: Mapped[str] = mapped_column(ForeignKey("relying_parties.id"))
+    name: Mapped[str] = mapped_column(String(140))
+    created_at: Mapped[int] = mapped_column(Integer)
+
+
+class Member(Base):
+    """A user's membership of an organisation; each member has their own devices and code."""
+
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "user_id", name="uq_members_organisation_user"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(140))
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[int] = mapped_column(Integer)
+
+
+class Account(Base):
+    """A shared account of an organisation, with its approval rule."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    iban: Mapped[str] = mapped_column(String(34), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    name: Mapped[str] = mapped_column(String(140))
+    rule: Mapped[str] = mapped_column(Text)
+    rule_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(Integer)
+
+
+class AccountRight(Base):
+    """A member's rights on an account: the JSON array of ``view``, ``prepare``, ``validate``."""
+
+    __tablename__ = "account_rights"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), primary_key=True)
+    rights: Mapped[str] = mapped_column(Text)
+
+
+class BatchLines(Base):
+    """A batch transfer's lines: the RFC 8785 array whose SHA-256 is its ``lines_digest``."""
+
+    __tablename__ = "batch_lines"
+
+    operation_id: Mapped[str] = mapped_column(ForeignKey("operations.id"), primary_key=True)
+    lines: Mapped[str] = mapped_column(Text)
