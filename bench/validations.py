@@ -193,8 +193,12 @@ def _postmaster_pid(pg_directory: Path) -> int:
 
 
 @contextlib.contextmanager
-def deploy(config: str, directory: Path) -> Iterator[Deployment]:
-    """Start ``config`` (sqlite, postgres, cluster) in ``directory``; stop it afterwards."""
+def deploy(config: str, directory: Path, profile: str | None = None) -> Iterator[Deployment]:
+    """Start ``config`` (sqlite, postgres, cluster) in ``directory``; stop it afterwards.
+
+    With ``profile`` (one node only), the server runs under cProfile (``profiled_serve.py``)
+    and writes its merged profile to that file when it stops.
+    """
     env = _base_env(directory)
     directory.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data directory
     if config == "cluster":
@@ -247,8 +251,12 @@ def deploy(config: str, directory: Path) -> Iterator[Deployment]:
         url = f"http://127.0.0.1:{port}"
         env["SCEAU_PUBLIC_URL"] = url
         log = (directory / "server.log").open("wb")
+        command = [SCEAU]
+        if profile:
+            command = [sys.executable, str(ROOT / "bench" / "profiled_serve.py")]
+            env["SCEAU_PROFILE_OUT"] = str(Path(profile).resolve())
         server = subprocess.Popen(
-            [SCEAU, "serve", "--port", str(port), "--no-access-log"],
+            [*command, "serve", "--port", str(port), "--no-access-log"],
             env=env,
             cwd=directory,
             stdout=log,
@@ -682,7 +690,7 @@ def benchmark(arguments: argparse.Namespace) -> None:
     levels = [int(level) for level in arguments.levels.split(",")]
     with (
         tempfile.TemporaryDirectory(prefix="sceau-bench-") as temp,
-        deploy(arguments.config, Path(temp)) as deployment,
+        deploy(arguments.config, Path(temp), arguments.profile) as deployment,
     ):
         api_key = create_relying_party(deployment)
         started = time.perf_counter()
@@ -922,7 +930,12 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=0, help="open N event streams instead")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="bound for --streams")
     parser.add_argument("--json", help="append each level's figures to this JSON-lines file")
+    parser.add_argument(
+        "--profile", help="run the server under cProfile and write its profile to this file"
+    )
     arguments = parser.parse_args()
+    if arguments.profile and arguments.config == "cluster":
+        sys.exit("--profile profiles one server node: use --config sqlite or postgres")
     if not shutil.which("nginx") and arguments.config == "cluster":
         sys.exit("the cluster configuration needs nginx (scripts/system-packages)")
     if arguments.streams:

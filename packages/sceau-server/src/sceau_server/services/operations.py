@@ -409,7 +409,7 @@ def expire_due(ctx: ServerContext, limit: int = 200) -> int:
 def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted) -> dict[str, Any]:
     """The user's pending operations, each signed with the server key (brief D8)."""
     now = ctx.now()
-    rows = repository.pending_operations_for_user(session, admitted.user.id, now)
+    rows = repository.pending_operations_for_user(session, admitted.activation.user_id, now)
     return {
         "operations": [
             sign_operation(stored_operation(row.body), private_key=ctx.signing_key) for row in rows
@@ -444,7 +444,7 @@ def _device_operation(
     ctx: ServerContext, session: Session, admitted: Admitted, operation_id: str
 ) -> OperationRow:
     row = session.get(OperationRow, operation_id, with_for_update=True)
-    if row is None or row.user_id != admitted.user.id:
+    if row is None or row.user_id != admitted.activation.user_id:
         raise NotFound("No such operation.")
     now = ctx.now()
     if row.status != "pending" or now >= row.expires_at:

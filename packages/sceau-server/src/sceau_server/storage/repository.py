@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sceau_server.storage.models import (
@@ -46,6 +47,7 @@ __all__ = [
     "open_failure_times",
     "pending_operations_for_user",
     "purge_nonces",
+    "remember_new_nonce",
     "remember_nonce",
     "supersede_open_resets",
     "supersede_unused_activations",
@@ -227,6 +229,18 @@ def nonce_seen(session: Session, activation_id: str, nonce: str) -> bool:
 def remember_nonce(session: Session, activation_id: str, nonce: str, expires_at: int) -> None:
     """Record a request nonce until ``expires_at``."""
     session.add(Nonce(activation_id=activation_id, nonce=nonce, expires_at=expires_at))
+
+
+def remember_new_nonce(session: Session, activation_id: str, nonce: str, expires_at: int) -> bool:
+    """Record a request nonce unless already seen; return whether it was new (one statement)."""
+    connection = session.connection()
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    result = connection.execute(
+        dialect.insert(Nonce)
+        .values(activation_id=activation_id, nonce=nonce, expires_at=expires_at)
+        .on_conflict_do_nothing()
+    )
+    return _rowcount(result) == 1
 
 
 def purge_nonces(session: Session, now: int) -> None:
