@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from sceau_core.httpsig import HttpRequest
 from sceau_server.errors import MalformedRequest, Unauthorized
@@ -26,7 +27,8 @@ _SIGNED_HEADERS = frozenset({"signature", "signature-input", "content-digest", "
 _bearer = HTTPBearer(auto_error=False, description="the relying party's API key")
 
 
-def _context(request: Request) -> ServerContext:
+async def _context(request: Request) -> ServerContext:
+    # async: FastAPI runs a plain function dependency in a worker thread, a hand-off per request.
     context: ServerContext = request.app.state.context
     return context
 
@@ -72,22 +74,26 @@ def _rp_cache(ctx: ServerContext) -> _RpCache:
         return cache
 
 
-def _relying_party(
+def _load_relying_party(ctx: ServerContext, token: str, digest: str) -> RelyingParty:
+    with ctx.read() as session:
+        rp = authenticate_rp(ctx, session, f"Bearer {token}")
+        session.expunge(rp)
+    _rp_cache(ctx).put(digest, rp)
+    return rp
+
+
+async def _relying_party(
     ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> RelyingParty:
     if credentials is None:
         raise Unauthorized("An API key is required (Authorization: Bearer …).")
-    # Two RP requests per validation: the key's row is read at most once per RP_CACHE_SECONDS.
-    cache = _rp_cache(ctx)
+    # Two RP requests per validation: the key's row is read at most once per RP_CACHE_SECONDS,
+    # in a worker thread; a key found in memory costs one HMAC on the event loop.
     digest = ctx.digest("api-key", "", credentials.credentials)
-    cached = cache.get(digest)
+    cached = _rp_cache(ctx).get(digest)
     if cached is not None:
         return cached
-    with ctx.read() as session:
-        rp = authenticate_rp(ctx, session, f"Bearer {credentials.credentials}")
-        session.expunge(rp)
-    cache.put(digest, rp)
-    return rp
+    return await run_in_threadpool(_load_relying_party, ctx, credentials.credentials, digest)
 
 
 Rp = Annotated[RelyingParty, Depends(_relying_party)]

@@ -409,10 +409,10 @@ def expire_due(ctx: ServerContext, limit: int = 200) -> int:
 def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted) -> dict[str, Any]:
     """The user's pending operations, each signed with the server key (brief D8)."""
     now = ctx.now()
-    rows = repository.pending_operations_for_user(session, admitted.activation.user_id, now)
+    bodies = repository.pending_operation_bodies(session, admitted.activation.user_id, now)
     return {
         "operations": [
-            sign_operation(stored_operation(row.body), private_key=ctx.signing_key) for row in rows
+            sign_operation(stored_operation(body), private_key=ctx.signing_key) for body in bodies
         ],
         **_attempt_state(ctx, session, admitted.activation, now),
     }
