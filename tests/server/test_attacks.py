@@ -355,6 +355,15 @@ def test_an_evaluation_never_followed_by_a_signature_stays_counted(
         "https://bank.example/hooks/sceau/../../admin",
         "https://bank.example/hooks/sceau/%2e%2e/admin",
         "https://bank.example.evil.example/hooks/sceau",
+        # Encoded slashes and backslashes: a receiver that decodes before normalizing posts
+        # to /admin; controls: urlsplit drops them, so another URL would be checked.
+        "https://bank.example/hooks/sceau/..%2fadmin",
+        "https://bank.example/hooks/sceau/x/..%2F..%2Fadmin",
+        "https://bank.example/hooks/sceau/..%5Cadmin",
+        "https://bank.example/hooks/sceau/%252e%252e/admin",
+        "https://bank.exa\tmple/hooks/sceau",
+        "https://bank.example/hooks/sceau/\r\nx",
+        "https://bank.example/hooks/sceau/%0d%0ax",
     ],
 )
 def test_callback_outside_the_allowlist_is_refused(make_server: Any, url: str) -> None:

@@ -136,10 +136,12 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
     if bool(arguments.tls_cert) != bool(arguments.tls_key):
         print("sceau: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    from sceau_server.services.sms import default_sender
     from sceau_server.services.verifier import load_verifier
 
     try:
         load_verifier(settings.password_verifier)
+        default_sender(settings)
     except ConfigurationError as error:
         print(f"sceau: configuration error: {error}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ unexpected exception into ``application/problem+json``::
     │   └── OperationNotPending       409 operation-not-pending (already final or expired)
     ├── PayloadTooLarge               413 payload-too-large
     ├── RateLimited                   429 rate-limited (brief D7), with Retry-After
+    ├── ServiceUnavailable            503 unavailable: at a capacity limit, with Retry-After
     ├── ResetRefused                  403 reset-refused: a forgotten-code reset that cannot start
     │                                     or continue (SIM-swap hold, not strong enough…)
     └── AuthenticationFailed          401 authentication-failed: every device refusal (brief K4)
@@ -60,6 +61,7 @@ __all__ = [
     "RateLimited",
     "ResetRefused",
     "ServerError",
+    "ServiceUnavailable",
     "Unauthorized",
     "install",
     "problem_response",
@@ -85,6 +87,7 @@ class ServerError(Exception):
         extra: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         follow_up: FollowUp | None = None,
+        keep_writes: bool = False,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
@@ -98,6 +101,9 @@ class ServerError(Exception):
         Used where a refusal must leave a trace by rule: an audit entry, a suspension for a
         counter regression (brief P3), one more failed SMS-code attempt.
         """
+        self.keep_writes = keep_writes
+        """Commit the refused transaction's writes before answering (an attempt counted in
+        the very transaction that checked it, so that parallel guesses cannot overtake it)."""
 
     def body(self) -> dict[str, Any]:
         """The problem details object."""
@@ -210,6 +216,14 @@ class RateLimited(ServerError):
     title = "Too many requests"
 
 
+class ServiceUnavailable(ServerError):
+    """The server is at one of its capacity limits; the client may retry later."""
+
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+
 class ResetRefused(ServerError):
     """A forgotten-code reset refused by a rule, before any factor is checked (brief L3).
 
@@ -245,6 +259,7 @@ class AuthenticationFailed(ServerError):
         locked_until: int | None = None,
         blocked: bool = False,
         follow_up: FollowUp | None = None,
+        keep_writes: bool = False,
     ) -> None:
         extra: dict[str, Any] = {
             "message_fr": "Authentification refusée",
@@ -259,7 +274,12 @@ class AuthenticationFailed(ServerError):
             extra["locked_until"] = locked_until
         if blocked:
             extra["blocked"] = True
-        super().__init__("The request or approval was refused.", extra=extra, follow_up=follow_up)
+        super().__init__(
+            "The request or approval was refused.",
+            extra=extra,
+            follow_up=follow_up,
+            keep_writes=keep_writes,
+        )
 
 
 def problem_response(error: ServerError) -> JSONResponse:

@@ -106,6 +106,8 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_timeout: float = 5.0
     long_poll_max: int = 60
+    max_streams_per_device: int = 2
+    max_streams: int = 2000
     checkpoint_key_path: str = "var/audit-checkpoint.pem"
     checkpoint_journal_path: str = "var/audit-checkpoints.jsonl"
     checkpoint_interval: float = 300.0
@@ -116,6 +118,7 @@ class Settings:
     reset_phone_hold: int = 259_200
     resets_per_day: int = 3
     password_verifier: str | None = None
+    sms_outbox: str = "clear"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -149,6 +152,9 @@ class Settings:
             webhook_interval=_float(env, "SCEAU_WEBHOOK_INTERVAL", 1.0, minimum=0.05),
             webhook_backoff=_float(env, "SCEAU_WEBHOOK_BACKOFF", 5.0, minimum=0.05),
             webhook_max_attempts=_int(env, "SCEAU_WEBHOOK_MAX_ATTEMPTS", 8, minimum=1),
+            webhook_timeout=_float(env, "SCEAU_WEBHOOK_TIMEOUT", 5.0, minimum=0.05),
+            max_streams_per_device=_int(env, "SCEAU_MAX_STREAMS_PER_DEVICE", 2, minimum=1),
+            max_streams=_int(env, "SCEAU_MAX_STREAMS", 2000, minimum=1),
             checkpoint_key_path=env.get("SCEAU_CHECKPOINT_KEY") or cls.checkpoint_key_path,
             checkpoint_journal_path=(
                 env.get("SCEAU_CHECKPOINT_JOURNAL") or cls.checkpoint_journal_path
@@ -161,6 +167,7 @@ class Settings:
             reset_phone_hold=_int(env, "SCEAU_RESET_PHONE_HOLD", 259_200, minimum=0),
             resets_per_day=_int(env, "SCEAU_RESETS_PER_DAY", 3, minimum=1),
             password_verifier=env.get("SCEAU_PASSWORD_VERIFIER") or None,
+            sms_outbox=env.get("SCEAU_SMS_OUTBOX") or "clear",
         )
         settings.check()
         return settings
@@ -195,5 +202,12 @@ class Settings:
             raise ConfigurationError("SCEAU_PUBLIC_URL must be https in production")
         if self.max_locks < 1 or not self.lock_durations:
             raise ConfigurationError("the lock policy needs at least one lock")
+        for kind, ttl in (("default", self.operation_ttl), *self.ttl_overrides.items()):
+            if ttl > self.max_ttl:
+                raise ConfigurationError(
+                    f"the {kind} operation time to live exceeds SCEAU_MAX_TTL ({self.max_ttl} s)"
+                )
+        if self.sms_outbox not in ("clear", "redacted"):
+            raise ConfigurationError("SCEAU_SMS_OUTBOX must be clear or redacted")
         if self.max_devices < 1:
             raise ConfigurationError("SCEAU_MAX_DEVICES must be at least 1")

@@ -10,13 +10,12 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from sceau_core.results import jwks
 from sceau_server import errors
-from sceau_server.api import admin, device, health, rp
+from sceau_server.api import admin, device, health, logs, rp
 from sceau_server.api.deps import Ctx
 from sceau_server.api.middleware import BodyLimit
 from sceau_server.metrics import METRICS, RequestMetrics
@@ -25,7 +24,7 @@ from sceau_server.services import operations as operation_service
 from sceau_server.services.checkpoints import write_checkpoint
 from sceau_server.services.context import ServerContext
 from sceau_server.services.maintenance import purge_nonces
-from sceau_server.services.webhooks import deliver_due
+from sceau_server.services.webhooks import WebhookWorker
 from sceau_server.settings import Settings
 
 __all__ = ["create_app"]
@@ -65,7 +64,7 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
         count = getattr(ctx.notifier, "listener_count", None)
         if count is not None:
             METRICS.watch_listeners(count)
-        client = httpx.Client(timeout=settings.webhook_timeout, follow_redirects=False)
+        webhooks = WebhookWorker(ctx)
 
         def sweep() -> None:
             operation_service.expire_due(ctx)
@@ -89,14 +88,7 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
             )
         tasks += [
             asyncio.create_task(_every(settings.sweep_interval, sweep, "sweep", stop)),
-            asyncio.create_task(
-                _every(
-                    settings.webhook_interval,
-                    lambda: deliver_due(ctx, client),
-                    "webhooks",
-                    stop,
-                )
-            ),
+            asyncio.create_task(webhooks.run(stop)),
         ]
         try:
             yield
@@ -105,7 +97,7 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            client.close()
+            await webhooks.close()
             if context is None:
                 ctx.close()
 
@@ -118,6 +110,7 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
         redoc_url=None,
     )
     errors.install(app)
+    logs.install()
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     if settings.metrics:
         app.add_middleware(RequestMetrics)

@@ -138,6 +138,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "Payload too large",
         422: "Invalid request",
         429: "Too many requests",
+        503: "Service unavailable",
     }
     return {
         status: {

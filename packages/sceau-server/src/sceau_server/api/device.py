@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from sceau_core.errors import SceauError
 from sceau_core.keys import decode_public_key
@@ -34,7 +35,7 @@ from sceau_server.api.schemas import (
     ResetStarted,
     ResetStartRequest,
 )
-from sceau_server.errors import AuthenticationFailed
+from sceau_server.errors import AuthenticationFailed, ServiceUnavailable
 from sceau_server.services import activations as activation_service
 from sceau_server.services import biometrics as biometrics_service
 from sceau_server.services import code as code_service
@@ -42,7 +43,7 @@ from sceau_server.services import device_lifecycle
 from sceau_server.services import operations as operation_service
 from sceau_server.services import reset as reset_service
 from sceau_server.services.devices import Admitted, admit, verify_signature
-from sceau_server.services.notifier import RESYNC
+from sceau_server.services.notifier import REPLACED, RESYNC, TooManyListeners
 from sceau_server.storage.models import Activation, CodeReset, User
 
 __all__ = ["router"]
@@ -476,6 +477,7 @@ def reset_commit(ctx: Ctx, http: SignedHttp, reset_id: ResetIdPath, body: CodeCo
     responses={
         200: {"description": "Server-sent events", "content": {"text/event-stream": {}}},
         **_SIGNED,
+        **problem_responses(503),
     },
     response_class=StreamingResponse,
     summary="Be told of new operations (server-sent events)",
@@ -488,23 +490,63 @@ async def events(ctx: Ctx, http: SignedHttp) -> StreamingResponse:
         return admit(ctx, session, info).activation.id
 
     activation_id = await run_in_threadpool(ctx.transaction, work)
+    # Subscribed before answering, so that the process cap is a 503 and not a cut stream; a
+    # device's newest streams replace its oldest (a reconnecting SDK, a clone, a retry loop).
+    listening = ctx.notifier.subscribe(
+        f"device:{activation_id}",
+        keep=ctx.settings.max_streams_per_device,
+        limit=ctx.settings.max_streams,
+    )
+    try:
+        subscription = await listening.__aenter__()
+    except TooManyListeners as error:
+        # 503, not 429: the device did nothing wrong, and its SDK retries a 503 with backoff.
+        raise ServiceUnavailable(
+            "This server holds as many event streams as it allows; retry later.",
+            headers={"Retry-After": str(int(_HEARTBEAT))},
+        ) from error
 
     async def stream() -> AsyncIterator[str]:
-        async with ctx.notifier.subscribe(f"device:{activation_id}") as subscription:
-            yield ": connected\n\n"
-            deadline = ctx.clock() + _STREAM_SECONDS
-            while ctx.clock() < deadline:
-                message = await subscription.get(_HEARTBEAT)
-                if message is None:
-                    yield ": keep-alive\n\n"
-                elif message == "revoked":
-                    yield "event: revoked\ndata: {}\n\n"
-                    return
-                elif message == RESYNC:
-                    return  # notifications may have been lost: the device reconnects, catches up
-                else:
-                    yield f"event: operation\ndata: {json.dumps({'id': message})}\n\n"
+        yield ": connected\n\n"
+        deadline = ctx.clock() + _STREAM_SECONDS
+        while ctx.clock() < deadline:
+            message = await subscription.get(_HEARTBEAT)
+            if message is None:
+                yield ": keep-alive\n\n"
+            elif message == "revoked":
+                yield "event: revoked\ndata: {}\n\n"
+                return
+            elif message == REPLACED:
+                yield "event: replaced\ndata: {}\n\n"
+                return
+            elif message == RESYNC:
+                return  # notifications may have been lost: the device reconnects, catches up
+            else:
+                yield f"event: operation\ndata: {json.dumps({'id': message})}\n\n"
 
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    return _Stream(
+        stream(),
+        close=listening.__aexit__,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store"},
     )
+
+
+class _Stream(StreamingResponse):
+    """A streaming response that releases its subscription however the response ends."""
+
+    def __init__(
+        self,
+        content: AsyncIterator[str],
+        *,
+        close: Callable[[None, None, None], Awaitable[bool | None]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(content, **kwargs)
+        self._close = close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._close(None, None, None)

@@ -20,9 +20,16 @@ from sceau_server.api.schemas import (
     UserUpsert,
     UserView,
 )
+from sceau_server.errors import InvalidRequest
 from sceau_server.services import activations as activation_service
 from sceau_server.services import operations as operation_service
-from sceau_server.services.accounts import get_user, require_scope, upsert_user, user_view
+from sceau_server.services.accounts import (
+    get_user,
+    looks_like_server_id,
+    require_scope,
+    upsert_user,
+    user_view,
+)
 
 __all__ = ["router"]
 
@@ -48,6 +55,19 @@ def put_user(
 ) -> Any:
     """Provision a user by the bank's own identifier (phone in E.164, locale fr or en)."""
     require_scope(rp, "users")
+    if looks_like_server_id(external_id):
+        raise InvalidRequest(
+            "external_id must not start like a Sceau identifier (op_, act_, rp_, msg_, rst_).",
+            extra={
+                "errors": [
+                    {
+                        "loc": ["path", "external_id"],
+                        "msg": "reserved prefix",
+                        "type": "value_error",
+                    }
+                ]
+            },
+        )
 
     def work(session: Session, _notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
         user, created = upsert_user(
@@ -153,6 +173,19 @@ def create_operation(
     ] = None,
 ) -> Any:
     """Create an operation; the user's devices are notified. A login answers ``match``."""
+    if body.ttl is not None and body.ttl > ctx.settings.max_ttl:
+        raise InvalidRequest(
+            f"ttl must be at most {ctx.settings.max_ttl} seconds on this server.",
+            extra={
+                "errors": [
+                    {
+                        "loc": ["body", "ttl"],
+                        "msg": f"Input should be less than or equal to {ctx.settings.max_ttl}",
+                        "type": "less_than_equal",
+                    }
+                ]
+            },
+        )
     request = body.model_dump(mode="json", exclude_none=True)
 
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hmac
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ from sceau_core.encoding import b64url_encode
 from sceau_core.operations import INTERNAL_TYPES, OperationType
 from sceau_server.errors import CallbackNotAllowed, Forbidden, NotFound, Unauthorized
 from sceau_server.services.context import ServerContext, random_id
-from sceau_server.services.events import audit
+from sceau_server.services.events import alert_customer, audit
 from sceau_server.storage import repository
 from sceau_server.storage.models import RelyingParty, User
 
@@ -29,6 +30,8 @@ __all__ = [
     "check_callback",
     "create_rp",
     "get_user",
+    "looks_like_server_id",
+    "mask_phone",
     "require_scope",
     "upsert_user",
     "user_view",
@@ -138,8 +141,21 @@ def require_scope(rp: RelyingParty, scope: str) -> None:
         raise Forbidden(f"This API key does not have the scope {scope!r}.")
 
 
+_PATH_ESCAPES = (
+    "%2e",
+    "%2f",
+    "%5c",
+    "%25",
+    "%7f",
+    *(f"%{code:02x}" for code in range(0x20)),
+)
+
+
 def check_callback(rp: RelyingParty, url: str) -> None:
     """Accept ``url`` only if it starts with an allowlisted origin and path (no SSRF)."""
+    # urlsplit drops tabs and line breaks: what it checks must be what is stored and posted to.
+    if not url.isascii() or not url.isprintable() or " " in url:
+        raise CallbackNotAllowed("The callback URL must not have spaces or control characters.")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -148,8 +164,17 @@ def check_callback(rp: RelyingParty, url: str) -> None:
     if parts.username is not None or parts.password is not None or parts.fragment:
         raise CallbackNotAllowed("The callback URL must have no user info or fragment.")
     segments = parts.path.split("/")
-    if "." in segments or ".." in segments or "%2e" in parts.path.lower() or "\\" in url:
-        raise CallbackNotAllowed("The callback URL must not have dot segments.")
+    encoded = parts.path.lower()
+    if (
+        "." in segments
+        or ".." in segments
+        or "\\" in url
+        or any(escape in encoded for escape in _PATH_ESCAPES)
+    ):
+        # A receiver or proxy that decodes before normalizing would climb out of the prefix.
+        raise CallbackNotAllowed(
+            "The callback URL must not have dot segments or encoded dots, slashes or controls."
+        )
     for prefix in rp.callback_allow:
         allowed = urlsplit(prefix)
         same_origin = (
@@ -163,6 +188,18 @@ def check_callback(rp: RelyingParty, url: str) -> None:
         ):
             return
     raise CallbackNotAllowed("The callback URL is not in this API key's allowlist.")
+
+
+_SERVER_ID = re.compile(r"^(?:op|act|rp|msg|rst)_", re.IGNORECASE)
+
+
+def looks_like_server_id(text: str) -> bool:
+    """Whether ``text`` could be taken for an id the server makes (``op_…``, ``act_…``…).
+
+    Evidence export (brief R4) gathers the audit entries that mention an operation id: a user
+    or a device named like one would plant its own entries in another operation's bundle.
+    """
+    return _SERVER_ID.match(text) is not None
 
 
 def get_user(session: Session, external_id: str, *, for_update: bool = False) -> User:
@@ -186,27 +223,33 @@ def upsert_user(
 ) -> tuple[User, bool]:
     """Create or update a user; return it and whether it was created."""
     now = ctx.now()
+    # A change date in the future would only lengthen the SIM-swap hold; one the RP claims is
+    # older than what the server saw never shortens it (brief L3).
+    claimed = None if phone_changed_at is None else min(phone_changed_at, now)
     user = repository.find_user(session, external_id, for_update=True)
     created = user is None
+    old_phone: str | None = None
     if user is None:
         user = User(
             external_id=external_id,
             phone=phone,
             display_name=display_name,
             locale=locale,
-            phone_changed_at=phone_changed_at,
+            phone_changed_at=claimed,
             created_at=now,
             updated_at=now,
         )
         session.add(user)
         session.flush()
     else:
-        if user.phone != phone and phone_changed_at is None:
-            phone_changed_at = now
+        seen = [user.phone_changed_at, claimed]
+        if user.phone != phone:
+            old_phone = user.phone
+            seen.append(now)
         user.phone = phone
         user.display_name = display_name
         user.locale = locale
-        user.phone_changed_at = phone_changed_at or user.phone_changed_at
+        user.phone_changed_at = max((date for date in seen if date is not None), default=None)
         user.updated_at = now
     audit(
         session,
@@ -216,7 +259,27 @@ def upsert_user(
         subject=external_id,
         data={"locale": locale, "phone_changed_at": user.phone_changed_at},
     )
+    if old_phone is not None:
+        audit(
+            session,
+            event="user.phone_changed",
+            now=now,
+            actor=rp.id,
+            subject=external_id,
+            data={
+                "old_phone": mask_phone(old_phone),
+                "new_phone": mask_phone(phone),
+                "phone_changed_at": user.phone_changed_at,
+            },
+        )
+        # Sent to the number being replaced: after a SIM swap the old SIM is the customer's.
+        alert_customer(ctx, session, user, "phone_changed", now, to=old_phone)
     return user, created
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number with all but its country prefix and last two digits hidden."""
+    return phone[:3] + "•" * max(0, len(phone) - 5) + phone[-2:]
 
 
 def user_view(session: Session, user: User) -> dict[str, Any]:

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import segno
@@ -33,9 +33,10 @@ from sceau_core.keys import decode_public_key, key_fingerprint
 from sceau_core.operations import check_text
 from sceau_core.signatures import verify_key_registration
 from sceau_server.errors import AuthenticationFailed, InvalidRequest, NotFound
+from sceau_server.services.accounts import looks_like_server_id
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
-from sceau_server.services.events import alert_customer, audit
+from sceau_server.services.events import alert_customer, audit, forged_follow_up
 from sceau_server.storage import repository
 from sceau_server.storage.models import Activation, RelyingParty, User
 from sceau_server.storage.models import Operation as OperationRow
@@ -157,32 +158,6 @@ def lookup(ctx: ServerContext, lookup_id: str) -> dict[str, Any]:
         }
 
 
-def _registration_failed(
-    ctx: ServerContext, activation_id: str
-) -> Callable[[Session, list[tuple[str, str]]], None]:
-    def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
-        now = ctx.now()
-        activation = session.get(Activation, activation_id, with_for_update=True)
-        if activation is None or activation.status != "pending":
-            return
-        activation.sms_attempts += 1
-        exhausted = activation.sms_attempts >= ctx.settings.sms_code_attempts
-        if exhausted:
-            activation.status = "revoked"
-            activation.ended_at = now
-            activation.end_reason = "too_many_registration_failures"
-        audit(
-            session,
-            event="activation.code_failure",
-            now=now,
-            actor=activation_id,
-            subject=activation_id,
-            data={"attempts": activation.sms_attempts, "exhausted": exhausted},
-        )
-
-    return follow_up
-
-
 def register(
     ctx: ServerContext,
     session: Session,
@@ -200,6 +175,8 @@ def register(
         check_text(device_name, field="device_name")
     except SceauError as error:
         raise InvalidRequest(f"{error}") from error
+    if looks_like_server_id(device_name):
+        raise InvalidRequest("device_name must not start like a Sceau identifier.")
     if (
         activation.code_expires_at <= now
         or activation.sms_expires_at <= now
@@ -216,6 +193,16 @@ def register(
     }
     try:
         verify_registration_proof(registration_key, registration, proof)
+    except SceauError as error:
+        # Without the activation code: not an SMS guess, so no SMS attempt is spent (the
+        # customer's activation cannot be ended by whoever learns its id).
+        raise AuthenticationFailed(
+            follow_up=forged_follow_up(ctx, activation.id, "registration_proof")
+        ) from error
+    # Counted before the check, in the transaction that holds the activation row and is kept
+    # when the check fails: parallel guesses each see the attempts of the ones before.
+    activation.sms_attempts += 1
+    try:
         check_one_time_code(
             sms_code,
             key=ctx.digest_key,
@@ -224,10 +211,21 @@ def register(
             expected_digest=activation.sms_digest,
         )
     except SceauError as error:
-        left = ctx.settings.sms_code_attempts - activation.sms_attempts - 1
-        raise AuthenticationFailed(
-            attempts_left=max(0, left), follow_up=_registration_failed(ctx, activation.id)
-        ) from error
+        exhausted = activation.sms_attempts >= ctx.settings.sms_code_attempts
+        if exhausted:
+            activation.status = "revoked"
+            activation.ended_at = now
+            activation.end_reason = "too_many_registration_failures"
+        audit(
+            session,
+            event="activation.code_failure",
+            now=now,
+            actor=activation.id,
+            subject=activation.id,
+            data={"attempts": activation.sms_attempts, "exhausted": exhausted},
+        )
+        left = ctx.settings.sms_code_attempts - activation.sms_attempts
+        raise AuthenticationFailed(attempts_left=max(0, left), keep_writes=True) from error
     public_key = decode_public_key(device_public_key)
     activation.status = "registered"
     activation.device_name = device_name
@@ -265,9 +263,9 @@ def evaluate_registration(
 
 
 def _registration_expired(ctx: ServerContext, activation: Activation) -> bool:
-    """Whether a registered activation waited too long for its commit (activation hygiene)."""
-    registered = activation.registered_at or activation.created_at
-    return registered + ctx.settings.activation_ttl <= ctx.now()
+    """Whether the activation code expired before the commit: whoever registered with a
+    phished code and SMS cannot finish the ceremony at a moment of his choosing (brief L1)."""
+    return activation.code_expires_at <= ctx.now()
 
 
 def _evaluate(

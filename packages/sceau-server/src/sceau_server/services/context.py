@@ -21,7 +21,7 @@ from sceau_core.results import key_id
 from sceau_server.crypto import KeyWrapper, derive_key
 from sceau_server.errors import ServerError
 from sceau_server.services.notifier import InProcessNotifier, Notifier, PostgresNotifier
-from sceau_server.services.sms import OutboxSmsSender, SmsSender
+from sceau_server.services.sms import SmsSender, default_sender
 from sceau_server.services.verifier import PasswordVerifier, RefuseAllVerifier, load_verifier
 from sceau_server.settings import Settings
 from sceau_server.storage import repository
@@ -95,7 +95,7 @@ class ServerContext:
             digest_key=derive_key(settings.secret, "sceau/v1/keyed-digest"),
             signing_key=signing_key,
             notifier=notifier if notifier is not None else _default_notifier(db),
-            sms=sms or OutboxSmsSender(),
+            sms=sms or default_sender(settings),
             verifier=verifier or load_verifier(settings.password_verifier),
         )
 
@@ -121,16 +121,23 @@ class ServerContext:
         """Run ``work`` in one write transaction, then publish its notifications.
 
         ``work`` receives the session and a list to which it appends ``(channel, message)``
-        pairs; they are published only once the transaction has committed. When ``work``
-        raises a :class:`ServerError` with a follow-up, the follow-up runs in a new write
-        transaction after the first one rolled back, then the error propagates.
+        pairs; they are published only once the transaction has committed. A
+        :class:`ServerError` with ``keep_writes`` is raised once the transaction has committed.
+        When ``work`` raises any other :class:`ServerError` with a follow-up, the follow-up
+        runs in a new write transaction after the first one rolled back, then the error
+        propagates.
         """
         notes: list[tuple[str, str]] = []
         signed: tuple[str, str, int, int] | None = None
+        kept: ServerError | None = None
         try:
             with self.db.write() as session:
                 try:
                     result = work(session, notes)
+                except ServerError as error:
+                    if not error.keep_writes:
+                        raise
+                    kept = error
                 finally:
                     signed = session.info.pop(SIGNED_REQUEST, None)
                 staged = self._stage(session, notes)
@@ -148,6 +155,8 @@ class ServerContext:
             raise
         if not staged:
             self._publish(notes)
+        if kept is not None:
+            raise kept
         return result
 
     def _stage(self, session: Session, notes: list[tuple[str, str]]) -> bool:

@@ -29,7 +29,7 @@ from sceau_core.httpsig import HttpRequest, SignedRequestInfo, verify_request
 from sceau_core.keys import decode_public_key
 from sceau_server.errors import AuthenticationFailed, MalformedRequest
 from sceau_server.services.context import SIGNED_REQUEST, ServerContext
-from sceau_server.services.events import alert_customer, audit
+from sceau_server.services.events import alert_customer, audit, audit_forged_request
 from sceau_server.storage import repository
 from sceau_server.storage.database import Database
 from sceau_server.storage.models import Activation, User
@@ -105,19 +105,21 @@ def verify_signature(
 ) -> SignedRequestInfo:
     """Verify the request's signature with the activation's device key (or ``key_for``)."""
 
+    resolved: list[str] = []
+
     def resolve(key_id: str) -> ec.EllipticCurvePublicKey:
         if key_for is not None:
             return key_for(key_id)
         cache = _device_keys(ctx)
         key = cache.get(key_id)
-        if key is not None:
-            return key
-        with ctx.read() as session:
-            activation = session.get(Activation, key_id)
-            if activation is None or activation.device_public_key is None:
-                raise _Refused("unknown activation")
-            key = decode_public_key(activation.device_public_key)
-        cache.put(key_id, key)
+        if key is None:
+            with ctx.read() as session:
+                activation = session.get(Activation, key_id)
+                if activation is None or activation.device_public_key is None:
+                    raise _Refused("unknown activation")
+                key = decode_public_key(activation.device_public_key)
+            cache.put(key_id, key)
+        resolved.append(key_id)
         return key
 
     try:
@@ -129,6 +131,8 @@ def verify_signature(
             max_skew=ctx.settings.signature_max_skew,
         )
     except SceauError as error:
+        if resolved:  # a request in a known device's name that its key did not sign
+            audit_forged_request(ctx, resolved[0], type(error).__name__)
         raise AuthenticationFailed() from error
 
 

@@ -7,8 +7,10 @@ transaction; ``data`` never holds a secret (no code, no key material beyond publ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +19,14 @@ from sceau_server.services.context import ServerContext
 from sceau_server.storage.database import after_commit
 from sceau_server.storage.models import User
 
-__all__ = ["ALERTS", "alert_customer", "audit"]
+__all__ = [
+    "ALERTS",
+    "alert_customer",
+    "audit",
+    "audit_follow_up",
+    "audit_forged_request",
+    "forged_follow_up",
+]
 
 
 def audit(
@@ -28,6 +37,75 @@ def audit(
 
     record_event(session, event=event, now=now, actor=actor, subject=subject, data=data)
     after_commit(session, lambda: METRICS.audit_event(event))
+
+
+def audit_follow_up(
+    ctx: ServerContext, *, event: str, subject: str, data: Mapping[str, Any]
+) -> Callable[[Session, list[tuple[str, str]]], None]:
+    """A refusal's follow-up (see :class:`~sceau_server.errors.ServerError`) that audits it."""
+
+    def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
+        audit(session, event=event, now=ctx.now(), actor=subject, subject=subject, data=data)
+
+    return follow_up
+
+
+_FORGED_EVERY: Final = 60
+"""At most one ``device.signature_refused`` entry per activation and minute on a node: each
+says how many requests were refused since the previous one, and a flood of forged requests
+cannot grow the audit log (or take its write lock) at the forger's pace."""
+
+
+class _ForgedRequests:
+    def __init__(self, size: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[int, str], tuple[int, int]] = OrderedDict()
+        self._size = size
+
+    def count(self, ctx: ServerContext, activation_id: str, now: int) -> int:
+        """How many refusals to record now (0: fold this one into the next entry)."""
+        key = (id(ctx), activation_id)
+        with self._lock:
+            last, pending = self._seen.pop(key, (0, 0))
+            pending += 1
+            due = now - last >= _FORGED_EVERY
+            self._seen[key] = (now, 0) if due else (last, pending)
+            while len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+        return pending if due else 0
+
+
+_FORGED = _ForgedRequests()
+
+
+def audit_forged_request(ctx: ServerContext, activation_id: str, reason: str) -> None:
+    """Audit a request in the name of ``activation_id`` whose signature did not verify with
+    its device key (its own transaction; throttled, see :data:`_FORGED_EVERY`)."""
+    with ctx.db.write() as session:
+        forged_follow_up(ctx, activation_id, reason)(session, [])
+
+
+def forged_follow_up(
+    ctx: ServerContext, activation_id: str, reason: str
+) -> Callable[[Session, list[tuple[str, str]]], None]:
+    """A refusal's follow-up recording a request its sender could not have made genuinely
+    (a forged signature, a registration without the activation code), throttled like
+    :func:`audit_forged_request`."""
+
+    def follow_up(session: Session, _notes: list[tuple[str, str]]) -> None:
+        now = ctx.now()
+        refused = _FORGED.count(ctx, f"{activation_id}:{reason}", now)
+        if refused:
+            audit(
+                session,
+                event="device.signature_refused",
+                now=now,
+                actor="unknown",
+                subject=activation_id,
+                data={"reason": reason, "refused": refused},
+            )
+
+    return follow_up
 
 
 ALERTS: dict[str, dict[str, str]] = {
@@ -41,19 +119,20 @@ ALERTS: dict[str, dict[str, str]] = {
             "Si ce n’est pas vous, appelez votre banque."
         ),
         "code_failure": (
-            "Sceau : un code erroné a été saisi pour valider une opération. "
+            "Sceau : une tentative de validation d’opération a échoué. "
             "Il vous reste {left} essai(s). Si ce n’est pas vous, appelez votre banque."
         ),
         "locked": (
-            "Sceau : trop d’essais de code. Votre authentification est bloquée jusqu’à {until} "
-            "(heure UTC)."
+            "Sceau : trop de tentatives échouées. Votre authentification est bloquée jusqu’à "
+            "{until} (heure UTC)."
         ),
         "lock_warning": (
-            "Sceau : trop d’essais de code. Votre authentification est bloquée jusqu’à {until} "
-            "(heure UTC). Attention : au prochain blocage, il sera définitif."
+            "Sceau : trop de tentatives échouées. Votre authentification est bloquée jusqu’à "
+            "{until} (heure UTC). Attention : au prochain blocage, il sera définitif."
         ),
         "blocked": (
-            "Sceau : trop d’essais de code. Votre authentification est bloquée définitivement ; "
+            "Sceau : trop de tentatives échouées. Votre authentification est bloquée "
+            "définitivement ; "
             "contactez votre banque pour la débloquer."
         ),
         "suspended": (
@@ -100,6 +179,10 @@ ALERTS: dict[str, dict[str, str]] = {
             "appelez votre banque."
         ),
         "biometrics_disabled": "Sceau : la biométrie a été désactivée pour Sceau.",
+        "phone_changed": (
+            "Sceau : le numéro de téléphone de votre compte a été remplacé par un autre. "
+            "Si ce n’est pas vous, appelez votre banque sans attendre."
+        ),
     },
     "en": {
         "activation_code": (
@@ -111,16 +194,18 @@ ALERTS: dict[str, dict[str, str]] = {
             "If this wasn’t you, call your bank."
         ),
         "code_failure": (
-            "Sceau: a wrong code was entered to approve an operation. "
+            "Sceau: an attempt to approve an operation failed. "
             "{left} attempt(s) left. If this wasn’t you, call your bank."
         ),
-        "locked": "Sceau: too many code attempts. Authentication is locked until {until} (UTC).",
+        "locked": (
+            "Sceau: too many failed attempts. Authentication is locked until {until} (UTC)."
+        ),
         "lock_warning": (
-            "Sceau: too many code attempts. Authentication is locked until {until} (UTC). "
+            "Sceau: too many failed attempts. Authentication is locked until {until} (UTC). "
             "Warning: the next lock will be permanent."
         ),
         "blocked": (
-            "Sceau: too many code attempts. Authentication is permanently blocked; "
+            "Sceau: too many failed attempts. Authentication is permanently blocked; "
             "contact your bank to unblock it."
         ),
         "suspended": (
@@ -160,19 +245,31 @@ ALERTS: dict[str, dict[str, str]] = {
             "your bank."
         ),
         "biometrics_disabled": "Sceau: biometrics were disabled for Sceau.",
+        "phone_changed": (
+            "Sceau: the phone number of your account was replaced with another one. "
+            "If this wasn’t you, call your bank at once."
+        ),
     },
 }
 
 
 def alert_customer(
-    ctx: ServerContext, session: Session, user: User, kind: str, now: int, **values: Any
+    ctx: ServerContext,
+    session: Session,
+    user: User,
+    kind: str,
+    now: int,
+    *,
+    to: str | None = None,
+    **values: Any,
 ) -> None:
-    """Send the customer the SMS ``kind`` in their language."""
+    """Send the customer the SMS ``kind`` in their language (to ``to`` rather than their
+    current phone number when given)."""
     template = ALERTS.get(user.locale, ALERTS["fr"])[kind]
     ctx.sms.send(
         session,
         user_id=user.id,
-        phone=user.phone,
+        phone=to or user.phone,
         kind=kind,
         message=template.format(**values),
         now=now,

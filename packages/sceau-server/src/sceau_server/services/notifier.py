@@ -30,10 +30,26 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-__all__ = ["RESYNC", "InProcessNotifier", "Notifier", "PostgresNotifier", "Subscription"]
+__all__ = [
+    "REPLACED",
+    "RESYNC",
+    "InProcessNotifier",
+    "Notifier",
+    "PostgresNotifier",
+    "Subscription",
+    "TooManyListeners",
+]
 
 RESYNC: Final = ""
 """The message a listener gets when notifications may have been lost: re-read the state."""
+
+REPLACED: Final = "\x00replaced"
+"""The last message of a listener that a newer one on the same channel replaced (``keep``)."""
+
+
+class TooManyListeners(Exception):
+    """The process already holds as many subscriptions of this kind as it allows."""
+
 
 PG_CHANNEL: Final = "sceau_events"
 _log = logging.getLogger("sceau.notifier")
@@ -70,8 +86,19 @@ class Notifier(Protocol):
     def publish(self, channel: str, message: str) -> None:
         """Tell every listener of ``channel`` about ``message``; never blocks."""
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
-        """An async context manager yielding a :class:`Subscription` to ``channel``."""
+    def subscribe(
+        self, channel: str, *, keep: int | None = None, limit: int | None = None
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """An async context manager yielding a :class:`Subscription` to ``channel``.
+
+        ``keep``: at most that many subscriptions on ``channel``; a new one replaces the
+        oldest, which gets :data:`REPLACED`. ``limit``: raise :class:`TooManyListeners` when
+        the process already holds that many subscriptions on channels of the same kind (the
+        part of the name before ``:``).
+        """
+
+    def listener_count(self, prefix: str = "") -> int:
+        """How many subscriptions are open on channels starting with ``prefix``."""
 
 
 class InProcessNotifier:
@@ -79,7 +106,8 @@ class InProcessNotifier:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._channels: dict[str, set[Subscription]] = {}
+        # Insertion-ordered, so that ``keep`` replaces the oldest subscription.
+        self._channels: dict[str, dict[Subscription, None]] = {}
 
     def publish(self, channel: str, message: str) -> None:
         """Tell every current listener of ``channel``."""
@@ -89,19 +117,38 @@ class InProcessNotifier:
             listener.deliver(message)
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        """Listen on ``channel`` for the duration of the ``async with`` block."""
+    async def subscribe(
+        self, channel: str, *, keep: int | None = None, limit: int | None = None
+    ) -> AsyncIterator[Subscription]:
+        """Listen on ``channel`` for the duration of the ``async with`` block (see
+        :meth:`Notifier.subscribe` for ``keep`` and ``limit``)."""
         subscription = Subscription(asyncio.get_running_loop())
+        replaced: list[Subscription] = []
         with self._lock:
-            self._channels.setdefault(channel, set()).add(subscription)
+            listeners = self._channels.get(channel, {})
+            if keep is not None:
+                while len(listeners) >= max(keep, 1):
+                    oldest = next(iter(listeners))
+                    del listeners[oldest]
+                    replaced.append(oldest)
+            if limit is not None:
+                kind = channel.partition(":")[0] + ":"
+                if self._count(kind) >= limit:
+                    for oldest in replaced:  # refused: nothing is replaced
+                        listeners[oldest] = None
+                    raise TooManyListeners(kind)
+            listeners[subscription] = None
+            self._channels[channel] = listeners
+        for oldest in replaced:
+            oldest.deliver(REPLACED)
         try:
             yield subscription
         finally:
             with self._lock:
-                listeners = self._channels.get(channel)
-                if listeners is not None:
-                    listeners.discard(subscription)
-                    if not listeners:
+                current = self._channels.get(channel)
+                if current is not None:
+                    current.pop(subscription, None)
+                    if not current:
                         del self._channels[channel]
 
     def broadcast(self, message: str) -> None:
@@ -114,9 +161,10 @@ class InProcessNotifier:
     def listener_count(self, prefix: str = "") -> int:
         """How many subscriptions are open on channels starting with ``prefix``."""
         with self._lock:
-            return sum(
-                len(group) for name, group in self._channels.items() if name.startswith(prefix)
-            )
+            return self._count(prefix)
+
+    def _count(self, prefix: str) -> int:
+        return sum(len(group) for name, group in self._channels.items() if name.startswith(prefix))
 
     def has_listeners(self, channel: str) -> bool:
         """Whether anyone in this process listens on ``channel``."""
@@ -231,9 +279,11 @@ class PostgresNotifier:
                 self._publisher = None
                 raise
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
-        """Listen on ``channel`` for the duration of the ``async with`` block."""
-        return self._local.subscribe(channel)
+    def subscribe(
+        self, channel: str, *, keep: int | None = None, limit: int | None = None
+    ) -> AbstractAsyncContextManager[Subscription]:
+        """Listen on ``channel`` for the duration of the ``async with`` block (local limits)."""
+        return self._local.subscribe(channel, keep=keep, limit=limit)
 
     def listener_count(self, prefix: str = "") -> int:
         """How many local subscriptions are open on channels starting with ``prefix``."""

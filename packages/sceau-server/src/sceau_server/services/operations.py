@@ -50,6 +50,7 @@ from sceau_server.audit import evidence_digest
 from sceau_server.errors import (
     AuthenticationFailed,
     Conflict,
+    FollowUp,
     IdempotencyKeyReused,
     InvalidOperationData,
     InvalidRequest,
@@ -62,7 +63,7 @@ from sceau_server.services import activations as activation_service
 from sceau_server.services.accounts import check_callback, get_user, require_scope
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
-from sceau_server.services.events import alert_customer, audit
+from sceau_server.services.events import alert_customer, audit, audit_follow_up
 from sceau_server.storage import repository
 from sceau_server.storage.database import after_commit
 from sceau_server.storage.models import (
@@ -469,14 +470,29 @@ def _expire_follow_up(
 def _refuse_if_locked(
     ctx: ServerContext, session: Session, activation: Activation, now: int
 ) -> None:
+    def audited(reason: str, until: int | None) -> FollowUp:
+        return audit_follow_up(
+            ctx,
+            event="code.refused_while_locked",
+            subject=activation.id,
+            data={"reason": reason, "locked_until": until},
+        )
+
     if activation.blocked_at is not None:
-        raise AuthenticationFailed(attempts_left=0, blocked=True)
+        raise AuthenticationFailed(
+            attempts_left=0, blocked=True, follow_up=audited("blocked", None)
+        )
     if activation.locked_until is not None and now < activation.locked_until:
-        raise AuthenticationFailed(attempts_left=0, locked_until=activation.locked_until)
+        until = activation.locked_until
+        raise AuthenticationFailed(
+            attempts_left=0, locked_until=until, follow_up=audited("locked", until)
+        )
     window = _window_failures(ctx, session, activation.id, now)
     if len(window) >= ctx.settings.window_failures:
         release = window[ctx.settings.window_failures - 1] + ctx.settings.window_seconds
-        raise AuthenticationFailed(attempts_left=0, locked_until=release)
+        raise AuthenticationFailed(
+            attempts_left=0, locked_until=release, follow_up=audited("window", release)
+        )
 
 
 def evaluate(

@@ -8,16 +8,26 @@ JSON payload with the headers ``webhook-id``, ``webhook-timestamp`` and
 delivered on any 2xx answer: an acknowledged delivery is never sent again. Other answers and
 network errors are retried with exponential backoff, up to ``webhook_max_attempts``. Redirects
 are not followed (the allowlisted URL is the only destination).
+
+Relying parties are isolated from one another: each RP's due deliveries are sent by its own
+task, one after the other, while other RPs' tasks run; an RP whose task is still busy gets no
+second one. Every send has an overall deadline (``webhook_timeout``, from the connection to the
+status line): an endpoint that answers one byte at a time is cut off there and retried later.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
+from dataclasses import dataclass
 
 import httpx
+from anyio import to_thread
+from sqlalchemy import select
 
 from sceau_server.metrics import METRICS
 from sceau_server.services.accounts import webhook_secret
@@ -25,11 +35,13 @@ from sceau_server.services.context import ServerContext
 from sceau_server.storage import repository
 from sceau_server.storage.models import Delivery, RelyingParty
 
-__all__ = ["deliver_due", "sign_webhook"]
+__all__ = ["WebhookWorker", "sign_webhook"]
 
 _log = logging.getLogger("sceau.webhooks")
 _LEASE = 60.0
 _MAX_BACKOFF = 3600.0
+_MAX_RPS_AT_ONCE = 32
+_BATCH = 20
 
 
 def sign_webhook(secret: bytes, message_id: str, timestamp: int, body: bytes) -> str:
@@ -39,21 +51,111 @@ def sign_webhook(secret: bytes, message_id: str, timestamp: int, body: bytes) ->
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def _claim(ctx: ServerContext, delivery_id: str, seen_next: float) -> bool:
-    with ctx.db.write() as session:
-        return repository.claim_delivery(session, delivery_id, seen_next, ctx.clock() + _LEASE)
+@dataclass(frozen=True)
+class _Message:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    attempts: int
 
 
-def deliver_due(ctx: ServerContext, client: httpx.Client, limit: int = 20) -> int:
-    """Send every due delivery once; return how many were attempted."""
-    now = ctx.clock()
-    with ctx.read() as session:
-        due = repository.due_deliveries(session, now, limit)
-    attempted = 0
-    for delivery_id, next_at in due:
-        if not _claim(ctx, delivery_id, next_at):
-            continue
-        attempted += 1
+class WebhookWorker:
+    """Sends due deliveries, one task per relying party (see the module's documentation)."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self._ctx = ctx
+        self._client = httpx.AsyncClient(
+            timeout=ctx.settings.webhook_timeout, follow_redirects=False
+        )
+        self._busy: dict[str, asyncio.Task[int]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start the due deliveries every ``webhook_interval`` seconds until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                await self.start_due()
+            except Exception:
+                _log.exception("background task webhooks failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._ctx.settings.webhook_interval)
+
+    async def start_due(self) -> int:
+        """Start a task for each relying party with due deliveries and none running."""
+        room = _MAX_RPS_AT_ONCE - len(self._busy)
+        if room <= 0:
+            return 0
+        due = await to_thread.run_sync(self._due, set(self._busy))
+        started = 0
+        for rp_id, deliveries in due.items():
+            if started >= room:
+                break
+            task = asyncio.create_task(self._deliver(deliveries), name=rp_id)
+            self._busy[rp_id] = task
+            task.add_done_callback(self._done)
+            started += 1
+        return started
+
+    def _done(self, task: asyncio.Task[int]) -> None:
+        self._busy.pop(task.get_name(), None)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("webhooks of %s failed", task.get_name(), exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Stop the running sends (their leases expire, they are retried) and the client."""
+        tasks = list(self._busy.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._client.aclose()
+
+    def _due(self, busy: set[str]) -> dict[str, list[tuple[str, float]]]:
+        query = (
+            select(Delivery.id, Delivery.next_attempt_at, Delivery.rp_id)
+            .where(Delivery.status == "pending", Delivery.next_attempt_at <= self._ctx.clock())
+            .order_by(Delivery.next_attempt_at)
+            .limit(_BATCH * 5)
+        )
+        if busy:
+            query = query.where(Delivery.rp_id.not_in(busy))
+        grouped: dict[str, list[tuple[str, float]]] = {}
+        with self._ctx.read() as session:
+            for delivery_id, next_at, rp_id in session.execute(query):
+                batch = grouped.setdefault(rp_id, [])
+                if len(batch) < _BATCH:
+                    batch.append((delivery_id, next_at))
+        return grouped
+
+    async def _deliver(self, deliveries: list[tuple[str, float]]) -> int:
+        attempted = 0
+        for delivery_id, next_at in deliveries:
+            message = await to_thread.run_sync(self._claim, delivery_id, next_at)
+            if message is None:
+                continue
+            attempted += 1
+            status = await self._send(delivery_id, message)
+            await to_thread.run_sync(self._record, delivery_id, message.attempts, status)
+        return attempted
+
+    async def _send(self, delivery_id: str, message: _Message) -> int | None:
+        try:
+            async with asyncio.timeout(self._ctx.settings.webhook_timeout):
+                response = await self._client.post(
+                    message.url, content=message.body, headers=message.headers
+                )
+            return response.status_code
+        except (httpx.HTTPError, TimeoutError) as error:
+            _log.warning(
+                "webhook %s to %s failed: %s", delivery_id, message.url, type(error).__name__
+            )
+            return None
+
+    def _claim(self, delivery_id: str, seen_next: float) -> _Message | None:
+        ctx = self._ctx
+        with ctx.db.write() as session:
+            if not repository.claim_delivery(session, delivery_id, seen_next, ctx.clock() + _LEASE):
+                return None
         with ctx.read() as session:
             delivery = session.get(Delivery, delivery_id)
             assert delivery is not None
@@ -69,12 +171,10 @@ def deliver_due(ctx: ServerContext, client: httpx.Client, limit: int = 20) -> in
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign_webhook(secret, delivery_id, timestamp, body),
         }
-        status: int | None = None
-        try:
-            response = client.post(url, content=body, headers=headers)
-            status = response.status_code
-        except httpx.HTTPError as error:
-            _log.warning("webhook %s to %s failed: %s", delivery_id, url, type(error).__name__)
+        return _Message(url, body, headers, attempts)
+
+    def _record(self, delivery_id: str, attempts: int, status: int | None) -> None:
+        ctx = self._ctx
         with ctx.db.write() as session:
             delivery = session.get(Delivery, delivery_id)
             assert delivery is not None
@@ -89,4 +189,3 @@ def deliver_due(ctx: ServerContext, client: httpx.Client, limit: int = 20) -> in
                 delivery.next_attempt_at = ctx.clock() + backoff
             outcome = delivery.status if delivery.status != "pending" else "retry"
         METRICS.webhooks.labels(outcome).inc()
-    return attempted
