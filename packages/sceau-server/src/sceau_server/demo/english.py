@@ -684,8 +684,8 @@ ENGLISH: Final[dict[str, str]] = {
     ),
     "Lot signé par": "Batch signed by",
     " et ": " and ",
-    "Les 50 virements partent : la banque a vérifié le résultat signé par Sceau.": (
-        "The 50 transfers are sent: the bank verified the result signed by Sceau."
+    "Les virements partent : la banque a vérifié le résultat signé par Sceau.": (
+        "The transfers are sent: the bank verified the result signed by Sceau."
     ),
     "Rien n’a été fait.": "Nothing was done.",
     "a signé": "signed",

@@ -234,6 +234,17 @@ def _batch(request: Request) -> tuple[Company, dict[str, Any], str]:
     return company, record, ident
 
 
+def _signer_names(company: Company, record: dict[str, Any]) -> list[str]:
+    """The result's signatories (member ids) with their names: "Claire Dupont (m_…)"."""
+    names = {
+        member_id: member.name
+        for ident, member_id in company.member_ids().items()
+        if (member := member_of(ident)) is not None
+    }
+    signers = (record.get("claims") or {}).get("signers") or []
+    return [f"{names[s]} ({s})" if s in names else str(s) for s in signers]
+
+
 async def company_batch(request: Request) -> Response:
     """A batch: its signatures so far, live; once final, the verified result."""
     company, record, ident = _batch(request)
@@ -246,6 +257,7 @@ async def company_batch(request: Request) -> Response:
         member=member_of(ident),
         record=record,
         signatures=signatures_text(collected(record), record["needed"], lang),
+        signers=_signer_names(company, record),
         validators=[member for member in MEMBERS if member.can_validate],
     )
 
