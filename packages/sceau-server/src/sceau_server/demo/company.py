@@ -434,7 +434,7 @@ def company_overview(ctx: ServerContext) -> list[dict[str, Any]]:
                 select(Member, User.external_id)
                 .join(User, User.id == Member.user_id)
                 .where(Member.organisation_id == organisation.id)
-                .order_by(Member.created_at, Member.id)
+                .order_by(Member.display_name, Member.id)
             ).all()
             names = {member.id: member.display_name for member, _ in members}
             accounts = []
