@@ -192,6 +192,8 @@ def create_operation(
             lines_json = pro.lines_text(imported)
         else:
             data = parse_data(operation_type, request["data"])
+        if plan is None:
+            pro.refuse_shared_debtor(session, data)
         context = RequestContext.from_json(request.get("context") or {})
     except MalformedInput as error:
         raise InvalidOperationData(str(error)) from error

@@ -84,6 +84,7 @@ __all__ = [
     "put_member",
     "put_organisation",
     "refuse_if_decided",
+    "refuse_shared_debtor",
     "request_rights_change",
     "settle_rights_change",
     "store_lines",
@@ -460,6 +461,8 @@ def plan_account_operation(
         lines_json = lines_text(imported)
     else:
         data = parse_data(operation_type, raw_data)
+        if isinstance(data, TransferData) and data.debtor_iban not in (None, account.iban):
+            raise InvalidOperationData("debtor_iban: differs from the account")
     rule = ApprovalRule.from_json(json.loads(account.rule))
     amount = _amount(data)
     eligible = validator_ids(members)
@@ -492,6 +495,17 @@ def plan_account_operation(
         lines_json=lines_json,
         devices=tuple(devices),
     )
+
+
+def refuse_shared_debtor(session: Session, data: OperationData) -> None:
+    """A personal operation may not debit a shared account: its rule would be bypassed (422)."""
+    if not isinstance(data, TransferData | BatchTransferData) or data.debtor_iban is None:
+        return
+    if session.scalars(select(Account.id).where(Account.iban == data.debtor_iban)).first():
+        raise InvalidOperationData(
+            "debtor_iban: a shared account (Sceau Pro); its operations are created with"
+            ' "account", under its approval rule'
+        )
 
 
 def _member_of(session: Session, organisation_id: str, user_id: int) -> Member | None:
@@ -777,8 +791,9 @@ def settle_rights_change(
 ) -> None:
     """Apply an approved rights change (called by the operation's finalize).
 
-    It applies only if the member's rights are still those the administrator saw and the rule
-    can still be met with the new ones; otherwise it is recorded as not applied.
+    It applies only if its approver is still the organisation's administrator, the member's
+    rights are still those the administrator saw and the rule can still be met with the new
+    ones; otherwise it is recorded as not applied, with the reason.
     """
     if status != "approved":
         return
@@ -793,7 +808,17 @@ def settle_rights_change(
     current = next(
         (tuple(m.to_json()["rights"]) for m in members if m.member_id == data.member), ()
     )
-    applied = current == data.rights_before
+    approver = session.scalars(
+        select(Member)
+        .where(Member.organisation_id == account.organisation_id, Member.user_id == row.user_id)
+        .with_for_update()
+    ).first()
+    reason = None
+    if approver is None or not approver.admin:
+        reason = "the approver is no longer the organisation's administrator"
+    elif current != data.rights_before:
+        reason = "the member's rights changed since the request"
+    applied = reason is None
     if applied:
         try:
             ApprovalRule.from_json(json.loads(account.rule)).check_members(
@@ -801,6 +826,7 @@ def settle_rights_change(
             )
         except MalformedInput:
             applied = False
+            reason = "the account's rule could no longer be met"
     if applied:
         right = session.get(AccountRight, (account.id, data.member))
         if not data.rights_after:
@@ -828,5 +854,6 @@ def settle_rights_change(
             "member": data.member,
             "before": list(data.rights_before),
             "after": list(data.rights_after),
+            **({} if reason is None else {"reason": reason}),
         },
     )
