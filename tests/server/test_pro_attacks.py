@@ -106,3 +106,26 @@ def test_a_personal_operation_cannot_debit_a_shared_account(
         user="alice", type="transfer", data={**line, "debtor_iban": OTHER_IBAN}
     )
     assert mine.status_code == 201, mine.text
+
+
+def test_a_second_member_cannot_borrow_a_members_name(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """Rights changes and "Signature obligatoire de" name members: one name, one member."""
+    _, members = setup_company(server, bank)
+    server.enrol(bank, "bob2", phone="+33630000055")
+    before = server.snapshot()
+    for name in ("Bob", "BOB", "bob"):
+        answer = bank.http.put("/v1/organisations/acme/members/bob2", json={"display_name": name})
+        assert answer.status_code == 409, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "already" in answer.json()["detail"]
+    assert server.snapshot() == before
+    # The member keeps their own name, and is the same member when put again.
+    again = bank.http.put(
+        "/v1/organisations/acme/members/bob", json={"display_name": "Bob", "admin": False}
+    )
+    assert (again.status_code, again.json()["id"]) == (200, members["bob"])
+    other = bank.http.put("/v1/organisations/acme/members/bob2", json={"display_name": "Bob L."})
+    assert other.status_code == 201, other.text
+    assert other.json()["id"] not in members.values()

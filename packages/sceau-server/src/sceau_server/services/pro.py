@@ -118,8 +118,10 @@ class BatchRefused(InvalidOperationData):
 # --- organisations, members, accounts (RP API) ---------------------------------------------------
 
 
-def _organisation(session: Session, rp: RelyingParty, organisation_id: str) -> Organisation:
-    organisation = session.get(Organisation, organisation_id)
+def _organisation(
+    session: Session, rp: RelyingParty, organisation_id: str, *, lock: bool = False
+) -> Organisation:
+    organisation = session.get(Organisation, organisation_id, with_for_update=lock)
     if organisation is None or organisation.rp_id != rp.id:
         raise NotFound("No such organisation.")
     return organisation
@@ -184,13 +186,22 @@ def put_member(
 ) -> tuple[dict[str, Any], bool]:
     """Add a user to an organisation or update their name or administrator flag."""
     now = ctx.now()
-    organisation = _organisation(session, rp, organisation_id)
+    # Locked: two members given one name at the same time would both pass the check below.
+    organisation = _organisation(session, rp, organisation_id, lock=True)
     user = get_user(session, external_id)
     member = session.scalars(
         select(Member)
         .where(Member.organisation_id == organisation.id, Member.user_id == user.id)
         .with_for_update()
     ).first()
+    # Signatories and the administrator tell members apart by name alone (rights changes,
+    # "Signature obligatoire de"): a second member shown as "Bob" could be given Bob's rights.
+    for other in session.scalars(select(Member).where(Member.organisation_id == organisation.id)):
+        if other is not member and other.display_name.casefold() == display_name.casefold():
+            raise Conflict(
+                f"display_name: another member of {organisation.id} is already shown under"
+                " this name."
+            )
     created = member is None
     if member is None:
         member = Member(
