@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
+
 from tests.server.conftest import RelyingPartyClient, ServerHandle
+from tests.server.device_double import SignedCall, TestDevice
 from tests.server.test_pro import IBAN, setup_company, transfer
 
 OTHER_IBAN = "FR7630006000011234567890189"
@@ -129,3 +133,76 @@ def test_a_second_member_cannot_borrow_a_members_name(
     other = bank.http.put("/v1/organisations/acme/members/bob2", json={"display_name": "Bob L."})
     assert other.status_code == 201, other.text
     assert other.json()["id"] not in members.values()
+
+
+def test_a_member_without_validate_trying_to_decide_is_audited_and_changes_nothing(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    devices, members = setup_company(server, bank, rights={"carol": ["view", "prepare"]})
+    created = transfer(bank, "20.00", user="carol").json()
+    before = server.snapshot()
+    for step, body in (("evaluate", {"blinded_element": "A" * 43}), ("decision", {})):
+        path = f"/v1/device/operations/{created['id']}/{step}"
+        answer = devices["carol"].call("POST", path, body)
+        assert answer.status_code == 403, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+    assert server.snapshot() == before
+    entries = _audited(server, "approval.forbidden")
+    assert [entry.subject for entry in entries] == [created["id"]] * 2
+    assert devices["carol"].activation_id in entries[0].data
+    assert bank.operation(created["id"])["approvals"] == []
+    assert members["carol"] not in str(bank.operation(created["id"]))
+
+
+def _ready(device: TestDevice, operation_id: str) -> SignedCall:
+    """Everything up to the decision: the code evaluated, the approval signed, not sent."""
+    operation = device.operation(operation_id)
+    response, knowledge_key = device.evaluate(operation_id, "4826")
+    assert knowledge_key is not None, response.text
+    signed = device.sign(operation, knowledge_key=knowledge_key, counter=device.next_counter())
+    return device.decision_call(operation_id, signed)
+
+
+def _race(*sends: tuple[TestDevice, SignedCall]) -> list[httpx.Response]:
+    """Send the decisions at the same time, each on its own connection."""
+
+    def send(pair: tuple[TestDevice, SignedCall]) -> httpx.Response:
+        with httpx.Client(timeout=30) as client:
+            return pair[0].send(pair[1], client)
+
+    with ThreadPoolExecutor(len(sends)) as pool:
+        return list(pool.map(send, sends))
+
+
+def test_two_last_approvals_racing_finalize_once(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    devices, members = setup_company(server, bank)
+    created = transfer(bank, "80.00").json()
+    calls = [(devices[name], _ready(devices[name], created["id"])) for name in ("bob", "carol")]
+    answers = _race(*calls)
+    assert sorted(answer.json()["status"] for answer in answers) == ["approved", "pending"]
+    view = bank.operation(created["id"])
+    assert view["status"] == "approved"
+    assert server.verify_result(view).signers == tuple(sorted([members["bob"], members["carol"]]))
+    assert len(_audited(server, "operation.approved")) == 1
+
+
+def test_one_members_two_devices_racing_count_once(make_server: Any) -> None:
+    server = make_server(max_devices=2)
+    bank = server.relying_party()
+    devices, members = setup_company(server, bank)
+    second = server.device("Tablette")
+    activation = bank.create_activation("alice")
+    second.activate(
+        activation["code"], sms_code=server.sms_code("+33630000000"), pin="4826", status="on_hold"
+    )
+    (hold,) = devices["alice"].pending()
+    assert devices["alice"].approve(hold.id).status_code == 200
+    created = transfer(bank, "80.00").json()
+    calls = [(device, _ready(device, created["id"])) for device in (devices["alice"], second)]
+    answers = _race(*calls)
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    view = bank.operation(created["id"])
+    assert (view["status"], view["still_needed"]) == ("pending", 1)
+    assert [approval["member"] for approval in view["approvals"]] == [members["alice"]]

@@ -55,6 +55,7 @@ from sceau_server.errors import (
     AuthenticationFailed,
     Conflict,
     FollowUp,
+    Forbidden,
     IdempotencyKeyReused,
     InvalidOperationData,
     InvalidRequest,
@@ -517,7 +518,17 @@ def _device_operation(
         raise NotFound("No such operation.")
     member = None
     if row.account_id is not None:
-        member = pro.decider(session, row, admitted.user)
+        try:
+            member = pro.decider(session, row, admitted.user)
+        except Forbidden as error:
+            # Never asked, yet trying: kept for the bank's auditors, nothing else changes.
+            error.follow_up = audit_follow_up(
+                ctx,
+                event="approval.forbidden",
+                subject=row.id,
+                data={"activation": admitted.activation.id, "reason": "no validate right"},
+            )
+            raise
     elif row.user_id != admitted.user.id:
         raise NotFound("No such operation.")
     now = ctx.now()
