@@ -206,3 +206,63 @@ def test_one_members_two_devices_racing_count_once(make_server: Any) -> None:
     view = bank.operation(created["id"])
     assert (view["status"], view["still_needed"]) == ("pending", 1)
     assert [approval["member"] for approval in view["approvals"]] == [members["alice"]]
+
+
+def test_a_rights_change_needs_its_administrator_and_applies_once(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    devices, members = setup_company(server, bank)
+    body = {"member": members["bob"], "rights": ["view"], "admin": "alice"}
+    first = bank.http.post(f"/v1/accounts/{IBAN}/rights", json=body).json()
+    second = bank.http.post(f"/v1/accounts/{IBAN}/rights", json=body).json()
+    # Nobody but the administrator's devices decides it, and a relying party cannot forge one.
+    path = f"/v1/device/operations/{first['id']}/evaluate"
+    assert devices["bob"].call("POST", path, {"blinded_element": "A" * 43}).status_code == 404
+    forged = bank.create_operation(
+        user="alice", type="rights_change", data=first["operation"]["data"]
+    )
+    assert forged.status_code == 422, forged.text
+    assert devices["alice"].approve(first["id"]).json()["status"] == "approved"
+    again = f"/v1/device/operations/{first['id']}/evaluate"
+    assert devices["alice"].call("POST", again, {"blinded_element": "A" * 43}).status_code == 409
+    assert _rights(bank)[members["bob"]] == ["view"]
+    # The same change approved again finds the rights moved: recorded, not applied twice.
+    assert devices["alice"].approve(second["id"]).json()["status"] == "approved"
+    assert len(_audited(server, "rights.changed")) == 1
+    (entry,) = _audited(server, "rights.not_changed")
+    assert second["id"] in entry.data
+    assert "changed since" in entry.data
+
+
+def test_an_amount_in_another_currency_than_the_accounts_is_refused(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    setup_company(server, bank)
+    before = server.snapshot()
+    answer = bank.create_operation(
+        user="alice",
+        type="transfer",
+        account=IBAN,
+        data={
+            "amount": {"value": "50.00", "currency": "USD"},
+            "payee_name": "Imprimerie du Centre",
+            "payee_iban": "DE89370400440532013000",
+        },
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert "differs from the account currency EUR" in answer.json()["detail"]
+    line = {
+        "payee_name": "Imprimerie du Centre",
+        "payee_iban": "DE89370400440532013000",
+        "amount": {"value": "50.00", "currency": "USD"},
+    }
+    batch = bank.create_operation(
+        user="alice",
+        type="batch_transfer",
+        account=IBAN,
+        data={"debtor_iban": IBAN, "lines": [line]},
+    )
+    assert batch.status_code == 422, batch.text
+    assert batch.json()["line"] == 1
+    assert server.snapshot() == before
