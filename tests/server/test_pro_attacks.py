@@ -266,3 +266,34 @@ def test_an_amount_in_another_currency_than_the_accounts_is_refused(
     assert batch.status_code == 422, batch.text
     assert batch.json()["line"] == 1
     assert server.snapshot() == before
+
+
+def test_a_pending_operation_that_a_rights_change_makes_impossible_is_refused_at_once(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    rule = {"v": 1, "currency": "EUR", "tiers": [{"above": "0.00", "validators": 3}]}
+    devices, members = setup_company(server, bank, rule=rule)
+    created = transfer(bank, "90.00").json()
+    assert devices["bob"].approve(created["id"]).json()["still_needed"] == 2
+    loosened = {**rule, "tiers": [{"above": "0.00", "validators": 2}]}
+    answer = bank.http.put(
+        f"/v1/accounts/{IBAN}",
+        json={
+            "organisation": "acme",
+            "currency": "EUR",
+            "name": "Compte courant",
+            "rule": loosened,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    change = bank.http.post(
+        f"/v1/accounts/{IBAN}/rights",
+        json={"member": members["carol"], "rights": ["view"], "admin": "alice"},
+    ).json()
+    assert devices["alice"].approve(change["id"]).json()["status"] == "approved"
+    # Three signatures out of two validators: nobody is asked to sign in vain.
+    view = bank.operation(created["id"])
+    assert view["status"] == "rejected"
+    assert [approval["member"] for approval in view["approvals"]] == [members["bob"]]
+    assert created["id"] not in {operation.id for operation in devices["alice"].pending()}
+    assert server.verify_result(view).signers == ()

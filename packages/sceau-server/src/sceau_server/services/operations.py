@@ -435,7 +435,8 @@ def finalize(
 
         device_lifecycle.settle(ctx, session, row, status, notes)
     elif row.type == OperationType.RIGHTS_CHANGE.value:
-        pro.settle_rights_change(ctx, session, row, status)
+        for impossible in pro.settle_rights_change(ctx, session, row, status):
+            finalize(ctx, session, impossible, "rejected", notes, actor="server", signers=())
 
 
 def expire_one(ctx: ServerContext, operation_id: str) -> None:

@@ -799,22 +799,23 @@ def request_rights_change(
 
 def settle_rights_change(
     ctx: ServerContext, session: Session, row: OperationRow, status: str
-) -> None:
+) -> list[OperationRow]:
     """Apply an approved rights change (called by the operation's finalize).
 
     It applies only if its approver is still the organisation's administrator, the member's
     rights are still those the administrator saw and the rule can still be met with the new
-    ones; otherwise it is recorded as not applied, with the reason.
+    ones; otherwise it is recorded as not applied, with the reason. Return the account's pending
+    operations that the new rights leave impossible to approve, for the caller to refuse.
     """
     if status != "approved":
-        return
+        return []
     data = Operation.from_json(json.loads(row.body)).data
     assert isinstance(data, RightsChangeData)
     account = session.scalars(
         select(Account).where(Account.iban == data.account_iban).with_for_update()
     ).first()
     if account is None:
-        return
+        return []
     members = account_members(session, account.id)
     current = next(
         (tuple(m.to_json()["rights"]) for m in members if m.member_id == data.member), ()
@@ -868,3 +869,19 @@ def settle_rights_change(
             **({} if reason is None else {"reason": reason}),
         },
     )
+    return _impossible_operations(session, account.id, ctx.now()) if applied else []
+
+
+def _impossible_operations(session: Session, account_id: str, now: int) -> list[OperationRow]:
+    """The account's pending operations whose rule can no longer be met, locked."""
+    rows = session.scalars(
+        select(OperationRow)
+        .where(
+            OperationRow.account_id == account_id,
+            OperationRow.status == "pending",
+            OperationRow.expires_at > now,
+        )
+        .order_by(OperationRow.id)
+        .with_for_update()
+    ).all()
+    return [row for row in rows if isinstance(evaluate_operation(session, row), Refused)]
