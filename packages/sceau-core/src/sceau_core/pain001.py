@@ -16,6 +16,10 @@ fault by its 1-based number in file order (``line``) and its ``EndToEndId`` when
   entity to fetch. The standard library's expat parser is driven directly, with a handler that
   refuses the declaration before any of it is processed, and its tree built by
   ``xml.etree.ElementTree.TreeBuilder``;
+- nothing that another reader of the same file could take for a transaction Sceau did not
+  show: every element in the document's namespace (but inside ``SplmtryData/Envlp``), every
+  ``PmtInf`` and ``CdtTrfTxInf`` in its place, one amount in ``Amt``; at most
+  :data:`MAX_MARKUP` ``<`` in the file, so that empty elements cannot fill the memory;
 - one debtor account (every payment information block debits the same IBAN), payment method
   ``TRF``, at most :data:`MAX_IMPORT_LINES` transactions (counted before any is read);
 - each transaction: an ``InstdAmt`` in the batch's currency, positive, with at most the
