@@ -7,11 +7,13 @@ A lax reader of the same file (one that matches elements by local name, or looks
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from sceau_core.errors import InvalidBatch
-from sceau_core.pain001 import MAX_FILE_BYTES, MAX_MARKUP, parse_pain001
-from tests.core.test_pain001 import VALID, build_pain001, changed, refusal
+from sceau_core.pain001 import MAX_FILE_BYTES, MAX_MARKUP, parse_json_batch, parse_pain001
+from tests.core.test_pain001 import DEBTOR, VALID, build_pain001, changed, refusal
 
 V03 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 V09 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
@@ -95,3 +97,51 @@ def test_a_file_of_empty_markup_is_refused_before_it_is_built(shape: str) -> Non
     error = refusal(head + filler + b"<PmtInf>" + tail)
     assert "more markup than" in str(error)
     assert MAX_MARKUP >= 100 * 10_000
+
+
+def test_the_digest_covers_every_line_and_only_spelling_is_normalized() -> None:
+    """What signatories approve changes with any line; IBAN case and NFD do not."""
+    line = {
+        "payee_name": "Société Générale SA",
+        "payee_iban": "FR7630006000011234567890189",
+        "amount": {"value": "10.00", "currency": "EUR"},
+        "reference": "Facture 12",
+    }
+    other = {
+        **line,
+        "payee_name": "Imprimerie du Centre",
+        "amount": {"value": "20.00", "currency": "EUR"},
+    }
+
+    def data(*lines: dict[str, object]) -> tuple[int, str, str]:
+        batch = parse_json_batch({"debtor_iban": DEBTOR, "lines": list(lines)}).to_data()
+        return batch.count, str(batch.total.value), batch.lines_digest
+
+    base = data(line, other)
+    same = data(
+        {
+            **line,
+            "payee_name": unicodedata.normalize("NFD", "Société Générale SA"),
+            "payee_iban": "fr76 3000 6000 0112 3456 7890 189",
+        },
+        other,
+    )
+    assert same == base
+    variants = [
+        data(other, line),
+        data(line, other, line),
+        data(line),
+        data({**line, "payee_name": "Société\u00a0Générale SA"}, other),
+        data({**line, "reference": "Facture 13"}, other),
+        data({key: value for key, value in line.items() if key != "reference"}, other),
+        data({**line, "amount": {"value": "10.01", "currency": "EUR"}}, other),
+    ]
+    assert len({variant[2] for variant in variants} | {base[2]}) == len(variants) + 1
+    assert data(line, other, line)[:2] == (3, "40.00")
+    for bad in ("0.00", "-10.00", "10", "1e1"):
+        with pytest.raises(InvalidBatch) as caught:
+            data(other, {**line, "amount": {"value": bad, "currency": "EUR"}})
+        assert caught.value.line == 2
+    for name in ("Société  Générale", " Société", "Socie\u0301\u0301\u0301\u0301te", "A\u202eB"):
+        with pytest.raises(InvalidBatch):
+            data({**line, "payee_name": name})
