@@ -297,3 +297,31 @@ def test_a_pending_operation_that_a_rights_change_makes_impossible_is_refused_at
     assert [approval["member"] for approval in view["approvals"]] == [members["bob"]]
     assert created["id"] not in {operation.id for operation in devices["alice"].pending()}
     assert server.verify_result(view).signers == ()
+
+
+def test_a_large_batch_body_is_read_only_from_an_authenticated_caller(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """The batch path takes up to 16 MiB: a stranger's body is never parsed.
+
+    The body ends in a syntax error: parsed before authentication, it would be a 400.
+    """
+    with httpx.Client(base_url=server.url, timeout=30) as stranger:
+        for headers in ({}, {"Authorization": "Bearer sk_not-a-key"}):
+            answer = stranger.post(
+                "/v1/operations/batch",
+                content=b"[" + b"{}," * 100_000 + b"{",
+                headers={"Content-Type": "application/json", **headers},
+            )
+            assert answer.status_code == 401, answer.text
+            assert answer.headers["content-type"] == "application/problem+json"
+    # The authenticated caller gets the usual problems.
+    malformed = bank.http.post(
+        "/v1/operations/batch", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 400
+    assert malformed.json()["detail"] == "The request body is not valid JSON."
+    invalid = bank.http.post("/v1/operations/batch", json={"user": "alice", "type": "batch"})
+    assert invalid.status_code == 422
+    assert ["body", "type"] in [error["loc"] for error in invalid.json()["errors"]]
+    assert ["body", "data"] in [error["loc"] for error in invalid.json()["errors"]]
