@@ -193,8 +193,12 @@ def _postmaster_pid(pg_directory: Path) -> int:
 
 
 @contextlib.contextmanager
-def deploy(config: str, directory: Path) -> Iterator[Deployment]:
-    """Start ``config`` (sqlite, postgres, cluster) in ``directory``; stop it afterwards."""
+def deploy(config: str, directory: Path, profile: str | None = None) -> Iterator[Deployment]:
+    """Start ``config`` (sqlite, postgres, cluster) in ``directory``; stop it afterwards.
+
+    With ``profile`` (one node only), the server runs under cProfile (``profiled_serve.py``)
+    and writes its merged profile to that file when it stops.
+    """
     env = _base_env(directory)
     directory.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data directory
     if config == "cluster":
@@ -247,8 +251,12 @@ def deploy(config: str, directory: Path) -> Iterator[Deployment]:
         url = f"http://127.0.0.1:{port}"
         env["SCEAU_PUBLIC_URL"] = url
         log = (directory / "server.log").open("wb")
+        command = [SCEAU]
+        if profile:
+            command = [sys.executable, str(ROOT / "bench" / "profiled_serve.py")]
+            env["SCEAU_PROFILE_OUT"] = str(Path(profile).resolve())
         server = subprocess.Popen(
-            [SCEAU, "serve", "--port", str(port), "--no-access-log"],
+            [*command, "serve", "--port", str(port), "--no-access-log"],
             env=env,
             cwd=directory,
             stdout=log,
@@ -460,9 +468,25 @@ class SimulatedDevice:
             if announced == operation_id:
                 return at
 
-    def approve(self, operation_id: str, match: str | None) -> None:
-        """Read the operation, evaluate the code, sign and send the approval (the SDK's steps)."""
+    def approve(
+        self,
+        operation_id: str,
+        match: str | None,
+        *,
+        marks: list[float] | None = None,
+        cpu: Any = None,
+    ) -> None:
+        """Read the operation, evaluate the code, sign and send the approval (the SDK's steps).
+
+        With ``marks`` and ``cpu``, ``cpu()`` is appended to ``marks`` after each request.
+        """
+
+        def mark() -> None:
+            if marks is not None:
+                marks.append(cpu())
+
         pending = self.client.signed("GET", "/v1/device/operations", self.identity) or {}
+        mark()
         item = next(
             entry for entry in pending["operations"] if entry["operation"]["id"] == operation_id
         )
@@ -474,6 +498,7 @@ class SimulatedDevice:
             self.identity,
             {"blinded_element": b64url_encode(evaluation.blinded_element)},
         )
+        mark()
         assert answer is not None
         knowledge = finish_code_evaluation(
             evaluation,
@@ -498,6 +523,7 @@ class SimulatedDevice:
         decided = self.client.signed(
             "POST", f"/v1/device/operations/{operation_id}/decision", self.identity, body
         )
+        mark()
         if not decided or decided.get("status") != "approved":
             raise RuntimeError(f"decision answered {decided}")
 
@@ -682,7 +708,7 @@ def benchmark(arguments: argparse.Namespace) -> None:
     levels = [int(level) for level in arguments.levels.split(",")]
     with (
         tempfile.TemporaryDirectory(prefix="sceau-bench-") as temp,
-        deploy(arguments.config, Path(temp)) as deployment,
+        deploy(arguments.config, Path(temp), arguments.profile) as deployment,
     ):
         api_key = create_relying_party(deployment)
         started = time.perf_counter()
@@ -804,6 +830,65 @@ def report(
                 )
 
 
+# --- per-request server CPU ---------------------------------------------------------------------
+
+
+def breakdown(arguments: argparse.Namespace) -> None:
+    """Run ``--breakdown`` validations one after the other and split the server CPU by request.
+
+    The server's CPU time is read from ``/proc`` before and after each step of each validation
+    (in clock ticks of 10 ms: summed over many validations the rounding averages out); the
+    event that tells the device is counted with the creation that sends it.
+    """
+    total = arguments.breakdown
+    with (
+        tempfile.TemporaryDirectory(prefix="sceau-bench-") as temp,
+        deploy(arguments.config, Path(temp)) as deployment,
+    ):
+        api_key = create_relying_party(deployment)
+        records = provision(deployment, api_key, 4)
+        devices = [SimulatedDevice(deployment.url, record) for record in records]
+        stop = threading.Event()
+        for device in devices:
+            threading.Thread(target=device.listen, args=(stop,), daemon=True).start()
+            device.connected.wait(30)
+        time.sleep(1.0)
+        rng = random.Random(7)
+        steps = ("create + event", "device fetch", "evaluate", "decision", "RP read")
+        spent = dict.fromkeys(steps, 0.0)
+
+        def cpu() -> float:
+            return deployment.cpu()["server"]
+
+        with httpx.Client(
+            base_url=deployment.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+        ) as bank:
+            for index in range(total + total // 10):
+                measured = index >= total // 10  # the first tenth warms up
+                device = devices[index % len(devices)]
+                marks = [cpu()]
+                created = bank.post(
+                    "/v1/operations", json=operation_request(rng, device.record.user)
+                )
+                view = created.json()
+                device.notified(view["id"])
+                marks.append(cpu())
+                device.approve(view["id"], view.get("match"), marks=marks, cpu=cpu)
+                final = bank.get(f"/v1/operations/{view['id']}")
+                marks.append(cpu())
+                if final.json()["status"] != "approved":
+                    raise RuntimeError(f"final state {final.text}")
+                if measured:
+                    for step, before, after in zip(steps, marks[:-1], marks[1:], strict=True):
+                        spent[step] += after - before
+        stop.set()
+        whole = sum(spent.values())
+        print(f"\n== server CPU per request, {total} validations one after the other")
+        for step in steps:
+            print(f"{step:>16}: {1000 * spent[step] / total:6.2f} ms")
+        print(f"{'whole validation':>16}: {1000 * whole / total:6.2f} ms")
+
+
 # --- 10 000 device event streams -------------------------------------------------------------
 
 
@@ -922,11 +1007,24 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=0, help="open N event streams instead")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="bound for --streams")
     parser.add_argument("--json", help="append each level's figures to this JSON-lines file")
+    parser.add_argument(
+        "--breakdown",
+        type=int,
+        default=0,
+        help="run N validations one at a time and split the server CPU by request instead",
+    )
+    parser.add_argument(
+        "--profile", help="run the server under cProfile and write its profile to this file"
+    )
     arguments = parser.parse_args()
+    if arguments.profile and arguments.config == "cluster":
+        sys.exit("--profile profiles one server node: use --config sqlite or postgres")
     if not shutil.which("nginx") and arguments.config == "cluster":
         sys.exit("the cluster configuration needs nginx (scripts/system-packages)")
     if arguments.streams:
         streams(arguments)
+    elif arguments.breakdown:
+        breakdown(arguments)
     else:
         benchmark(arguments)
 

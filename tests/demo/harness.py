@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ class DemoProcess:
     process: subprocess.Popen[bytes]
     customer_password: str = ""
     operator_password: str = ""
+    members: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """The company's members: identifier -> (password, seeded Sceau code), as printed."""
 
     @property
     def output(self) -> str:
@@ -131,6 +133,13 @@ def start_demo(home: Path, **env: str) -> DemoProcess:
         passwords = re.findall(r"mot de passe : (\S+)", demo.output)
         assert len(passwords) == 2, demo.output
         demo.customer_password, demo.operator_password = passwords
+        demo.members = {
+            ident: (password, code)
+            for ident, password, code in re.findall(
+                r"identifiant : (\S+)\s+mot de passe du membre : (\S+)\s+code Sceau : (\d{4})",
+                demo.output,
+            )
+        }
     except BaseException:
         demo.stop()
         raise

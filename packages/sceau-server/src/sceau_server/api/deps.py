@@ -3,16 +3,22 @@
 
 from __future__ import annotations
 
+import hmac
+import threading
+import time
+import weakref
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from sceau_core.httpsig import HttpRequest
 from sceau_server.errors import MalformedRequest, Unauthorized
 from sceau_server.services.accounts import authenticate_rp
 from sceau_server.services.context import ServerContext
 from sceau_server.services.devices import build_request
+from sceau_server.storage.database import Database
 from sceau_server.storage.models import RelyingParty
 
 __all__ = ["Ctx", "Rp", "SignedHttp", "problem_responses"]
@@ -21,23 +27,73 @@ _SIGNED_HEADERS = frozenset({"signature", "signature-input", "content-digest", "
 _bearer = HTTPBearer(auto_error=False, description="the relying party's API key")
 
 
-def _context(request: Request) -> ServerContext:
+async def _context(request: Request) -> ServerContext:
+    # async: FastAPI runs a plain function dependency in a worker thread, a hand-off per request.
     context: ServerContext = request.app.state.context
     return context
 
 
 Ctx = Annotated[ServerContext, Depends(_context)]
 
+RP_CACHE_SECONDS = 2.0
+"""How long an authenticated relying party is kept in memory (a disabled key stops within it)."""
+_RP_CACHE_SIZE = 1024
 
-def _relying_party(
+
+class _RpCache:
+    """Relying parties recently authenticated, by the keyed digest of their API key."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, RelyingParty]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> RelyingParty | None:
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        rp = entry[1]
+        return rp if hmac.compare_digest(rp.api_key_digest, digest) else None
+
+    def put(self, digest: str, rp: RelyingParty) -> None:
+        with self._lock:
+            if len(self._entries) >= _RP_CACHE_SIZE:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic() + RP_CACHE_SECONDS, rp)
+
+
+_RP_CACHES: weakref.WeakKeyDictionary[Database, _RpCache] = weakref.WeakKeyDictionary()
+_RP_CACHES_LOCK = threading.Lock()
+
+
+def _rp_cache(ctx: ServerContext) -> _RpCache:
+    with _RP_CACHES_LOCK:
+        cache = _RP_CACHES.get(ctx.db)
+        if cache is None:
+            cache = _RP_CACHES[ctx.db] = _RpCache()
+        return cache
+
+
+def _load_relying_party(ctx: ServerContext, token: str, digest: str) -> RelyingParty:
+    with ctx.read() as session:
+        rp = authenticate_rp(ctx, session, f"Bearer {token}")
+        session.expunge(rp)
+    _rp_cache(ctx).put(digest, rp)
+    return rp
+
+
+async def _relying_party(
     ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> RelyingParty:
     if credentials is None:
         raise Unauthorized("An API key is required (Authorization: Bearer …).")
-    with ctx.read() as session:
-        rp = authenticate_rp(ctx, session, f"Bearer {credentials.credentials}")
-        session.expunge(rp)
-        return rp
+    # Two RP requests per validation: the key's row is read at most once per RP_CACHE_SECONDS,
+    # in a worker thread; a key found in memory costs one HMAC on the event loop.
+    digest = ctx.digest("api-key", "", credentials.credentials)
+    cached = _rp_cache(ctx).get(digest)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(_load_relying_party, ctx, credentials.credentials, digest)
 
 
 Rp = Annotated[RelyingParty, Depends(_relying_party)]

@@ -610,4 +610,116 @@ ENGLISH: Final[dict[str, str]] = {
         "The demo ran into a problem. Try again; the demo’s terminal says more."
     ),
     "Retour à l’accueil de la démo": "Back to the demo’s home",
+    # Company (Sceau Pro).
+    "Ma Banque — Espace entreprise": "Ma Banque — Business space",
+    "Espace entreprise": "Business space",
+    "Connexion à l’espace entreprise": "Sign in to the business space",
+    "Atelier Dupont SARL": "Atelier Dupont SARL",
+    "Chaque membre de l’entreprise a son identifiant, son téléphone et son code Sceau : "
+    "rien n’est partagé. La connexion se valide sur votre téléphone.": (
+        "Each member of the company has their own identifier, phone and Sceau code: nothing "
+        "is shared. The sign-in is approved on your phone."
+    ),
+    "Identifiants de la démo : claire, bruno et ines ; leurs mots de passe et codes sont "
+    "affichés dans le terminal.": (
+        "Demo identifiers: claire, bruno and ines; their passwords and codes are printed in "
+        "the terminal."
+    ),
+    "Espace particuliers": "Personal banking",
+    "Téléphone de": "Phone of",
+    "Voir les lignes une à une": "See the lines one by one",
+    "Connecté :": "Signed in:",
+    "Devise": "Currency",
+    "Règle de validation": "Approval rule",
+    "deux validateurs distincts pour chaque opération": (
+        "two distinct validators for each operation"
+    ),
+    "Membres et droits sur ce compte": "Members and rights on this account",
+    "Membre": "Member",
+    "Rôle": "Role",
+    "Droits": "Rights",
+    "administratrice": "administrator",
+    "Gérante": "Manager",
+    "Directeur financier": "Finance director",
+    "Comptable": "Accountant",
+    "Importer un lot": "Import a batch",
+    "Le fichier SEPA préparé pour la démo : 50 virements fournisseurs (pain.001). La "
+    "banque l’envoie à Sceau, qui le vérifie ligne à ligne ; chaque validateur le signe "
+    "ensuite sur son propre téléphone.": (
+        "The SEPA file prepared for the demo: 50 supplier transfers (pain.001). The bank "
+        "sends it to Sceau, which checks it line by line; each validator then signs it on "
+        "their own phone."
+    ),
+    "Fichier :": "File:",
+    "Importer le lot de 50 virements": "Import the batch of 50 transfers",
+    "Vos droits sur ce compte ne permettent pas d’importer des virements.": (
+        "Your rights on this account do not allow importing transfers."
+    ),
+    "Lots de virements": "Transfer batches",
+    "Importé le": "Imported on",
+    "Lot": "Batch",
+    "Montant total": "Total amount",
+    "Signatures": "Signatures",
+    "virements": "transfers",
+    "Aucun lot importé pour l’instant.": "No batch imported yet.",
+    "Entreprises": "Companies",
+    "Membres": "Members",
+    "Identifiant Sceau": "Sceau identifier",
+    "Administrateur": "Administrator",
+    "oui": "yes",
+    "non": "no",
+    "Règle :": "Rule:",
+    "au-delà de": "above",
+    "validateur(s) distinct(s)": "distinct validator(s)",
+    "pour un lot": "for a batch",
+    "Droits sur ce compte": "Rights on this account",
+    "Opérations sur ce compte": "Operations on this account",
+    "Signataires": "Signatories",
+    "lignes": "lines",
+    "Aucune opération sur ce compte pour l’instant.": "No operation on this account yet.",
+    "Aucune entreprise pour l’instant.": "No company yet.",
+    "Lot de virements": "Transfer batch",
+    "En attente des signatures des validateurs, chacun sur son téléphone.": (
+        "Waiting for the validators’ signatures, each on their own phone."
+    ),
+    "Lot signé par": "Batch signed by",
+    " et ": " and ",
+    "Les virements partent : la banque a vérifié le résultat signé par Sceau.": (
+        "The transfers are sent: the bank verified the result signed by Sceau."
+    ),
+    "Rien n’a été fait.": "Nothing was done.",
+    "a signé": "signed",
+    "a refusé": "declined",
+    "Aucune signature pour l’instant.": "No signature yet.",
+    "Validateurs de ce compte :": "Validators of this account:",
+    "téléphone de": "phone of",
+    "Signataires (membres)": "Signatories (members)",
+    "Retour à l’espace entreprise": "Back to the business space",
+    "Ce que chaque validateur signe": "What each validator signs",
+    "Nombre de virements": "Number of transfers",
+    "Référence du fichier": "File reference",
+    "Chaque signature porte sur le total, le nombre et l’empreinte de toutes les lignes : "
+    "une seule ligne modifiée invaliderait toutes les signatures.": (
+        "Each signature covers the total, the count and the digest of every line: a single "
+        "changed line would invalidate every signature."
+    ),
+    "Lignes du lot": "Lines of the batch",
+    "Vous n’avez pas le droit de validation sur ce compte : ce lot ne vous est pas présenté.": (
+        "You do not have the validate right on this account: this batch is not shown to you."
+    ),
+    "Virements groupés": "Batch transfer",
+    "Compte débité": "Debited account",
+    "Toutes les lignes ont été vérifiées par l’appareil : leur nombre, leur total et leur "
+    "empreinte sont ceux que votre banque a signés.": (
+        "Every line was checked by the device: their count, total and digest are those your "
+        "bank signed."
+    ),
+    "Lignes": "Lines",
+    "à": "to",
+    "sur": "of",
+    "Lignes précédentes": "Previous lines",
+    "Page": "Page",
+    "Lignes suivantes": "Next lines",
+    "Retour à l’opération": "Back to the operation",
+    "Pages des lignes": "Pages of lines",
 }

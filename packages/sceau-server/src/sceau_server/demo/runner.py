@@ -126,9 +126,27 @@ def _uvicorn(
     )
 
 
-def banner(config: DemoConfig, credentials: DemoCredentials) -> str:
-    """What ``sceau demo`` prints once it is ready, in French."""
+def banner(
+    config: DemoConfig,
+    credentials: DemoCredentials,
+    company: Sequence[tuple[str, str, str, str]] = (),
+) -> str:
+    """What ``sceau demo`` prints once it is ready, in French.
+
+    ``company``: each member of the demo's company as (identifier, name, password, Sceau code).
+    """
     site = config.bank_url
+    members = [
+        f"  Membre     identifiant : {ident:<12} mot de passe du membre : {password:<16} "
+        f"code Sceau : {code}   ({name}, téléphone : {site}/telephone/{ident})"
+        for ident, name, password, code in company
+    ]
+    if members:
+        members = [
+            "",
+            "  Atelier Dupont SARL (espace entreprise, codes de démonstration) :",
+            *members,
+        ]
     return "\n".join(
         [
             "",
@@ -140,6 +158,7 @@ def banner(config: DemoConfig, credentials: DemoCredentials) -> str:
             f"  Boutique (paiement 3-D Secure)   {site}/boutique/",
             f"  Back-office (opérateur)          {site}/back-office/",
             f"  SMS reçus                        {site}/sms",
+            f"  Espace entreprise (Sceau Pro)    {site}/banque/entreprise/",
             f"  Serveur Sceau (API, JWKS)        {config.sceau_url}/.well-known/jwks.json",
             "",
             f"  Cliente    identifiant : {CUSTOMER_ID:<12} mot de passe : "
@@ -148,6 +167,7 @@ def banner(config: DemoConfig, credentials: DemoCredentials) -> str:
             f"{credentials.operator_password}",
             "             (il valide sa connexion sur son téléphone simulé : "
             f"{site}/telephone/{OPERATOR_ID})",
+            *members,
             "",
             f"  Données : {config.data}",
             "  Tout reste sur cette machine (boucle locale). Ctrl+C pour arrêter.",
@@ -207,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from sceau_server.api import create_app
     from sceau_server.demo.bank import Bank, BankPasswordVerifier
+    from sceau_server.demo.company import MEMBERS, Company
     from sceau_server.demo.phone import Phones
     from sceau_server.demo.sceau_api import SceauApi
     from sceau_server.demo.seed import ensure_api_keys, seed_people
@@ -224,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     notifier = InProcessNotifier()
     phones = Phones(
         config.phones,
-        (CUSTOMER_ID, OPERATOR_ID),
+        (CUSTOMER_ID, OPERATOR_ID, *(member.ident for member in MEMBERS)),
         notifier=notifier,
         server_url=config.sceau_url,
     )
@@ -250,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             console_api=apis["console"],
             phones=phones,
         )
+        company = Company(config.data / "company.json", apis["bank"])
+        company.load_or_create()
+        company.seed(ctx, phones)
         bank = Bank(config.data / "bank.json", apis)
         bank.load_or_create(credentials.customer_password, credentials.operator_password)
         verifier.bank = bank
@@ -261,12 +285,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             phones=phones,
             notifier=notifier,
             credentials=credentials,
+            company=company,
         )
         site = _uvicorn(
             create_demo_app(services), config.host, config.port, stopping=services.stopping
         )
         signal.signal(signal.SIGTERM, stop)
-        print(banner(config, credentials), flush=True)
+        shown = [(m.ident, m.name, password, code) for m, password, code in company.credentials()]
+        print(banner(config, credentials, shown), flush=True)
         started = True
         site.run()
     except (KeyboardInterrupt, _Stopped):

@@ -154,6 +154,54 @@ class SceauApi:
         value: dict[str, Any] = _answer(self._http.post(f"/v1/operations/{operation_id}/cancel"))
         return value
 
+    # --- companies (Sceau Pro) ----------------------------------------------------------------
+
+    def put_organisation(self, organisation: str, *, name: str) -> dict[str, Any]:
+        """Create or rename an organisation."""
+        value: dict[str, Any] = _answer(
+            self._http.put(f"/v1/organisations/{organisation}", json={"name": name})
+        )
+        return value
+
+    def put_member(
+        self, organisation: str, external_id: str, *, display_name: str, admin: bool
+    ) -> dict[str, Any]:
+        """Make a user a member of the organisation; the answer carries the member ``id``."""
+        value: dict[str, Any] = _answer(
+            self._http.put(
+                f"/v1/organisations/{organisation}/members/{external_id}",
+                json={"display_name": display_name, "admin": admin},
+            )
+        )
+        return value
+
+    def put_account(self, iban: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a shared account with its rule and its members' rights."""
+        value: dict[str, Any] = _answer(self._http.put(f"/v1/accounts/{iban}", json=dict(body)))
+        return value
+
+    def account(self, iban: str) -> dict[str, Any]:
+        """A shared account: its rule and every member's rights."""
+        value: dict[str, Any] = _answer(self._http.get(f"/v1/accounts/{iban}"))
+        return value
+
+    def create_pain001(
+        self, user: str, account: str, content: bytes, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Submit a SEPA pain.001 file as a batch for the account's validators to sign."""
+        headers = {"Content-Type": "application/xml"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        value: dict[str, Any] = _answer(
+            self._http.post(
+                "/v1/operations/pain001",
+                params={"user": user, "account": account},
+                content=content,
+                headers=headers,
+            )
+        )
+        return value
+
     # --- results ----------------------------------------------------------------------------
 
     def jwks(self, *, refresh: bool = False) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sceau_core.operations import MAX_USER_AGENT_LENGTH
 from sceau_server.demo import console
 from sceau_server.demo.bank import Bank
+from sceau_server.demo.company import Company
 from sceau_server.demo.config import DemoConfig, DemoCredentials
 from sceau_server.demo.i18n import Formatter, translator
 from sceau_server.demo.phone import Phones
@@ -88,6 +89,8 @@ class DemoServices:
     phones: Phones
     notifier: InProcessNotifier
     credentials: DemoCredentials
+    company: Company | None = None
+    """The demo's company (Sceau Pro): its members, shared account and batches."""
     stopping: threading.Event = field(default_factory=threading.Event)
     """Set when the demo stops: the event streams end, so that shutdown does not wait on them."""
 
@@ -373,7 +376,7 @@ async def _error(request: Request, exc: Exception) -> Response:
 
 def create_demo_app(demo: DemoServices) -> Starlette:
     """The demo web site (every area), served on the demo's port."""
-    from sceau_server.demo import web_bank, web_console, web_phone
+    from sceau_server.demo import web_bank, web_company, web_console, web_phone
 
     routes: list[BaseRoute] = [
         Route("/", home),
@@ -382,6 +385,7 @@ def create_demo_app(demo: DemoServices) -> Starlette:
         *web_bank.routes(),
         *web_phone.routes(),
         *web_console.routes(),
+        *web_company.routes(),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
 

@@ -23,6 +23,8 @@ from sceau_device.errors import DeviceError
 from sceau_device.texts import say
 from sceau_server.demo import console
 from sceau_server.demo.bank import CUSTOMER_ID, CUSTOMER_PHONE, OPERATOR_PHONE
+from sceau_server.demo.company import PHONES as COMPANY_PHONES
+from sceau_server.demo.company import member_of
 from sceau_server.demo.phone import Phone
 from sceau_server.demo.web import (
     event,
@@ -36,7 +38,12 @@ from sceau_server.demo.web import (
 
 __all__ = ["routes"]
 
-_PHONE_NUMBERS = {CUSTOMER_ID: CUSTOMER_PHONE}
+_PHONE_NUMBERS = {CUSTOMER_ID: CUSTOMER_PHONE, **COMPANY_PHONES}
+_MORE_SIGNATURES = (
+    "Votre signature est enregistrée. D’autres signatures sont attendues avant l’exécution de "
+    "l’opération.",
+    "Your signature is recorded. Other signatures are needed before the operation is carried out.",
+)
 _HEARTBEAT = 15.0
 _TICK = 0.5
 
@@ -86,6 +93,7 @@ async def phone_page(request: Request) -> Response:
         "phone.html",
         area="phone",
         phone=phone,
+        member=member_of(phone.slot),
         screen=screen,
         selected=selected,
         others=others,
@@ -179,8 +187,11 @@ async def decide(request: Request) -> Response:
     try:
         if action == "valider":
             code = form.get("code")
-            await run_in_threadpool(phone.approve_with_code, operation_id, code, match)
+            decided = await run_in_threadpool(phone.approve_with_code, operation_id, code, match)
             del code
+            if decided.status == "pending":
+                flash(request, "success", *_MORE_SIGNATURES)
+                return redirect(_home(phone))
             words = ("approved", "approved")
         elif action == "biometrie":
             await run_in_threadpool(phone.approve_with_biometrics, operation_id, match)

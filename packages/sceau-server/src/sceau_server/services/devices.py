@@ -14,11 +14,12 @@ generic :class:`~sceau_server.errors.AuthenticationFailed` (brief K4).
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
@@ -140,9 +141,16 @@ class Admitted:
     """An admitted device request: the locked activation and the counter before this request."""
 
     activation: Activation
-    user: User
     previous_counter: int
     info: SignedRequestInfo
+    session: Session = field(repr=False)
+
+    @functools.cached_property
+    def user(self) -> User:
+        """The activation's user, read when first needed (most device requests never do)."""
+        user = self.session.get(User, self.activation.user_id)
+        assert user is not None
+        return user
 
 
 def _suspend(
@@ -199,7 +207,9 @@ def admit(
         raise AuthenticationFailed()
     now = ctx.now()
     window = ctx.settings.signature_max_age + ctx.settings.signature_max_skew
-    if repository.nonce_seen(session, activation.id, info.nonce):
+    # The nonce is recorded first; if the request is refused below, the transaction rolls back
+    # and ServerContext.transaction records it again (see SIGNED_REQUEST).
+    if not repository.remember_new_nonce(session, activation.id, info.nonce, now + window):
         raise AuthenticationFailed(follow_up=_replayed(ctx, activation.id, info.nonce))
     # From here on the request is genuine device traffic: even if it is refused below or later in
     # this transaction, ServerContext.transaction keeps its nonce and counter (see SIGNED_REQUEST),
@@ -211,9 +221,6 @@ def admit(
     previous = activation.counter
     if info.counter <= previous:
         raise AuthenticationFailed(follow_up=_suspend(ctx, activation.id, info.counter, previous))
-    repository.remember_nonce(session, activation.id, info.nonce, now + window)
     activation.counter = info.counter
     activation.last_signed_at = max(activation.last_signed_at, info.created)
-    user = session.get(User, activation.user_id)
-    assert user is not None
-    return Admitted(activation=activation, user=user, previous_counter=previous, info=info)
+    return Admitted(activation=activation, previous_counter=previous, info=info, session=session)

@@ -467,15 +467,18 @@ def expire_due(ctx: ServerContext, limit: int = 200) -> int:
 def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted) -> dict[str, Any]:
     """The user's pending operations, each signed with the server key (brief D8)."""
     now = ctx.now()
-    own = repository.pending_operations_for_user(session, admitted.user.id, now)
-    shared = pro.pending_account_operations(session, admitted.user, now)
-    rows = sorted(
-        [*(row for row in own if row.account_id is None), *shared],
-        key=lambda row: (row.created_at, row.id),
-    )
+    own = repository.pending_operation_bodies(session, admitted.activation.user_id, now)
+    shared = pro.pending_account_operations(session, admitted.activation.user_id, now)
+    bodies = [
+        body
+        for _, _, body in sorted(
+            [*own, *((row.created_at, row.id, row.body) for row in shared)],
+            key=lambda item: (item[0], item[1]),
+        )
+    ]
     return {
         "operations": [
-            sign_operation(stored_operation(row.body), private_key=ctx.signing_key) for row in rows
+            sign_operation(stored_operation(body), private_key=ctx.signing_key) for body in bodies
         ],
         **_attempt_state(ctx, session, admitted.activation, now),
     }
@@ -530,7 +533,7 @@ def _device_operation(
                 data={"activation": admitted.activation.id, "reason": "no validate right"},
             )
             raise
-    elif row.user_id != admitted.user.id:
+    elif row.user_id != admitted.activation.user_id:
         raise NotFound("No such operation.")
     now = ctx.now()
     if row.status != "pending" or now >= row.expires_at:

@@ -586,9 +586,9 @@ def decided_member_ids(session: Session, operation_id: str) -> set[str]:
     }
 
 
-def pending_account_operations(session: Session, user: User, now: int) -> list[OperationRow]:
+def pending_account_operations(session: Session, user_id: int, now: int) -> list[OperationRow]:
     """Pending operations of accounts where the user validates and has not decided yet."""
-    memberships = session.scalars(select(Member).where(Member.user_id == user.id)).all()
+    memberships = session.scalars(select(Member).where(Member.user_id == user_id)).all()
     member_ids = {member.id for member in memberships}
     if not member_ids:
         return []

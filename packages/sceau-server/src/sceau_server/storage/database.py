@@ -6,11 +6,18 @@ survives a crash and a power loss. Write transactions start with ``BEGIN IMMEDIA
 the write lock first, so a read-then-update (a counter, a status) cannot interleave with another
 writer. On PostgreSQL the same code takes row locks with ``SELECT … FOR UPDATE`` (the SQLite
 dialect omits that clause) and relies on conditional ``UPDATE … WHERE`` statements.
+
+SQLite has one writer at a time. A writer that finds the lock taken sleeps in SQLite's busy
+handler with growing sleeps (up to 100 ms each) and polls again, which under load adds tens of
+milliseconds to a request that only had to wait for one commit. So the write transactions of one
+process queue on a lock of their own instead, and are woken as soon as the previous one commits;
+the busy timeout still covers writers in other processes (``sceau admin``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,7 +62,8 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        # Straight to the driver: the statement needs none of the engine's machinery.
+        connection.connection.driver_connection.execute(begin)
 
     return engine
 
@@ -80,6 +88,8 @@ class Database:
             self._read_engine = self._write_engine
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
         self._read = sessionmaker(self._read_engine, expire_on_commit=False)
+        # Reentrant: a nested write would wait for itself; it fails on the busy timeout instead.
+        self._writer: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @property
     def engine(self) -> Engine:
@@ -89,14 +99,23 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
-        with self._write() as session:
+        with self._writer_turn(), self._write() as session:
             with session.begin():
                 yield session
-            for callback in session.info.pop(_AFTER_COMMIT, ()):
-                try:
-                    callback()
-                except Exception:
-                    _log.exception("an after-commit callback failed")
+            callbacks = session.info.pop(_AFTER_COMMIT, ())
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                _log.exception("an after-commit callback failed")
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        if self._writer is None:
+            yield
+            return
+        with self._writer:
+            yield
 
     @contextmanager
     def read(self) -> Iterator[Session]:

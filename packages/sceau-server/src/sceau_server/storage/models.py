@@ -250,6 +250,7 @@ class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (
         Index("ix_attempts_activation_created", "activation_id", "created_at"),
+        Index("ix_attempts_operation", "operation_id"),
         CheckConstraint("counter > 0", name="counter"),
         CheckConstraint(_in("purpose", ("approval", "code_change")), name="purpose"),
         CheckConstraint(

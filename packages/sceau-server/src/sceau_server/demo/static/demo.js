@@ -75,8 +75,12 @@
     }
     var lock = document.getElementById("lock-message");
     var source = new EventSource(live.getAttribute("data-operation-events"));
+    var signatures = document.getElementById("signatures");
     source.addEventListener("state", function (message) {
       var data = JSON.parse(message.data);
+      if (signatures && data.signatures) {
+        signatures.textContent = data.signatures;
+      }
       if (!lock) {
         return;
       }
