@@ -16,6 +16,10 @@ fault by its 1-based number in file order (``line``) and its ``EndToEndId`` when
   entity to fetch. The standard library's expat parser is driven directly, with a handler that
   refuses the declaration before any of it is processed, and its tree built by
   ``xml.etree.ElementTree.TreeBuilder``;
+- nothing that another reader of the same file could take for a transaction Sceau did not
+  show: every element in the document's namespace (but inside ``SplmtryData/Envlp``), every
+  ``PmtInf`` and ``CdtTrfTxInf`` in its place, one amount in ``Amt``; at most
+  :data:`MAX_MARKUP` ``<`` in the file, so that empty elements cannot fill the memory;
 - one debtor account (every payment information block debits the same IBAN), payment method
   ``TRF``, at most :data:`MAX_IMPORT_LINES` transactions (counted before any is read);
 - each transaction: an ``InstdAmt`` in the batch's currency, positive, with at most the
@@ -55,6 +59,7 @@ from sceau_core.operations import BatchLine, BatchTransferData, check_text, exac
 __all__ = [
     "MAX_FILE_BYTES",
     "MAX_IMPORT_LINES",
+    "MAX_MARKUP",
     "PAIN001_NAMESPACES",
     "ImportedBatch",
     "PaymentInformation",
@@ -68,6 +73,12 @@ MAX_IMPORT_LINES: Final = 10_000
 
 MAX_FILE_BYTES: Final = 16 * 1024 * 1024
 """Largest pain.001 file accepted; 10 000 transactions with long names take about 8 MiB."""
+
+MAX_MARKUP: Final = 128 * MAX_IMPORT_LINES + 8192
+"""Most ``<`` characters in a file: every element, comment or instruction starts with one.
+
+A real transaction takes 20 to 60; the bound keeps a file of empty elements (16 MiB of
+``<a/>`` would build a tree of several hundred MiB) from being parsed at all."""
 
 PAIN001_NAMESPACES: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -322,6 +333,11 @@ def parse_pain001(data: bytes, *, currency: str | None = None) -> ImportedBatch:
         raise InvalidBatch("file: must be bytes")
     if len(data) > MAX_FILE_BYTES:
         raise InvalidBatch(f"file: larger than {MAX_FILE_BYTES} bytes")
+    if data.count(b"<") > MAX_MARKUP:
+        raise InvalidBatch(
+            f"file: more markup than {MAX_IMPORT_LINES} transactions need"
+            f" (at most {MAX_MARKUP} elements)"
+        )
     root = _parse_xml(data)
     namespace, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", "")
     version = PAIN001_NAMESPACES.get(namespace)
@@ -329,7 +345,41 @@ def parse_pain001(data: bytes, *, currency: str | None = None) -> ImportedBatch:
         raise InvalidBatch(
             f"file: not a pain.001.001.03 or pain.001.001.09 Document (root element {root.tag!r})"
         )
-    return _Pain001(_Reader(namespace), version, currency).read(root)
+    blocks, transactions = _structure(root, namespace)
+    batch = _Pain001(_Reader(namespace), version, currency).read(root)
+    if (blocks, transactions) != (len(batch.payment_informations), batch.count):
+        raise InvalidBatch(
+            f"file: {transactions} CdtTrfTxInf (transactions) and {blocks} PmtInf blocks in the"
+            f" file, {batch.count} and {len(batch.payment_informations)} in their place: a"
+            " transaction or block elsewhere is refused, never ignored"
+        )
+    return batch
+
+
+def _structure(root: Element, namespace: str) -> tuple[int, int]:
+    """Refuse elements outside the document's namespace; count blocks and transactions anywhere.
+
+    Sceau reads only the elements of the pain.001 namespace at their place. Another reader of
+    the same file might match elements by local name wherever they are: so every element is in
+    the document's namespace (only a ``SplmtryData/Envlp`` may hold others, as the schema
+    allows), and ``PmtInf`` and ``CdtTrfTxInf`` are counted wherever they are, in any namespace,
+    to be compared with what was read.
+    """
+    prefix = "{" + namespace + "}"
+    free = {id(inner) for envelope in root.iter(prefix + "Envlp") for inner in envelope.iter()}
+    blocks = transactions = 0
+    for element in root.iter():
+        tag = element.tag
+        local = tag.rpartition("}")[2]
+        if local == _TRANSACTION:
+            transactions += 1
+        elif local == "PmtInf":
+            blocks += 1
+        if not tag.startswith(prefix) and id(element) not in free:
+            raise InvalidBatch(
+                f"file: element {tag!r} is not in the namespace of the document ({namespace})"
+            )
+    return blocks, transactions
 
 
 class _Pain001:
@@ -486,6 +536,9 @@ class _Pain001:
         with _on_line(line, None):
             end_to_end_id = x.text(transaction, "PmtId/EndToEndId", where="")
         with _on_line(line, end_to_end_id):
+            amount_choice = x.find(transaction, "Amt", where="")
+            if amount_choice is not None and len(amount_choice) != 1:
+                raise InvalidBatch("Amt must hold one amount, InstdAmt")
             instructed = x.find(transaction, "Amt/InstdAmt", where="")
             if instructed is None:
                 raise InvalidBatch("Amt/InstdAmt is missing (the only kind of amount accepted)")

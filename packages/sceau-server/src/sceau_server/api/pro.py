@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from pydantic import AfterValidator, BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -17,7 +19,7 @@ from sceau_core.pain001 import MAX_FILE_BYTES
 from sceau_server.api.deps import Ctx, Rp, problem_responses
 from sceau_server.api.middleware import BodyLimit
 from sceau_server.api.schemas import OperationCreate, OperationView, _Request
-from sceau_server.errors import InvalidRequest
+from sceau_server.errors import InvalidRequest, MalformedRequest
 from sceau_server.services import operations as operation_service
 from sceau_server.services import pro
 from sceau_server.services.accounts import require_scope
@@ -269,28 +271,53 @@ def change_rights(ctx: Ctx, rp: Rp, iban: IbanPath, body: RightsChangeRequest) -
         **problem_responses(400, 401, 403, 404, 409, 413, 422, 429),
     },
     summary="Ask for a batch transfer of up to 10 000 lines (JSON)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OperationCreate"}}
+            },
+        }
+    },
 )
-def create_batch(
+async def create_batch(
     ctx: Ctx,
     rp: Rp,
-    body: OperationCreate,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[
         str | None, Header(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
     ] = None,
 ) -> Any:
     """``POST /v1/operations`` for a ``batch_transfer`` too large for the general body limit."""
+    # Up to 16 MiB are read here: only once the caller is authenticated (``rp``), never before.
+    body = await run_in_threadpool(_operation_create, await request.body())
     if body.type is not OperationType.BATCH_TRANSFER:
         raise InvalidRequest("type: only a batch_transfer is posted here.")
     _check_ttl(ctx, body.ttl)
-    request = body.model_dump(mode="json", exclude_none=True)
+    payload = body.model_dump(mode="json", exclude_none=True)
 
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
-        return operation_service.create_operation(ctx, session, rp, request, idempotency_key, notes)
+        return operation_service.create_operation(ctx, session, rp, payload, idempotency_key, notes)
 
-    view, created = ctx.transaction(work)
+    view, created = await run_in_threadpool(ctx.transaction, work)
     response.status_code = 201 if created else 200
     return view
+
+
+def _operation_create(raw: bytes) -> OperationCreate:
+    """The JSON body as FastAPI would read it, with the same problems when it is refused."""
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MalformedRequest("The request body is not valid JSON.") from error
+    try:
+        return OperationCreate.model_validate(document)
+    except ValidationError as error:
+        errors = [
+            {**item, "loc": ("body", *item["loc"])} for item in error.errors(include_input=False)
+        ]
+        raise RequestValidationError(errors) from error
 
 
 @router.post(

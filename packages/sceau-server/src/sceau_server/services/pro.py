@@ -84,6 +84,7 @@ __all__ = [
     "put_member",
     "put_organisation",
     "refuse_if_decided",
+    "refuse_shared_debtor",
     "request_rights_change",
     "settle_rights_change",
     "store_lines",
@@ -117,8 +118,10 @@ class BatchRefused(InvalidOperationData):
 # --- organisations, members, accounts (RP API) ---------------------------------------------------
 
 
-def _organisation(session: Session, rp: RelyingParty, organisation_id: str) -> Organisation:
-    organisation = session.get(Organisation, organisation_id)
+def _organisation(
+    session: Session, rp: RelyingParty, organisation_id: str, *, lock: bool = False
+) -> Organisation:
+    organisation = session.get(Organisation, organisation_id, with_for_update=lock)
     if organisation is None or organisation.rp_id != rp.id:
         raise NotFound("No such organisation.")
     return organisation
@@ -183,13 +186,22 @@ def put_member(
 ) -> tuple[dict[str, Any], bool]:
     """Add a user to an organisation or update their name or administrator flag."""
     now = ctx.now()
-    organisation = _organisation(session, rp, organisation_id)
+    # Locked: two members given one name at the same time would both pass the check below.
+    organisation = _organisation(session, rp, organisation_id, lock=True)
     user = get_user(session, external_id)
     member = session.scalars(
         select(Member)
         .where(Member.organisation_id == organisation.id, Member.user_id == user.id)
         .with_for_update()
     ).first()
+    # Signatories and the administrator tell members apart by name alone (rights changes,
+    # "Signature obligatoire de"): a second member shown as "Bob" could be given Bob's rights.
+    for other in session.scalars(select(Member).where(Member.organisation_id == organisation.id)):
+        if other is not member and other.display_name.casefold() == display_name.casefold():
+            raise Conflict(
+                f"display_name: another member of {organisation.id} is already shown under"
+                " this name."
+            )
     created = member is None
     if member is None:
         member = Member(
@@ -460,6 +472,8 @@ def plan_account_operation(
         lines_json = lines_text(imported)
     else:
         data = parse_data(operation_type, raw_data)
+        if isinstance(data, TransferData) and data.debtor_iban not in (None, account.iban):
+            raise InvalidOperationData("debtor_iban: differs from the account")
     rule = ApprovalRule.from_json(json.loads(account.rule))
     amount = _amount(data)
     eligible = validator_ids(members)
@@ -492,6 +506,17 @@ def plan_account_operation(
         lines_json=lines_json,
         devices=tuple(devices),
     )
+
+
+def refuse_shared_debtor(session: Session, data: OperationData) -> None:
+    """A personal operation may not debit a shared account: its rule would be bypassed (422)."""
+    if not isinstance(data, TransferData | BatchTransferData) or data.debtor_iban is None:
+        return
+    if session.scalars(select(Account.id).where(Account.iban == data.debtor_iban)).first():
+        raise InvalidOperationData(
+            "debtor_iban: a shared account (Sceau Pro); its operations are created with"
+            ' "account", under its approval rule'
+        )
 
 
 def _member_of(session: Session, organisation_id: str, user_id: int) -> Member | None:
@@ -774,26 +799,38 @@ def request_rights_change(
 
 def settle_rights_change(
     ctx: ServerContext, session: Session, row: OperationRow, status: str
-) -> None:
+) -> list[OperationRow]:
     """Apply an approved rights change (called by the operation's finalize).
 
-    It applies only if the member's rights are still those the administrator saw and the rule
-    can still be met with the new ones; otherwise it is recorded as not applied.
+    It applies only if its approver is still the organisation's administrator, the member's
+    rights are still those the administrator saw and the rule can still be met with the new
+    ones; otherwise it is recorded as not applied, with the reason. Return the account's pending
+    operations that the new rights leave impossible to approve, for the caller to refuse.
     """
     if status != "approved":
-        return
+        return []
     data = Operation.from_json(json.loads(row.body)).data
     assert isinstance(data, RightsChangeData)
     account = session.scalars(
         select(Account).where(Account.iban == data.account_iban).with_for_update()
     ).first()
     if account is None:
-        return
+        return []
     members = account_members(session, account.id)
     current = next(
         (tuple(m.to_json()["rights"]) for m in members if m.member_id == data.member), ()
     )
-    applied = current == data.rights_before
+    approver = session.scalars(
+        select(Member)
+        .where(Member.organisation_id == account.organisation_id, Member.user_id == row.user_id)
+        .with_for_update()
+    ).first()
+    reason = None
+    if approver is None or not approver.admin:
+        reason = "the approver is no longer the organisation's administrator"
+    elif current != data.rights_before:
+        reason = "the member's rights changed since the request"
+    applied = reason is None
     if applied:
         try:
             ApprovalRule.from_json(json.loads(account.rule)).check_members(
@@ -801,6 +838,7 @@ def settle_rights_change(
             )
         except MalformedInput:
             applied = False
+            reason = "the account's rule could no longer be met"
     if applied:
         right = session.get(AccountRight, (account.id, data.member))
         if not data.rights_after:
@@ -828,5 +866,22 @@ def settle_rights_change(
             "member": data.member,
             "before": list(data.rights_before),
             "after": list(data.rights_after),
+            **({} if reason is None else {"reason": reason}),
         },
     )
+    return _impossible_operations(session, account.id, ctx.now()) if applied else []
+
+
+def _impossible_operations(session: Session, account_id: str, now: int) -> list[OperationRow]:
+    """The account's pending operations whose rule can no longer be met, locked."""
+    rows = session.scalars(
+        select(OperationRow)
+        .where(
+            OperationRow.account_id == account_id,
+            OperationRow.status == "pending",
+            OperationRow.expires_at > now,
+        )
+        .order_by(OperationRow.id)
+        .with_for_update()
+    ).all()
+    return [row for row in rows if isinstance(evaluate_operation(session, row), Refused)]
