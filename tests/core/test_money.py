@@ -264,7 +264,7 @@ def test_iban_input_is_normalized_to_electronic_format() -> None:
         ("FR76-3000-6000-0112-3456-7890-189", "must be 5 to 34 letters and digits"),
         (
             "FR76\u00a03000\u00a06000\u00a00112\u00a03456\u00a07890\u00a0189",
-            "must be 5 to 34 letters and digits",
+            "must contain only ASCII letters, digits and spaces",
         ),
         ("FR76\t30006000011234567890189", "must be 5 to 34 letters and digits"),
         ("FR76", "must be 5 to 34 letters and digits"),
@@ -332,3 +332,27 @@ def test_only_the_last_four_digits_of_a_card_are_accepted(last4: object) -> None
         parse_card_last4(last4)  # type: ignore[arg-type]
     with pytest.raises(InvalidOperation):
         mask_card(last4)  # type: ignore[arg-type]
+
+
+def _schwifty_iban_spelled_with(letters: str) -> str:
+    """A valid GB IBAN whose bank code holds ``letters``, built and checked by schwifty."""
+    from schwifty import IBAN
+
+    return str(IBAN.generate("GB", bank_code=f"{letters}123456", account_code="12345678"))
+
+
+@pytest.mark.parametrize(
+    ("letters", "ascii_part", "lookalike"),
+    [("SSWE", "SS", "\u00df"), ("WIST", "I", "\u0131"), ("WEST", "ST", "\ufb06")],
+    ids=["sharp_s", "dotless_i", "st_ligature"],
+)
+def test_a_non_ascii_character_never_upper_cases_into_a_valid_iban(
+    letters: str, ascii_part: str, lookalike: str
+) -> None:
+    valid = _schwifty_iban_spelled_with(letters)
+    assert parse_iban(valid) == valid
+    spoofed = valid.replace(ascii_part, lookalike, 1)
+    assert spoofed.upper() == valid
+    for parse in (normalize_iban, parse_iban):
+        with pytest.raises(InvalidIban, match=r"^payee_iban: must contain only ASCII letters"):
+            parse(spoofed, field="payee_iban")

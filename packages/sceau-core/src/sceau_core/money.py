@@ -190,10 +190,16 @@ class Amount:
 
 
 def normalize_iban(text: str, *, field: str = "iban") -> str:
-    """Remove ASCII spaces and upper-case ``text``, without validating the IBAN itself."""
+    """Remove ASCII spaces and upper-case ``text``, without validating the IBAN itself.
+
+    Any non-ASCII character is refused first: Unicode upper-casing would turn "ß" into "SS"
+    and "ı" into "I", making a valid IBAN out of text that is not one.
+    """
     raw: object = text
     if not isinstance(raw, str):
         raise InvalidIban(f"{field}: must be a string, not {type(raw).__name__}")
+    if not raw.isascii():
+        raise InvalidIban(f"{field}: must contain only ASCII letters, digits and spaces")
     return raw.replace(" ", "").upper()
 
 

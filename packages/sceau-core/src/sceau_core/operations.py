@@ -239,7 +239,8 @@ def _nfc(value: object) -> Any:
 
 
 def _iban_text(value: object) -> Any:
-    return normalize_iban(value) if isinstance(value, str) else value
+    # Non-ASCII text is left for the IBAN check, whose error names the field.
+    return normalize_iban(value) if isinstance(value, str) and value.isascii() else value
 
 
 def check_text(value: object, *, field: str, max_length: int = MAX_TEXT_LENGTH) -> str:
