@@ -9,6 +9,7 @@ import httpx
 from schwifty import IBAN as SCHWIFTY_IBAN
 
 from tests.server.conftest import RelyingPartyClient, ServerHandle
+from tests.server.test_pro import IBAN, setup_company
 
 
 def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -48,3 +49,53 @@ def test_an_iban_spelled_with_non_ascii_letters_is_refused_and_names_its_field(
         errors = _problem(account, 422)["errors"]
         assert ["path", "iban"] in [error["loc"] for error in errors]
     assert server.snapshot() == before
+
+
+def test_a_retried_rights_change_with_its_idempotency_key_makes_one_operation(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    devices, members = setup_company(server, bank)
+    path = f"/v1/accounts/{IBAN}/rights"
+    body = {"member": members["bob"], "rights": ["view"], "admin": "alice"}
+    key = {"Idempotency-Key": "rights-bob-1"}
+    first = bank.http.post(path, json=body, headers=key)
+    assert first.status_code == 201, first.text
+    before = server.snapshot()
+    retried = bank.http.post(path, json=body, headers=key)
+    assert retried.status_code == 200, retried.text
+    assert retried.json() == first.json()
+    for other in (
+        {**body, "rights": ["view", "prepare"]},
+        {**body, "member": members["carol"]},
+    ):
+        problem = _problem(bank.http.post(path, json=other, headers=key), 409)
+        assert problem["type"] == "urn:sceau:problem:idempotency-key-reused"
+    assert server.snapshot() == before
+    # A key an operation already used is not free for a rights change either.
+    taken = {"Idempotency-Key": "transfer-1"}
+    made = bank.http.post(
+        "/v1/operations",
+        json={
+            "user": "alice",
+            "type": "transfer",
+            "data": {
+                "amount": {"value": "10.00", "currency": "EUR"},
+                "payee_name": "Imprimerie du Centre",
+                "payee_iban": "DE89370400440532013000",
+            },
+        },
+        headers=taken,
+    )
+    assert made.status_code == 201, made.text
+    before = server.snapshot()
+    reused = _problem(bank.http.post(path, json=body, headers=taken), 409)
+    assert reused["type"] == "urn:sceau:problem:idempotency-key-reused"
+    assert server.snapshot() == before
+    assert [operation.id for operation in devices["alice"].pending()].count(first.json()["id"]) == 1
+    assert devices["alice"].approve(first.json()["id"]).json()["status"] == "approved"
+    # Once applied, the retry still answers the same operation, and applies nothing twice.
+    again = bank.http.post(path, json=body, headers=key)
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
+    assert again.json()["status"] == "approved"
+    rights_changes = server.rows("SELECT id FROM operations WHERE type = 'rights_change'")
+    assert len(rights_changes) == 1

@@ -247,19 +247,38 @@ class RightsChangeRequest(_Request):
     "/accounts/{iban}/rights",
     response_model=OperationView,
     status_code=201,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 422),
+    responses={
+        200: {
+            "model": OperationView,
+            "description": "The operation an earlier request with this Idempotency-Key made",
+        },
+        **problem_responses(400, 401, 403, 404, 409, 413, 422),
+    },
     summary="Ask the organisation's administrator to approve a rights change (Sceau Pro)",
 )
-def change_rights(ctx: Ctx, rp: Rp, iban: IbanPath, body: RightsChangeRequest) -> Any:
+def change_rights(
+    ctx: Ctx,
+    rp: Rp,
+    iban: IbanPath,
+    body: RightsChangeRequest,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
+    ] = None,
+) -> Any:
     """The answer is a ``rights_change`` operation; the rights change when it is approved."""
     require_scope(rp, SCOPE)
     request = body.model_dump(mode="json")
 
-    def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
-        row = pro.request_rights_change(ctx, session, rp, iban, request, notes)
-        return operation_service.operation_view(session, row)
+    def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
+        row, created = pro.request_rights_change(
+            ctx, session, rp, iban, request, idempotency_key, notes
+        )
+        return operation_service.operation_view(session, row), created
 
-    return ctx.transaction(work)
+    view, created = ctx.transaction(work)
+    response.status_code = 201 if created else 200
+    return view
 
 
 @router.post(

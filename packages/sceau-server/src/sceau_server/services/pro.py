@@ -12,8 +12,10 @@ which signs their digest; a validator's device reads them with a signed request.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,10 +48,17 @@ from sceau_core.rules import (
     evaluate,
     validator_ids,
 )
-from sceau_server.errors import Conflict, Forbidden, InvalidOperationData, NotFound
+from sceau_server.errors import (
+    Conflict,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidOperationData,
+    NotFound,
+)
 from sceau_server.services.accounts import get_user
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.events import audit
+from sceau_server.storage import repository
 from sceau_server.storage.models import (
     Account,
     AccountRight,
@@ -707,14 +716,31 @@ def request_rights_change(
     rp: RelyingParty,
     iban: str,
     request: dict[str, Any],
+    idempotency_key: str | None,
     notes: list[tuple[str, str]],
-) -> OperationRow:
+) -> tuple[OperationRow, bool]:
     """Create the ``rights_change`` operation the organisation's administrator approves.
 
     Nothing changes until it is approved; a change that would leave the account's rule
-    impossible to meet is refused at once (422).
+    impossible to meet is refused at once (422). A retry with the same ``idempotency_key`` and
+    body answers the operation the first request made; return it and whether it is new.
     """
     now = ctx.now()
+    request_hash = hashlib.sha256(
+        json.dumps(
+            {"account": iban.upper(), "rights_change": request},
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode("ascii")
+    ).hexdigest()
+    if idempotency_key is not None:
+        existing = repository.find_idempotent_operation(session, rp.id, idempotency_key)
+        if existing is not None:
+            if not secrets.compare_digest(existing.request_hash or "", request_hash):
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was used with another request body."
+                )
+            return existing, False
     account = find_account(session, rp, iban)
     member = session.get(Member, request["member"])
     if member is None or member.organisation_id != account.organisation_id:
@@ -768,8 +794,8 @@ def request_rights_change(
         body=operation.canonical().decode("utf-8"),
         digest=operation.digest,
         match=None,
-        idempotency_key=None,
-        request_hash=None,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
         callback_url=None,
         created_at=now,
         expires_at=operation.expires_at,
@@ -794,7 +820,7 @@ def request_rights_change(
     )
     for device in devices:
         notes.append((f"device:{device}", operation.id))
-    return row
+    return row, True
 
 
 def settle_rights_change(
