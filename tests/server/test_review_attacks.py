@@ -99,3 +99,36 @@ def test_a_retried_rights_change_with_its_idempotency_key_makes_one_operation(
     assert again.json()["status"] == "approved"
     rights_changes = server.rows("SELECT id FROM operations WHERE type = 'rights_change'")
     assert len(rights_changes) == 1
+
+
+def test_a_member_without_validate_cannot_learn_that_a_batch_exists_from_its_lines(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    rights = {"carol": ["view", "prepare"]}
+    devices, _ = setup_company(server, bank, rights=rights)
+    stranger = server.enrol(bank, "dave", phone="+33630000077")
+    line = {
+        "payee_name": "Imprimerie du Centre",
+        "payee_iban": "DE89370400440532013000",
+        "amount": {"value": "50.00", "currency": "EUR"},
+    }
+    created = bank.create_operation(
+        user="alice",
+        type="batch_transfer",
+        account=IBAN,
+        data={"debtor_iban": IBAN, "lines": [line, line]},
+    )
+    assert created.status_code == 201, created.text
+    path = f"/v1/device/operations/{created.json()['id']}/lines"
+    assert len(devices["bob"].call("GET", path).json()["lines"]) == 2
+    unknown = "/v1/device/operations/op_AAAAAAAAAAAAAAAAAAAAAA/lines"
+    missing = _problem(devices["bob"].call("GET", unknown), 404)
+    before = server.snapshot()
+    for device in (devices["carol"], stranger):
+        answer = _problem(device.call("GET", path), 404)
+        assert (answer["type"], answer["detail"]) == (missing["type"], missing["detail"])
+    assert server.snapshot() == before
+    # Deciding still says why: the member is one, without the right (docs/api.md).
+    evaluate = f"/v1/device/operations/{created.json()['id']}/evaluate"
+    refused = devices["carol"].call("POST", evaluate, {"blinded_element": "A" * 43})
+    assert _problem(refused, 403)["type"] == "urn:sceau:problem:forbidden"

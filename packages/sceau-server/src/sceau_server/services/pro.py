@@ -622,9 +622,16 @@ def pending_account_operations(session: Session, user_id: int, now: int) -> list
 
 
 def batch_lines_body(session: Session, row: OperationRow, user: User) -> str:
-    """The ``{"lines": [...]}`` document of a batch, for its user or an account's validator."""
+    """The ``{"lines": [...]}`` document of a batch, for its user or an account's validator.
+
+    A member of the account without the validate right is answered 404 like anyone else, so
+    that the answer does not tell them the operation exists.
+    """
     if row.account_id is not None:
-        decider(session, row, user)
+        try:
+            decider(session, row, user)
+        except Forbidden as error:
+            raise NotFound("No such operation.") from error
     elif row.user_id != user.id:
         raise NotFound("No such operation.")
     stored = session.get(BatchLines, row.id)
