@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 from schwifty import IBAN as SCHWIFTY_IBAN
 
+from sceau_server.api.rp import STREAMS_PER_OPERATION
 from tests.server.conftest import RelyingPartyClient, ServerHandle
 from tests.server.test_pro import IBAN, setup_company
 
@@ -132,3 +135,75 @@ def test_a_member_without_validate_cannot_learn_that_a_batch_exists_from_its_lin
     evaluate = f"/v1/device/operations/{created.json()['id']}/evaluate"
     refused = devices["carol"].call("POST", evaluate, {"blinded_element": "A" * 43})
     assert _problem(refused, 403)["type"] == "urn:sceau:problem:forbidden"
+
+
+def _login(bank: RelyingPartyClient, user: str) -> dict[str, Any]:
+    created = bank.create_operation(user=user, type="login", data={})
+    assert created.status_code == 201, created.text
+    result: dict[str, Any] = created.json()
+    return result
+
+
+def _follow(
+    stack: contextlib.ExitStack, bank: RelyingPartyClient, operation_id: str
+) -> tuple[httpx.Response, Iterator[str]]:
+    """An RP event stream on the operation."""
+    client = stack.enter_context(
+        httpx.Client(base_url=bank.http.base_url, timeout=20, headers=dict(bank.http.headers))
+    )
+    response = stack.enter_context(client.stream("GET", f"/v1/operations/{operation_id}/events"))
+    lines = response.iter_lines()
+    if response.status_code != 200:
+        response.read()
+    return response, lines
+
+
+def _next_status(lines: Iterator[str]) -> str:
+    for line in lines:
+        if line.startswith("data: "):
+            status: str = httpx.Response(200, content=line[6:]).json()["status"]
+            return status
+    return "closed"
+
+
+def test_the_process_cap_applies_to_the_rps_operation_streams(make_server: Any) -> None:
+    """At SCEAU_MAX_STREAMS a relying party's new stream is a 503 problem with Retry-After;
+    the streams already open keep working."""
+    server = make_server(max_streams=2)
+    bank = server.relying_party()
+    device = server.enrol(bank, "ada")
+    first, second = _login(bank, "ada"), _login(bank, "ada")
+    with contextlib.ExitStack() as stack:
+        held = [_follow(stack, bank, first["id"]) for _ in range(2)]
+        assert all(response.status_code == 200 for response, _ in held)
+        assert [_next_status(lines) for _, lines in held] == ["pending"] * len(held)
+        refused, _ = _follow(stack, bank, second["id"])
+        assert _problem(refused, 503)["type"] == "urn:sceau:problem:unavailable"
+        assert refused.headers["retry-after"]
+        assert device.approve(first["id"], match=first["match"]).status_code == 200
+        for _, lines in held:
+            assert _next_status(lines) == "approved"
+
+
+def test_one_operation_is_followed_by_a_bounded_number_of_rp_streams(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    device = server.enrol(bank, "ada")
+    created, other = _login(bank, "ada"), _login(bank, "ada")
+    with contextlib.ExitStack() as stack:
+        held = [_follow(stack, bank, created["id"]) for _ in range(STREAMS_PER_OPERATION)]
+        assert all(response.status_code == 200 for response, _ in held)
+        assert [_next_status(lines) for _, lines in held] == ["pending"] * len(held)
+        refused, _ = _follow(stack, bank, created["id"])
+        assert _problem(refused, 429)["type"] == "urn:sceau:problem:rate-limited"
+        assert refused.headers["retry-after"]
+        # Another operation is followed as usual.
+        elsewhere, _ = _follow(stack, bank, other["id"])
+        assert elsewhere.status_code == 200
+        assert device.approve(created["id"], match=created["match"]).status_code == 200
+        for _, lines in held:
+            assert _next_status(lines) == "approved"
+    # Streams that ended free their places.
+    with contextlib.ExitStack() as stack:
+        again, lines = _follow(stack, bank, created["id"])
+        assert (again.status_code, _next_status(lines)) == (200, "approved")

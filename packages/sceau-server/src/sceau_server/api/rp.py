@@ -20,8 +20,8 @@ from sceau_server.api.schemas import (
     UserUpsert,
     UserView,
 )
-from sceau_server.api.streams import CLOSING, streams_of
-from sceau_server.errors import InvalidRequest
+from sceau_server.api.streams import CLOSING, HeldStream, streams_of
+from sceau_server.errors import InvalidRequest, RateLimited, ServiceUnavailable
 from sceau_server.services import activations as activation_service
 from sceau_server.services import operations as operation_service
 from sceau_server.services.accounts import (
@@ -31,6 +31,7 @@ from sceau_server.services.accounts import (
     upsert_user,
     user_view,
 )
+from sceau_server.services.notifier import TooManyListeners
 
 __all__ = ["router"]
 
@@ -40,6 +41,8 @@ ExternalIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A
 OperationIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 ActivationIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 _HEARTBEAT = 15.0
+STREAMS_PER_OPERATION = 8
+"""At most this many streams and long polls follow one operation on a server."""
 
 
 @router.put(
@@ -247,7 +250,7 @@ async def wait_operation(
     "/operations/{operation_id}/events",
     responses={
         200: {"description": "Server-sent events", "content": {"text/event-stream": {}}},
-        **problem_responses(401, 404, 422),
+        **problem_responses(401, 404, 422, 429, 503),
     },
     response_class=StreamingResponse,
     summary="Stream an operation's state (server-sent events)",
@@ -257,32 +260,49 @@ async def operation_events(
 ) -> StreamingResponse:
     """Send an ``operation`` event with the current state, then at each change until final.
 
-    A server that stops ends the stream: reconnect to follow the operation further.
+    A server that stops ends the stream: reconnect to follow the operation further. A server
+    already following the operation ``STREAMS_PER_OPERATION`` times (streams and long polls)
+    answers 429, one holding ``SCEAU_MAX_STREAMS`` of them for all operations 503.
     """
-    first = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
-    streams = streams_of(request)
+    await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
+    channel = f"operation:{operation_id}"
+    retry = {"Retry-After": str(int(_HEARTBEAT))}
+    # No await between the count and the subscription: no other request is served in between.
+    if ctx.notifier.listener_count(channel) >= STREAMS_PER_OPERATION:
+        raise RateLimited(
+            "This operation is already followed by as many streams as allowed; retry later.",
+            headers=retry,
+            extra={"retry_after": int(_HEARTBEAT)},
+        )
+    listening = streams_of(request).subscribe(ctx.notifier, channel, limit=ctx.settings.max_streams)
+    try:
+        subscription = await listening.__aenter__()
+    except TooManyListeners as error:
+        raise ServiceUnavailable(
+            "This server holds as many event streams as it allows; retry later.",
+            headers=retry,
+        ) from error
 
     async def stream() -> AsyncIterator[str]:
-        async with streams.subscribe(ctx.notifier, f"operation:{operation_id}") as subscription:
-            view = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
-            yield _event("operation", view)
-            while view["status"] == "pending":
-                timeout = min(_HEARTBEAT, max(0.2, view["expires_at"] + 0.5 - ctx.clock()))
-                message = await subscription.get(timeout)
-                if message == CLOSING:
-                    return
-                if message is None:
-                    yield ": keep-alive\n\n"
-                latest = await run_in_threadpool(
-                    operation_service.get_for_rp, ctx, rp.id, operation_id
-                )
-                if latest["status"] != view["status"]:
-                    yield _event("operation", latest)
-                view = latest
+        view = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
+        yield _event("operation", view)
+        while view["status"] == "pending":
+            timeout = min(_HEARTBEAT, max(0.2, view["expires_at"] + 0.5 - ctx.clock()))
+            message = await subscription.get(timeout)
+            if message == CLOSING:
+                return
+            if message is None:
+                yield ": keep-alive\n\n"
+            latest = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
+            if latest["status"] != view["status"]:
+                yield _event("operation", latest)
+            view = latest
 
-    del first
-    return StreamingResponse(
-        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+    return HeldStream(
+        stream(),
+        close=listening.__aexit__,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store"},
     )
 
 

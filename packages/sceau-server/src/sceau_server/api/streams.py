@@ -15,17 +15,19 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Final
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from sceau_server.services.notifier import Notifier, Subscription
 
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["CLOSING", "Streams", "closing_server", "streams_of"]
+__all__ = ["CLOSING", "HeldStream", "Streams", "closing_server", "streams_of"]
 
 CLOSING: Final = "\x00closing"
 """The message a stream gets when the server stops (never an identifier sent on a channel)."""
@@ -69,6 +71,30 @@ class Streams:
         """How many streams are open."""
         with self._lock:
             return len(self._open)
+
+
+class HeldStream(StreamingResponse):
+    """A streaming response that releases its subscription however the response ends.
+
+    The subscription is taken before the response starts, so that a refused one (a cap) is a
+    problem answer and not a stream cut after its headers.
+    """
+
+    def __init__(
+        self,
+        content: AsyncIterator[str],
+        *,
+        close: Callable[[None, None, None], Awaitable[bool | None]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(content, **kwargs)
+        self._close = close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._close(None, None, None)
 
 
 def streams_of(request: Request) -> Streams:
