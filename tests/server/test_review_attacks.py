@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 from schwifty import IBAN as SCHWIFTY_IBAN
 
+from sceau_core.activation import ActivationCode
 from sceau_server.api.rp import STREAMS_PER_OPERATION
-from tests.server.conftest import RelyingPartyClient, ServerHandle
+from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.test_pro import IBAN, setup_company
 
 
@@ -207,3 +209,41 @@ def test_one_operation_is_followed_by_a_bounded_number_of_rp_streams(
     with contextlib.ExitStack() as stack:
         again, lines = _follow(stack, bank, created["id"])
         assert (again.status_code, _next_status(lines)) == (200, "approved")
+
+
+def test_the_sweep_ends_a_registered_activation_once_its_code_expired(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """Registered but never committed, an activation cannot be finished after its code's
+    expiry: the sweep ends it then, and destroys its keys, not a whole TTL after registration."""
+    phone = "+33655558888"
+    bank.put_user("ines", phone=phone)
+    # The code was issued 100 s ago, so its expiry comes well before "registration + TTL".
+    server.ctx.clock = lambda: time.time() - 100
+    created = bank.create_activation("ines")
+    server.ctx.clock = time.time
+    code = ActivationCode.parse(created["code"])
+    device = server.device("inachevé")
+    found = device.http.get(f"{server.url}/v1/device/activation/{code.lookup_id()}").json()
+    device.activation_id = found["activation_id"]
+    assert device.register(code, server.sms_code(phone)).status_code == 200
+    (row,) = server.rows("SELECT status, registered_at FROM activations")
+    assert row.status == "registered"
+    assert created["expires_at"] < row.registered_at + server.settings.activation_ttl
+
+    server.ctx.clock = lambda: created["expires_at"] + 1.0
+
+    def ended() -> bool:
+        return bool(server.rows("SELECT id FROM activations WHERE status = 'expired'"))
+
+    wait_until(ended, timeout=15)
+    (row,) = server.rows(
+        "SELECT registration_key_wrapped, oprf_key_wrapped, sms_digest, end_reason FROM activations"
+    )
+    assert (row.registration_key_wrapped, row.oprf_key_wrapped, row.sms_digest) == ("", "", "")
+    assert row.end_reason == "not_finished_in_time"
+    (entry,) = server.rows(
+        "SELECT subject, data FROM audit_entries WHERE event = 'activation.expired'"
+    )
+    assert entry.subject == device.activation_id
+    assert "registered" in entry.data

@@ -360,7 +360,8 @@ def expire_unfinished(ctx: ServerContext, limit: int = 200) -> int:
     """End the activations never finished in time and destroy their keys (the sweep).
 
     An activation whose code was never used expires with its code (``SCEAU_ACTIVATION_TTL``);
-    one registered but never committed expires the same time after its registration.
+    one registered but never committed too, since nothing can commit it once its code expired
+    (and at the latest ``SCEAU_ACTIVATION_TTL`` after its registration).
     """
     ttl = ctx.settings.activation_ttl
     with ctx.read() as session:
@@ -374,7 +375,9 @@ def expire_unfinished(ctx: ServerContext, limit: int = 200) -> int:
             activation = session.get(Activation, activation_id, with_for_update=True)
             if activation is None:
                 return
-            pending_due = activation.status == "pending" and activation.code_expires_at <= now
+            pending_due = (
+                activation.status in ("pending", "registered") and activation.code_expires_at <= now
+            )
             registered_due = (
                 activation.status == "registered" and (activation.registered_at or 0) + ttl <= now
             )

@@ -148,13 +148,16 @@ def held_activations_due(session: Session, now: int, limit: int) -> Sequence[str
 
 
 def unfinished_activations_due(session: Session, now: int, ttl: int, limit: int) -> Sequence[str]:
-    """Activations never finished in time: unused past their code's expiry, or registered
-    more than ``ttl`` seconds ago without a commit."""
+    """Activations never finished in time: unused or registered without a commit past their
+    code's expiry (nothing can finish them then), or registered more than ``ttl`` seconds ago."""
     return session.scalars(
         select(Activation.id)
         .where(
             or_(
-                and_(Activation.status == "pending", Activation.code_expires_at <= now),
+                and_(
+                    Activation.status.in_(("pending", "registered")),
+                    Activation.code_expires_at <= now,
+                ),
                 and_(Activation.status == "registered", Activation.registered_at <= now - ttl),
             )
         )
