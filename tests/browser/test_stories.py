@@ -104,7 +104,7 @@ def test_marie_activates_sceau_from_her_bank(marie: Person, demo: DemoProcess) -
     sms = sms_code(phone)
     outbox = marie.go("sms", "/sms")
     expect(
-        outbox.get_by_role("cell", name=re.compile(f"code d’activation est {sms}"))
+        outbox.get_by_role("cell", name=re.compile(f"code de confirmation est {sms}"))
     ).to_be_visible()
     accessible(outbox, "sms")
     phone.get_by_label("Code reçu par SMS").fill(sms)

@@ -29,7 +29,7 @@ def test_the_real_sceau_device_approves_a_transfer_of_the_demo_bank(tmp_path: Pa
         page = visitor.post("/banque/securite/activer")
         qr = re.search(r'id="contenu-qr">([^<]+)<', page.text)
         assert qr, text_of(page)
-        sms = re.search(r"votre code d’activation est (\d{6})", text_of(visitor.get("/sms")))
+        sms = re.search(r"votre code de confirmation est (\d{6})", text_of(visitor.get("/sms")))
         assert sms
         device = Device(tmp_path / "ordinateur")
         activated = device.run(

@@ -125,7 +125,7 @@ def _activate(demo: DemoProcess, visitor: Visitor) -> None:
     assert code, text_of(page)
     assert "<svg" in page.text
     sms_page = text_of(visitor.get("/sms"))
-    sms = re.search(r"votre code d’activation est (\d{6})", sms_page)
+    sms = re.search(r"votre code de confirmation est (\d{6})", sms_page)
     assert sms, sms_page
     step = visitor.post("/telephone/marie/activation", {"activation": code.group(1)})
     assert "Serveur de votre banque vérifié" in text_of(step)
@@ -234,7 +234,7 @@ def test_a_new_device_waits_for_the_current_one_to_approve_it(
     page = visitor.post("/banque/securite/activer")
     code = re.search(r'id="code-activation">([0-9A-Z-]+)<', page.text)
     assert code, text_of(page)
-    sms = re.findall(r"votre code d’activation est (\d{6})", text_of(visitor.get("/sms")))[0]
+    sms = re.findall(r"votre code de confirmation est (\d{6})", text_of(visitor.get("/sms")))[0]
     visitor.post("/telephone/marie/activation", {"activation": code.group(1)})
     held = visitor.post(
         "/telephone/marie/activation/terminer",

@@ -111,7 +111,8 @@ def forged_follow_up(
 ALERTS: dict[str, dict[str, str]] = {
     "fr": {
         "activation_code": (
-            "Sceau : votre code d’activation est {code}. Il expire dans {minutes} minutes. "
+            "Sceau : votre code de confirmation est {code}, à saisir sur l’appareil que vous "
+            "activez. Il expire dans {minutes} minutes. "
             "Ne le communiquez à personne, pas même à votre banque."
         ),
         "new_device": (
@@ -190,7 +191,8 @@ ALERTS: dict[str, dict[str, str]] = {
     },
     "en": {
         "activation_code": (
-            "Sceau: your activation code is {code}. It expires in {minutes} minutes. "
+            "Sceau: your confirmation code is {code}, to type on the device you are activating. "
+            "It expires in {minutes} minutes. "
             "Never share it, not even with your bank."
         ),
         "new_device": (
