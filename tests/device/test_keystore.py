@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+import keyring
 import pytest
 from keyring.backends import fail
 
@@ -22,7 +23,7 @@ from sceau_core.operations import OperationType
 from sceau_device.activation import ActivationSession
 from sceau_device.authenticator import Authenticator
 from sceau_device.errors import ExitCode, KeystoreError, KeystoreUnreadable, NoKeyring
-from sceau_device.keystore import Keystore
+from sceau_device.keystore import KeyringWrappingKeys, Keystore
 from tests.device.conftest import CODE, activate, file_keyring
 from tests.device.fake_server import FakeServer
 
@@ -144,6 +145,32 @@ def test_no_keyring_is_a_clear_error_and_writes_nothing(server: FakeServer, tmp_
     assert server.requests_to("/register") == []
 
 
+def test_a_plain_text_keyring_chosen_by_default_is_no_keyring(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    plain = file_keyring(tmp_path / "keyring")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(plain)
+    try:
+        keystore = Keystore(tmp_path / "keystore.json")
+        session = ActivationSession.start(keystore, server.qr_uri(), transport=server.transport)
+        with pytest.raises(NoKeyring) as caught:
+            session.register("Ordinateur", server.sms_code)
+    finally:
+        keyring.set_keyring(previous)
+    assert "PlaintextKeyring" in str(caught.value)
+    assert not keystore.exists
+    assert not (tmp_path / "keyring" / "keyring_pass.cfg").exists()
+    # Named on purpose, the same backend is the user's choice.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    keyring.set_keyring(plain)
+    try:
+        assert KeyringWrappingKeys().backend() is plain
+    finally:
+        keyring.set_keyring(previous)
+
+
 def test_the_insecure_file_key_is_explicit_and_0600(server: FakeServer, tmp_path: Path) -> None:
     keystore = Keystore(
         tmp_path / "keystore.json", keyring_backend=fail.Keyring(), insecure_file_key=True
@@ -219,7 +246,7 @@ def test_signed_messages_are_serialized_across_threads(
 
 _RESERVE = """
 import sys
-from sceau_device.keystore import Keystore
+from sceau_device.keystore import Keystore, KeyringWrappingKeys
 keystore = Keystore(sys.argv[1])
 for _ in range(25):
     with keystore.reserve_counter(sys.argv[2]) as counter:

@@ -287,6 +287,14 @@ class KeyringWrappingKeys:
             raise NoKeyring(f"keyring backend {type(backend).__name__} stores nothing")
         if isinstance(backend, chainer.ChainerBackend) and not backend.backends:
             raise NoKeyring("the keyring chainer has no backend")
+        if self._explicit is None and "PYTHON_KEYRING_BACKEND" not in os.environ:
+            # keyring falls back, unasked, to backends such as keyrings.alt's plain-text file
+            # (priority below 1): the wrapping key would then sit in clear beside the keystore.
+            writer = backend.backends[0] if isinstance(backend, chainer.ChainerBackend) else backend
+            if writer.priority < 1:
+                raise NoKeyring(
+                    f"keyring backend {type(writer).__name__} keeps keys in a plain file"
+                )
         return backend
 
     def store(self, keystore_id: str, key: bytes) -> None:

@@ -84,7 +84,7 @@ async def phone_page(request: Request) -> Response:
     others: list[Any] = []
     if screen.pending is not None and screen.pending.operations:
         wanted = request.query_params.get("op")
-        operations = list(screen.pending.operations)
+        operations = list(reversed(screen.pending.operations))  # the newest request first
         selected = next((op for op in operations if op.id == wanted), operations[0])
         others = [op for op in operations if op.id != selected.id]
     number = _number(phone.slot)
