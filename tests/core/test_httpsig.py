@@ -450,6 +450,35 @@ def test_library_signed_request_in_the_profile_verifies() -> None:
     assert verify(sign_with_library(base_request())).nonce == "AAECAwQFBgcICQoLDA0ODw"
 
 
+def test_signature_params_are_covered_as_serialized_again_not_as_received() -> None:
+    # RFC 9421 §2.3: the base's last line is the parsed member serialized again, so spacing,
+    # parameter order and string escapes as sent by another signer do not break verification.
+    key_id = 'act "1" \\ b'
+    nonce = "AAECAwQFBgcICQoLDA0ODw"
+    request = base_request().with_headers(
+        {"Content-Digest": content_digest(BODY), "Sceau-Counter": "7"}
+    )
+    params = (
+        '("@method" "@target-uri" "content-digest" "sceau-counter")'
+        f';nonce="{nonce}";alg="ecdsa-p256-sha256";created={NOW};keyid="act \\"1\\" \\\\ b"'
+    )
+    base = (
+        f'"@method": POST\n"@target-uri": {URL}\n"content-digest": {content_digest(BODY)}\n'
+        f'"sceau-counter": 7\n"@signature-params": {params}'
+    ).encode("ascii")
+    der = DEVICE_KEY.sign(base, ec.ECDSA(hashes.SHA256()))
+    raw = ECDSA_P256_SHA256.signature_from_der(der)
+    sent_input = params.replace('" "', '"   "').replace('")', '" )')
+    signed_request = request.with_headers(
+        {
+            "Signature-Input": f"sceau={sent_input}",
+            "Signature": f"sceau=:{base64.b64encode(raw).decode()}:",
+        }
+    )
+    info = verify(signed_request, resolve_key=lambda _: DEVICE_KEY.public_key())
+    assert (info.key_id, info.nonce, info.counter) == (key_id, nonce, 7)
+
+
 @pytest.mark.parametrize(
     ("covered", "field"),
     [

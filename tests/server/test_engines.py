@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from sceau_server.db import Base
+from sceau_server.storage.database import Database
 from tests.databases import POSTGRES_URL, postgres_databases
 from tests.server.conftest import RelyingPartyClient, ServerHandle
 
@@ -26,6 +28,45 @@ def test_migrations_match_the_models_on_postgresql() -> None:
         engine.dispose()
         postgres_databases().drop(url)
     assert differences == [], "the migrations and the models differ on PostgreSQL"
+
+
+def _count_users(database: Database) -> int:
+    with database.read() as session:
+        return int(session.execute(text("SELECT count(*) FROM users")).scalar_one())
+
+
+def _terminate_other_backends(url: str) -> None:
+    """What a PostgreSQL restart does to the pooled connections of a node: closes them."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.skipif(POSTGRES_URL is None, reason="the test command starts PostgreSQL")
+def test_pooled_connections_closed_by_the_server_are_replaced_after_a_rest() -> None:
+    url = postgres_databases().create()
+    rested = Database(url, pool_size=2, ping_after_idle=0)
+    never_rested = Database(url, pool_size=2, ping_after_idle=3600)
+    try:
+        assert _count_users(rested) == _count_users(never_rested) == 0
+        _terminate_other_backends(url)
+        assert _count_users(rested) == 0  # Pinged on checkout, found dead, replaced.
+        # Without the ping, only the in-flight transaction fails; the pool is renewed after it.
+        with pytest.raises(OperationalError):
+            _count_users(never_rested)
+        assert _count_users(never_rested) == 0
+    finally:
+        rested.dispose()
+        never_rested.dispose()
+        postgres_databases().drop(url)
 
 
 def test_counters_and_times_beyond_32_bits(server: ServerHandle, bank: RelyingPartyClient) -> None:

@@ -51,14 +51,14 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import http_sf
+from cryptography.exceptions import InvalidSignature as CryptographyInvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from http_message_signatures import (
     ContentDigest,
     HTTPMessageSignaturesException,
     HTTPMessageSigner,
-    HTTPMessageVerifier,
-    HTTPSignatureKeyResolver,
 )
 from http_message_signatures.algorithms import ECDSA_P256_SHA256
 
@@ -248,27 +248,6 @@ class _LibraryRequest:
         self.headers = headers
 
 
-class _SingleKeyResolver(HTTPSignatureKeyResolver):
-    """Hands the library the one public key the caller resolved for the signature's keyid."""
-
-    def __init__(self, key_id: str, public_key: ec.EllipticCurvePublicKey) -> None:
-        self._key_id = key_id
-        self._public_key = public_key
-
-    def resolve_public_key(self, key_id: str) -> ec.EllipticCurvePublicKey | None:
-        return self._public_key if key_id == self._key_id else None
-
-
-class _ClocklessVerifier(HTTPMessageVerifier):
-    """The library's verifier without its own time checks, which would read the system clock.
-
-    :func:`verify_request` checks ``created`` against the caller's ``now`` before calling it.
-    """
-
-    def validate_created_and_expires(self, sig_input: Any, max_age: Any = None) -> None:  # noqa: ARG002
-        return None
-
-
 def _check_counter(counter: int) -> None:
     if type(counter) is not int or not 0 < counter < _COUNTER_LIMIT:
         raise InvalidEncoding("counter must be an integer with 0 < counter < 2**53")
@@ -379,13 +358,12 @@ class _SignatureInput:
     key_id: str
     created: int
     nonce: str
+    params: str  # The member's serialization: the "@signature-params" line of the base.
 
 
 def _parse_signature_input(request: HttpRequest) -> _SignatureInput:
-    member = _single_member(
-        _parse_dictionary(_header(request, "Signature-Input"), "Signature-Input")
-    )
-    components, parameters = member
+    members = _parse_dictionary(_header(request, "Signature-Input"), "Signature-Input")
+    components, parameters = _single_member(members)
     if not isinstance(components, list):
         raise InvalidEncoding("Signature-Input member must be an inner list")
     if not all(isinstance(component, str) for component, _ in components):
@@ -408,16 +386,44 @@ def _parse_signature_input(request: HttpRequest) -> _SignatureInput:
         raise InvalidEncoding("nonce must be 16 to 43 base64url characters")
     if not _KEY_ID.fullmatch(key_id):
         raise InvalidEncoding("keyid must not be empty")
-    return _SignatureInput(key_id=key_id, created=created, nonce=nonce)
+    serialized = http_sf.ser(members)
+    return _SignatureInput(
+        key_id=key_id,
+        created=created,
+        nonce=nonce,
+        params=serialized.removeprefix(f"{SIGNATURE_LABEL}="),
+    )
 
 
-def _parse_signature(request: HttpRequest) -> None:
+def _parse_signature(request: HttpRequest) -> bytes:
     member = _single_member(_parse_dictionary(_header(request, "Signature"), "Signature"))
     signature, parameters = member
     if not isinstance(signature, bytes) or parameters:
         raise InvalidEncoding("Signature member must be a byte sequence without parameters")
     if len(signature) != _SIGNATURE_LENGTH:
         raise InvalidEncoding(f"signature must be {_SIGNATURE_LENGTH} bytes")
+    return signature
+
+
+def _signature_base(request: HttpRequest, params: str) -> bytes:
+    """The RFC 9421 §2.5 signature base of Sceau's profile, from the values already parsed.
+
+    The covered components are fixed (checked by :func:`_parse_signature_input`) and each is
+    one ASCII line: the method and the normalized target URI, and the two header fields as
+    received (trimmed; a name cannot repeat). The last line is the Signature-Input member as
+    parsed and serialized again, as the RFC requires.
+    """
+    lines = (
+        f'"@method": {request.method}\n'
+        f'"@target-uri": {request.url}\n'
+        f'"content-digest": {request.headers["Content-Digest"]}\n'
+        f'"sceau-counter": {request.headers[COUNTER_HEADER]}\n'
+        f'"@signature-params": {params}'
+    )
+    try:
+        return lines.encode("ascii")
+    except UnicodeEncodeError:
+        raise InvalidEncoding("signature base is not ASCII") from None
 
 
 def _parse_counter(request: HttpRequest) -> int:
@@ -460,22 +466,23 @@ def verify_request(
     docstring. The nonce replay check and the counter comparison are the caller's (brief P2, P3).
     """
     signature_input = _parse_signature_input(request)
-    _parse_signature(request)
+    signature = _parse_signature(request)
     counter = _parse_counter(request)
     if not now - max_age <= signature_input.created <= now + max_skew:
         raise Expired("request signature created outside the accepted time window")
     _check_content_digest(request)
+    base = _signature_base(request, signature_input.params)
     public_key = resolve_key(signature_input.key_id)
     if not isinstance(getattr(public_key, "curve", None), ec.SECP256R1):
         raise InvalidSignature("the key resolved for this keyid is not a P-256 public key")
-    verifier = _ClocklessVerifier(
-        signature_algorithm=ECDSA_P256_SHA256,
-        key_resolver=_SingleKeyResolver(signature_input.key_id, public_key),
+    half = _SIGNATURE_LENGTH // 2
+    der_signature = encode_dss_signature(
+        int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
     )
     try:
-        verifier.verify(request, max_age=None, require_components=COVERED_COMPONENTS)
-    except HTTPMessageSignaturesException as error:
-        raise InvalidSignature("request signature does not verify") from error
+        public_key.verify(der_signature, base, ec.ECDSA(hashes.SHA256()))
+    except CryptographyInvalidSignature:
+        raise InvalidSignature("request signature does not verify") from None
     return SignedRequestInfo(
         key_id=signature_input.key_id,
         created=signature_input.created,

@@ -12,12 +12,20 @@ handler with growing sleeps (up to 100 ms each) and polls again, which under loa
 milliseconds to a request that only had to wait for one commit. So the write transactions of one
 process queue on a lock of their own instead, and are woken as soon as the previous one commits;
 the busy timeout still covers writers in other processes (``sceau admin``).
+
+A PostgreSQL connection is checked for liveness (one ``SELECT 1``) only when it comes out of the
+pool after resting there for ``ping_after_idle`` seconds, not on every checkout: a connection in
+steady use has just proved itself alive, and under load that saves a round trip per transaction.
+A connection found dead is replaced before the transaction starts. If the server goes away while
+connections are in use, the first statement on each fails, SQLAlchemy recognizes the disconnect
+and invalidates the whole pool, and the next transactions open new connections.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,11 +33,15 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Database", "after_commit"]
 
 _BUSY_TIMEOUT_MS = 30_000
+_PING_AFTER_IDLE_S = 1.0
+_RECYCLE_S = 1800
+_IDLE_SINCE = "sceau.idle_since"
 _AFTER_COMMIT = "sceau.after_commit"
 _log = logging.getLogger("sceau.database")
 
@@ -68,10 +80,34 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
     return engine
 
 
+def _postgres_engine(url: str, *, pool_size: int, ping_after_idle: float) -> Engine:
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=_RECYCLE_S
+    )
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < ping_after_idle:
+            return  # A new connection, or one that has just worked.
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError("the pooled connection is gone") from error
+
+    return engine
+
+
 class Database:
     """The engines and session factories of one database URL."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, ping_after_idle: float = _PING_AFTER_IDLE_S
+    ) -> None:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -82,8 +118,8 @@ class Database:
             self._write_engine = _sqlite_engine(url, immediate=True, pool_size=pool_size)
             self._read_engine = _sqlite_engine(url, immediate=False, pool_size=pool_size)
         else:
-            self._write_engine = create_engine(
-                url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+            self._write_engine = _postgres_engine(
+                url, pool_size=pool_size, ping_after_idle=ping_after_idle
             )
             self._read_engine = self._write_engine
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from sceau_server.db import driver_rowcount, driver_rows
 from sceau_server.storage.models import (
     Activation,
     Attempt,
@@ -167,7 +168,7 @@ def unfinished_activations_due(session: Session, now: int, ttl: int, limit: int)
 
 def active_activation_ids(session: Session, user_id: int) -> Sequence[str]:
     """The ids of the user's active activations."""
-    rows = _driver_rows(
+    rows = driver_rows(
         session,
         "SELECT id FROM activations WHERE user_id = ? AND status = 'active'",
         (user_id,),
@@ -236,47 +237,9 @@ def remember_nonce(session: Session, activation_id: str, nonce: str, expires_at:
     session.add(Nonce(activation_id=activation_id, nonce=nonce, expires_at=expires_at))
 
 
-def _driver(session: Session, sql: str, parameters: tuple[Any, ...]) -> Any:
-    """A driver cursor that ran one statement (``?`` placeholders) in the session's transaction.
-
-    Hot-path statements go straight through the driver: a few microseconds of CPU there against
-    a few hundred through the ORM. The session's pending changes are flushed first, as an ORM
-    query would; the statement bypasses the identity map, so it returns plain values and must not
-    change a row that the session holds as an object. Close the cursor after use.
-    """
-    session.flush()
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        sql = sql.replace("?", "%s")
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, parameters)
-    except BaseException:
-        cursor.close()
-        raise
-    return cursor
-
-
-def _driver_rowcount(session: Session, sql: str, parameters: tuple[Any, ...]) -> int:
-    cursor = _driver(session, sql, parameters)
-    try:
-        count: int = cursor.rowcount
-        return count
-    finally:
-        cursor.close()
-
-
-def _driver_rows(session: Session, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
-    cursor = _driver(session, sql, parameters)
-    try:
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
 def remember_new_nonce(session: Session, activation_id: str, nonce: str, expires_at: int) -> bool:
     """Record a request nonce unless already seen; return whether it was new (one statement)."""
-    inserted = _driver_rowcount(
+    inserted = driver_rowcount(
         session,
         "INSERT INTO nonces (activation_id, nonce, expires_at) VALUES (?, ?, ?) "
         "ON CONFLICT DO NOTHING",
@@ -302,7 +265,7 @@ def find_idempotent_operation(session: Session, rp_id: str, key: str) -> Operati
 
 def count_recent_operations(session: Session, user_id: int, since: int) -> int:
     """How many operations were created for the user after ``since``."""
-    rows = _driver_rows(
+    rows = driver_rows(
         session,
         "SELECT count(*) FROM operations WHERE user_id = ? AND created_at > ?",
         (user_id, since),
@@ -335,7 +298,7 @@ def pending_operation_bodies(
 ) -> list[tuple[int, str, str]]:
     """``(created_at, id, body)`` of the user's personal operations still open at ``now``
     (not those of a shared account), oldest first."""
-    rows = _driver_rows(
+    rows = driver_rows(
         session,
         "SELECT created_at, id, body FROM operations WHERE user_id = ? AND status = 'pending' "
         "AND expires_at > ? AND account_id IS NULL ORDER BY created_at, id",
@@ -349,7 +312,7 @@ def pending_operation_bodies(
 
 def open_failure_times(session: Session, activation_id: str, since: int) -> list[int]:
     """When each uncleared attempt after ``since`` was made, newest first."""
-    rows = _driver_rows(
+    rows = driver_rows(
         session,
         "SELECT created_at FROM attempts WHERE activation_id = ? AND cleared_at IS NULL "
         "AND created_at > ? ORDER BY created_at DESC",
@@ -388,7 +351,7 @@ def latest_open_attempt(
 def unreported_attempts_of_operation(session: Session, operation_id: str) -> Sequence[Attempt]:
     """Uncleared attempts on an operation that the customer was not told of yet."""
     # Almost always none (the right code clears its attempt): look before loading objects.
-    if not _driver_rows(
+    if not driver_rows(
         session,
         "SELECT 1 FROM attempts WHERE operation_id = ? AND cleared_at IS NULL "
         "AND notified_at IS NULL LIMIT 1",
