@@ -537,10 +537,10 @@ def _device_operation(
         raise NotFound("No such operation.")
     now = ctx.now()
     if row.status != "pending" or now >= row.expires_at:
-        error = _not_pending(row, now)
+        not_pending = _not_pending(row, now)
         if row.status == "pending":
-            error.follow_up = _expire_follow_up(ctx, operation_id)
-        raise error
+            not_pending.follow_up = _expire_follow_up(ctx, operation_id)
+        raise not_pending
     if member is not None:
         pro.refuse_if_decided(session, row, member)
     return row
