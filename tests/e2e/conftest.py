@@ -12,6 +12,7 @@ party) is played by this test process over HTTP with an API key made by
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -32,6 +33,7 @@ from sceau_core.results import ResultClaims, verify_result
 from tests.databases import BACKENDS, postgres_databases
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
 SCEAU = str(BIN / "sceau")
 SCEAU_DEVICE = str(BIN / "sceau-device")
 CODE = "4826"
@@ -203,21 +205,21 @@ class Device:
         return self.home / "sceau" / "device-keystore.json"
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def bank(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Bank]:
-    """A real ``sceau serve`` on loopback with a fresh database, and an RP API key."""
-    home = tmp_path_factory.mktemp("server")
+@contextlib.contextmanager
+def serving(home: Path, **extra: str) -> Iterator[tuple[Bank, subprocess.Popen[bytes]]]:
+    """Run ``sceau serve`` on loopback (a fresh SQLite file unless ``extra`` names another
+    database); yield the bank and the process.
+
+    ``extra`` adds or replaces environment variables of the server. Its output goes to
+    ``home / "server.log"``. It is stopped at the end (SIGTERM) if the test did not stop it.
+    """
+    home.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    if request.param == "postgresql":
-        database_url = postgres_databases().create()
-    else:
-        database_url = f"sqlite:///{home / 'sceau.db'}"
     env = {
         **os.environ,
-        "SCEAU_DATABASE_URL": database_url,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "SCEAU_DATABASE_URL": f"sqlite:///{home / 'sceau.db'}",
         "SCEAU_PUBLIC_URL": url,
         "SCEAU_MASTER_KEY": "e2e-master-key-0123456789abcdef-0123456789",
         "SCEAU_SECRET": "e2e-hmac-secret-0123456789abcdef-0123456789",
@@ -226,9 +228,7 @@ def bank(
         "SCEAU_OPERATIONS_PER_MINUTE": "100",
         # The test double of the bank's online-banking password check (issue 5).
         "SCEAU_PASSWORD_VERIFIER": "tests.password_verifier:FixedPasswordVerifier",
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")])
-        ),
+        **extra,
     }
     log = (home / "server.log").open("w")
     server = subprocess.Popen(
@@ -261,16 +261,35 @@ def bank(
         api_key = re.search(r"sceau_sk_[A-Za-z0-9_-]+", created)
         assert api_key, created
         bank = Bank(url=url, api_key=api_key.group(0), env=env, cwd=home)
-        yield bank
-        bank.http.close()
+        try:
+            yield bank, server
+        finally:
+            bank.http.close()
     finally:
-        server.terminate()
+        if server.poll() is None:
+            server.terminate()
         try:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=15)
         log.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def bank(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Bank]:
+    """A real ``sceau serve`` on loopback with a fresh database, and an RP API key."""
+    home = tmp_path_factory.mktemp("server")
+    if request.param == "postgresql":
+        database_url = postgres_databases().create()
+    else:
+        database_url = f"sqlite:///{home / 'sceau.db'}"
+    try:
+        with serving(home, SCEAU_DATABASE_URL=database_url) as (served, _):
+            yield served
+    finally:
         if request.param == "postgresql":
             postgres_databases().drop(database_url)
 

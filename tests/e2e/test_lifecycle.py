@@ -24,8 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
-from tests.e2e.conftest import CODE, SCEAU, SCEAU_DEVICE, Bank, Device, Outcome
-from tests.e2e.serving import serving
+from tests.e2e.conftest import CODE, SCEAU, SCEAU_DEVICE, Bank, Device, Outcome, serving
 from tests.password_verifier import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +79,7 @@ def strict_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
     """A server whose locks escalate in seconds: the 3rd lock is permanent."""
     with serving(
         tmp_path_factory.mktemp("strict"),
+        SCEAU_SWEEP_INTERVAL="0.2",
         SCEAU_MAX_FAILURES="1",
         SCEAU_LOCK_DURATIONS="2",
         SCEAU_MAX_LOCKS="3",

@@ -20,8 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Bank, Device, wait_until
-from tests.e2e.serving import serving
+from tests.e2e.conftest import Bank, Device, serving, wait_until
 from tests.e2e.test_lifecycle import TRANSFER, enrol
 
 # Bounds so that a server which still waits for its streams fails the test instead of hanging it:
@@ -55,7 +54,7 @@ def test_sceau_serve_ends_its_open_event_streams_when_stopped(
     tmp_path: Path, signum: signal.Signals
 ) -> None:
     home = tmp_path / "server"
-    with serving(home) as (bank, server):
+    with serving(home, SCEAU_SWEEP_INTERVAL="0.2") as (bank, server):
         device = Device(tmp_path / "device")
         enrol(bank, device, "sd-user")
         listener = device.start("listen")
