@@ -30,6 +30,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Header, Input, Label, Static
@@ -329,7 +330,10 @@ class PendingScreen(Screen[None]):
         if not self.ready:
             return
         app = _desk(self)
-        table = self.query_one("#pending", DataTable)
+        try:
+            table = self.query_one("#pending", DataTable)
+        except NoMatches:  # called while the application was closing
+            return
         selected = self.selected_id()
         table.clear()
         operations = sorted(app.pending.values(), key=lambda operation: operation.expires_at)
@@ -351,7 +355,10 @@ class PendingScreen(Screen[None]):
         if not self.ready:
             return
         app = _desk(self)
-        table = self.query_one("#pending", DataTable)
+        try:
+            table = self.query_one("#pending", DataTable)
+        except NoMatches:  # the clock ticked while the application was closing
+            return
         for operation in app.pending.values():
             if operation.id in table.rows:
                 table.update_cell(operation.id, "time", _text(app.time_left(operation)))
