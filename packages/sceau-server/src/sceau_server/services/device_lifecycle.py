@@ -193,41 +193,19 @@ def _new_device_operation(
         ttl=ttl,
         rng=os.urandom,
     )
-    row = OperationRow(
-        id=operation.id,
-        rp_id=activation.rp_id,
-        user_id=user.id,
-        type=OperationType.NEW_DEVICE.value,
-        status="pending",
-        body=operation.canonical().decode("utf-8"),
-        digest=operation.digest,
-        match=None,
-        idempotency_key=None,
-        request_hash=None,
-        callback_url=None,
-        created_at=now,
-        expires_at=operation.expires_at,
-        suspected_fraud=False,
-    )
-    session.add(row)
-    session.flush()
-    audit(
+    from sceau_server.services.operations import store_new_operation
+
+    return store_new_operation(
         session,
-        event="operation.created",
-        now=now,
+        operation,
+        rp_id=activation.rp_id,
+        user=user,
         actor="server",
-        subject=operation.id,
-        data={
-            "user": user.external_id,
-            "type": OperationType.NEW_DEVICE.value,
-            "digest": operation.digest,
-            "expires_at": operation.expires_at,
-            "activation": activation.id,
-        },
+        now=now,
+        devices=repository.active_activation_ids(session, user.id),
+        notes=notes,
+        audit_data={"activation": activation.id},
     )
-    for device in repository.active_activation_ids(session, user.id):
-        notes.append((f"device:{device}", operation.id))
-    return row
 
 
 def _activate(

@@ -29,7 +29,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -228,46 +228,76 @@ def create_operation(
     except MalformedInput as error:
         raise InvalidOperationData(str(error)) from error
     match = f"{10 + secrets.randbelow(90)}" if operation_type is OperationType.LOGIN else None
-    row = OperationRow(
-        id=operation.id,
+    row = store_new_operation(
+        session,
+        operation,
         rp_id=rp.id,
-        user_id=user.id,
-        type=operation_type.value,
-        status="pending",
-        body=operation.canonical().decode("utf-8"),
-        digest=operation.digest,
+        user=user,
+        actor=rp.id,
+        now=now,
+        devices=devices,
+        notes=notes,
+        audit_data={} if plan is None else {"account": plan.account.iban},
         match=match,
         idempotency_key=idempotency_key,
         request_hash=request_hash,
         callback_url=callback_url,
-        created_at=now,
-        expires_at=operation.expires_at,
-        suspected_fraud=False,
         account_id=None if plan is None else plan.account.id,
         rule=None if plan is None else plan.rule_text,
     )
-    session.add(row)
-    session.flush()
     if lines_json is not None:
         pro.store_lines(session, row.id, lines_json)
+    after_commit(session, lambda: METRICS.operation(operation_type.value, "created"))
+    return operation_view(session, row), True
+
+
+def store_new_operation(
+    session: Session,
+    operation: Operation,
+    *,
+    rp_id: str,
+    user: User,
+    actor: str,
+    now: int,
+    devices: Iterable[str],
+    notes: list[tuple[str, str]],
+    audit_data: Mapping[str, Any],
+    **columns: Any,
+) -> OperationRow:
+    """Store ``operation`` as pending, audit its creation and queue the notification of each
+    of ``devices``; ``columns`` are the row's optional columns (match, idempotency key…)."""
+    row = OperationRow(
+        id=operation.id,
+        rp_id=rp_id,
+        user_id=user.id,
+        type=operation.type.value,
+        status="pending",
+        body=operation.canonical().decode("utf-8"),
+        digest=operation.digest,
+        created_at=now,
+        expires_at=operation.expires_at,
+        suspected_fraud=False,
+        **columns,
+    )
+    session.add(row)
+    session.flush()
     audit(
         session,
         event="operation.created",
         now=now,
-        actor=rp.id,
+        actor=actor,
         subject=operation.id,
         data={
             "user": user.external_id,
-            "type": operation_type.value,
+            "type": operation.type.value,
             "digest": operation.digest,
             "expires_at": operation.expires_at,
-            **({} if plan is None else {"account": plan.account.iban}),
+            **audit_data,
         },
     )
     for device in devices:
         notes.append((f"device:{device}", operation.id))
-    after_commit(session, lambda: METRICS.operation(operation_type.value, "created"))
-    return operation_view(session, row), True
+    return row
 
 
 def operation_view(session: Session, row: OperationRow) -> dict[str, Any]:

@@ -792,41 +792,21 @@ def request_rights_change(
         )
     except MalformedInput as error:
         raise InvalidOperationData(str(error)) from error
-    row = OperationRow(
-        id=operation.id,
+    from sceau_server.services.operations import store_new_operation
+
+    row = store_new_operation(
+        session,
+        operation,
         rp_id=rp.id,
-        user_id=admin_user.id,
-        type=OperationType.RIGHTS_CHANGE.value,
-        status="pending",
-        body=operation.canonical().decode("utf-8"),
-        digest=operation.digest,
-        match=None,
+        user=admin_user,
+        actor=rp.id,
+        now=now,
+        devices=devices,
+        notes=notes,
+        audit_data={"account": account.iban, "member": member.id},
         idempotency_key=idempotency_key,
         request_hash=request_hash,
-        callback_url=None,
-        created_at=now,
-        expires_at=operation.expires_at,
-        suspected_fraud=False,
     )
-    session.add(row)
-    session.flush()
-    audit(
-        session,
-        event="operation.created",
-        now=now,
-        actor=rp.id,
-        subject=operation.id,
-        data={
-            "user": admin_user.external_id,
-            "type": OperationType.RIGHTS_CHANGE.value,
-            "digest": operation.digest,
-            "expires_at": operation.expires_at,
-            "account": account.iban,
-            "member": member.id,
-        },
-    )
-    for device in devices:
-        notes.append((f"device:{device}", operation.id))
     return row, True
 
 
