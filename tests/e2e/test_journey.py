@@ -213,3 +213,31 @@ def test_device_removal(bank: Bank, tmp_path: Path) -> None:
     after = device.run("status")
     assert after.code == 6
     assert "sceau-device activate" in after.err
+
+
+def test_approve_with_simulated_biometrics_says_it_is_a_simulation(
+    bank: Bank, tmp_path: Path
+) -> None:
+    user, phone = bank.new_user("erin")
+    activation = bank.new_activation(user)
+    device = Device(tmp_path / "erin-laptop")
+    activated = device.run(
+        "activate",
+        activation["qr_uri"],
+        "--name",
+        "Ordinateur d’Erin",
+        "--sms-code",
+        bank.sms_code(phone),
+        "--code-stdin",
+        "--biometrics",
+        stdin=f"{CODE}\n",
+    )
+    assert activated.code == 0, activated.err
+    assert activated.json["biometrics"] is True
+    created = bank.create(user, "transfer", OPERATIONS["transfer"])
+    approved = device.run("approve", created["id"], "--biometrics")
+    assert approved.code == 0, approved.err
+    assert "SIMULATION : biométrie simulée par logiciel" in approved.err
+    claims = bank.verified_result(created["id"])
+    assert claims.status.value == "approved"
+    assert set(claims.factors) == {"inherence", "possession"}
