@@ -152,6 +152,12 @@ class Deployment:
             figures["nginx"] = sum(_cpu_seconds(pid) for pid in self.nginx_pids)
         return figures
 
+    def restart_profiles(self) -> None:
+        """Under ``--profile``, forget what the servers profiled so far (warm-up included)."""
+        if self.env.get("SCEAU_PROFILE_OUT"):
+            for pid in self.server_pids:
+                os.kill(pid, signal.SIGUSR1)
+
     def peak_rss(self) -> float:
         """The largest peak RSS (MiB) among the server processes."""
         return max(_peak_rss_mib(pid) for pid in self.server_pids)
@@ -688,6 +694,7 @@ def run_level(
         return answers, time.perf_counter() - started
 
     run(warmup)
+    deployment.restart_profiles()
     before = deployment.cpu()
     answers, seconds = run(count)
     after = deployment.cpu()
@@ -843,7 +850,7 @@ def breakdown(arguments: argparse.Namespace) -> None:
     total = arguments.breakdown
     with (
         tempfile.TemporaryDirectory(prefix="sceau-bench-") as temp,
-        deploy(arguments.config, Path(temp)) as deployment,
+        deploy(arguments.config, Path(temp), arguments.profile) as deployment,
     ):
         api_key = create_relying_party(deployment)
         records = provision(deployment, api_key, 4)
@@ -865,6 +872,8 @@ def breakdown(arguments: argparse.Namespace) -> None:
         ) as bank:
             for index in range(total + total // 10):
                 measured = index >= total // 10  # the first tenth warms up
+                if index == total // 10:
+                    deployment.restart_profiles()
                 device = devices[index % len(devices)]
                 marks = [cpu()]
                 created = bank.post(
