@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
 
 from sceau_core.activation import ActivationCode
 from sceau_device.cli import main
+from tests.device.conftest import file_keyring
 
 
 def _run(
@@ -23,6 +28,20 @@ def _run(
     code = main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+@pytest.fixture
+def use_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[KeyringBackend], None]]:
+    """Make a backend this process's keyring, as if the user chose it, for one test."""
+    previous = keyring.get_keyring()
+
+    def use(backend: KeyringBackend) -> None:
+        kind = type(backend)
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", f"{kind.__module__}.{kind.__name__}")
+        keyring.set_keyring(backend)
+
+    yield use
+    keyring.set_keyring(previous)
 
 
 def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,8 +143,12 @@ def test_plain_http_off_loopback_is_refused(
 
 
 def test_masked_input_needs_a_terminal(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    use_keyring: Callable[[KeyringBackend], None],
 ) -> None:
+    use_keyring(file_keyring(tmp_path))
     text = ActivationCode.generate(lambda n: bytes(range(n))).text
     code, _, err = _run(
         capsys,
@@ -143,3 +166,29 @@ def test_masked_input_needs_a_terminal(
     # resolvers aside, the masked prompt cannot run without a terminal (2).
     assert code in (2, 3)
     assert "Traceback" not in err
+
+
+def test_no_keyring_is_said_before_any_question_or_network_call(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    use_keyring: Callable[[KeyringBackend], None],
+) -> None:
+    use_keyring(fail.Keyring())
+    text = ActivationCode.generate(lambda n: bytes(range(n))).text
+    code, out, err = _run(
+        capsys,
+        monkeypatch,
+        "--json",
+        "activate",
+        text,
+        "--server",
+        "https://sceau.invalid",  # never looked up: the keyring is checked first
+        "--keystore",
+        str(tmp_path / "keystore.json"),
+    )
+    assert code == 6, err
+    assert json.loads(out)["error"] == "no_keyring"
+    assert "Aucun trousseau de clés sécurisé" in err
+    assert "Nom de cet appareil" not in err
+    assert not (tmp_path / "keystore.json").exists()

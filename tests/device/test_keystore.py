@@ -136,13 +136,12 @@ def test_an_edited_pin_makes_the_secrets_unreadable(
 
 def test_no_keyring_is_a_clear_error_and_writes_nothing(server: FakeServer, tmp_path: Path) -> None:
     keystore = Keystore(tmp_path / "keystore.json", keyring_backend=fail.Keyring())
-    session = ActivationSession.start(keystore, server.qr_uri(), transport=server.transport)
     with pytest.raises(NoKeyring) as caught:
-        session.register("Ordinateur", server.sms_code)
+        ActivationSession.start(keystore, server.qr_uri(), transport=server.transport)
     assert "--insecure-file-key" in caught.value.message("fr")
     assert caught.value.exit_code is ExitCode.KEYSTORE
     assert not keystore.exists
-    assert server.requests_to("/register") == []
+    assert server.log == []  # said before the customer types the device name or the SMS code
 
 
 def test_a_plain_text_keyring_chosen_by_default_is_no_keyring(
@@ -154,9 +153,8 @@ def test_a_plain_text_keyring_chosen_by_default_is_no_keyring(
     keyring.set_keyring(plain)
     try:
         keystore = Keystore(tmp_path / "keystore.json")
-        session = ActivationSession.start(keystore, server.qr_uri(), transport=server.transport)
         with pytest.raises(NoKeyring) as caught:
-            session.register("Ordinateur", server.sms_code)
+            ActivationSession.start(keystore, server.qr_uri(), transport=server.transport)
     finally:
         keyring.set_keyring(previous)
     assert "PlaintextKeyring" in str(caught.value)

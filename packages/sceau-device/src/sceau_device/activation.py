@@ -134,7 +134,9 @@ class ActivationSession:
 
         Raises :class:`InputError` for a typo or an unknown or expired code,
         :class:`ServerKeyMismatch` when the binding is not authenticated by the code (or differs
-        from the QR code), :class:`InsecureServer` for plain http off this machine.
+        from the QR code), :class:`InsecureServer` for plain http off this machine,
+        :class:`NoKeyring` when the keystore could not keep the secrets here (before anything is
+        sent, so the customer types nothing in vain).
         """
         text = activation.strip()
         fingerprint: str | None = None
@@ -164,9 +166,9 @@ class ActivationSession:
                 "This QR code is not a valid Sceau activation code.",
                 detail=str(error),
             ) from error
-        with DeviceClient(
-            check_server_url(url), transport=transport, clock=clock, rng=rng
-        ) as client:
+        checked_url = check_server_url(url)
+        keystore.check_available()
+        with DeviceClient(checked_url, transport=transport, clock=clock, rng=rng) as client:
             try:
                 answer = client.get(PATH_LOOKUP.format(lookup_id=code.lookup_id()))
             except OperationUnavailable as error:

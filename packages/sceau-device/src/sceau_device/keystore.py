@@ -515,6 +515,15 @@ class Keystore:
             raise KeystoreUnreadable(f"profile {name!r}: the sealed secrets do not open") from error
         return ProfileSecrets.from_bytes(plain)
 
+    def check_available(self) -> None:
+        """Raise :class:`NoKeyring` or :class:`KeystoreUnreadable` now if the secrets could not
+        be sealed or opened here, so an activation stops before the customer types anything."""
+        data = self._read()
+        if data is not None:
+            self._load_wrapping_key(data)
+        elif not self._insecure_file_key:
+            KeyringWrappingKeys(self._keyring_backend).backend()
+
     # --- writing -------------------------------------------------------------------------
 
     def create_profile(self, profile: Profile, secrets: ProfileSecrets) -> Profile:
