@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import os
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -67,7 +68,7 @@ from sceau_server.errors import (
 from sceau_server.metrics import METRICS
 from sceau_server.services import activations as activation_service
 from sceau_server.services import pro
-from sceau_server.services.accounts import check_callback, get_user, require_scope
+from sceau_server.services.accounts import check_callback, require_scope
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
 from sceau_server.services.events import alert_customer, audit, audit_follow_up
@@ -81,7 +82,7 @@ from sceau_server.storage.models import (
     User,
 )
 from sceau_server.storage.models import Operation as OperationRow
-from sceau_server.storage.repository import AnyOperation, OpenAttempt, OperationRecord
+from sceau_server.storage.repository import AnyOperation, OpenAttempt, OperationRecord, UserRef
 
 __all__ = [
     "FINAL_STATUSES",
@@ -109,14 +110,43 @@ _CODE_CHANGE_WINDOW = 300
 """Seconds within which an evaluation for a code change must be followed by its signature."""
 
 
-@functools.lru_cache(maxsize=4096)
-def stored_operation(body: str) -> Operation:
-    """The operation stored as ``body`` (its canonical JSON), parsed and checked once per process.
+class _ParsedOperations:
+    """Operations by their stored body (canonical JSON), parsed and checked once per process.
 
-    Rows are read several times in a validation (the device's fetch, its decision); the parsed
-    operation is immutable and keeps its canonical bytes, so each is parsed and encoded once.
+    A row is read several times in a validation (its event, the device's decision); the parsed
+    operation is immutable and keeps its canonical bytes. The node that creates an operation
+    keeps the one it built, so that it never parses what it just encoded.
     """
-    return Operation.from_json(json.loads(body))
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._by_body: OrderedDict[str, Operation] = OrderedDict()
+
+    def get(self, body: str) -> Operation:
+        with self._lock:
+            operation = self._by_body.get(body)
+            if operation is not None:
+                self._by_body.move_to_end(body)
+                return operation
+        operation = Operation.from_json(json.loads(body))
+        self.keep(body, operation)
+        return operation
+
+    def keep(self, body: str, operation: Operation) -> None:
+        with self._lock:
+            self._by_body[body] = operation
+            self._by_body.move_to_end(body)
+            while len(self._by_body) > self._size:
+                self._by_body.popitem(last=False)
+
+
+_PARSED = _ParsedOperations()
+
+
+def stored_operation(body: str) -> Operation:
+    """The operation stored as ``body`` (canonical JSON), parsed and checked once per process."""
+    return _PARSED.get(body)
 
 
 def _expired_message() -> dict[str, str]:
@@ -167,7 +197,9 @@ def create_operation(
                     "This Idempotency-Key was used with another request body."
                 )
             return operation_view(session, existing), False
-    user = get_user(session, request["user"], for_update=True)
+    user = repository.lock_user_ref(session, request["user"])
+    if user is None:
+        raise NotFound("No such user.")
     callback_url = request.get("callback_url")
     if callback_url is not None:
         check_callback(rp, callback_url)
@@ -176,10 +208,12 @@ def create_operation(
     lines_json: str | None = None
     try:
         if request.get("account") is not None:
+            initiator = session.get(User, user.id)
+            assert initiator is not None
             plan = pro.plan_account_operation(
                 session,
                 rp,
-                user,
+                initiator,
                 operation_type,
                 request["account"],
                 request["data"],
@@ -257,7 +291,7 @@ def store_new_operation(
     operation: Operation,
     *,
     rp_id: str,
-    user: User,
+    user: User | UserRef,
     actor: str,
     now: int,
     devices: Iterable[str],
@@ -272,13 +306,15 @@ def store_new_operation(
 ) -> OperationRecord:
     """Store ``operation`` as pending, audit its creation and queue the notification of each
     of ``devices``."""
+    body = operation.canonical().decode("utf-8")
+    _PARSED.keep(body, operation)
     row = OperationRecord(
         id=operation.id,
         rp_id=rp_id,
         user_id=user.id,
         type=operation.type.value,
         status="pending",
-        body=operation.canonical().decode("utf-8"),
+        body=body,
         digest=operation.digest,
         match=match,
         callback_url=callback_url,

@@ -33,6 +33,7 @@ __all__ = [
     "AnyOperation",
     "OpenAttempt",
     "OperationRecord",
+    "UserRef",
     "active_activation_ids",
     "claim_delivery",
     "clear_attempt",
@@ -52,6 +53,7 @@ __all__ = [
     "insert_operation",
     "latest_open_attempt",
     "live_activations",
+    "lock_user_ref",
     "nonce_seen",
     "open_failure_times",
     "operation_record",
@@ -83,6 +85,26 @@ def find_rp_by_key_digest(session: Session, digest: str) -> RelyingParty | None:
     return session.scalars(
         select(RelyingParty).where(RelyingParty.api_key_digest == digest)
     ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """What creating an operation reads of its user."""
+
+    id: int
+    external_id: str
+    locale: str
+
+
+def lock_user_ref(session: Session, external_id: str) -> UserRef | None:
+    """The user known to the bank as ``external_id``, its row locked for the transaction."""
+    rows = driver_rows(
+        session,
+        "SELECT id, external_id, locale FROM users WHERE external_id = ?",
+        (external_id,),
+        for_update=True,
+    )
+    return UserRef(*rows[0]) if rows else None
 
 
 def find_user(session: Session, external_id: str, *, for_update: bool = False) -> User | None:
