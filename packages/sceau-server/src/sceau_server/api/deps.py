@@ -83,8 +83,12 @@ def _load_relying_party(ctx: ServerContext, token: str, digest: str) -> RelyingP
 
 
 async def _relying_party(
-    ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> RelyingParty:
+    # The context straight from the application rather than through Ctx: each level of
+    # dependencies costs FastAPI a solving pass per request.
+    ctx: ServerContext = request.app.state.context
     if credentials is None:
         raise Unauthorized("An API key is required (Authorization: Bearer …).")
     # Two RP requests per validation: the key's row is read at most once per RP_CACHE_SECONDS,
@@ -99,7 +103,8 @@ async def _relying_party(
 Rp = Annotated[RelyingParty, Depends(_relying_party)]
 
 
-async def _signed_http(request: Request, ctx: Ctx) -> HttpRequest:
+async def _signed_http(request: Request) -> HttpRequest:
+    ctx: ServerContext = request.app.state.context
     body = await request.body()
     headers: dict[str, str] = {}
     for raw_name, raw_value in request.headers.raw:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import StreamingResponse
@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from sceau_core.errors import SceauError
+from sceau_core.httpsig import HttpRequest, SignedRequestInfo
 from sceau_core.keys import decode_public_key
 from sceau_server.api.deps import Ctx, SignedHttp, problem_responses
 from sceau_server.api.schemas import (
@@ -44,6 +45,7 @@ from sceau_server.services import code as code_service
 from sceau_server.services import device_lifecycle
 from sceau_server.services import operations as operation_service
 from sceau_server.services import reset as reset_service
+from sceau_server.services.context import ServerContext
 from sceau_server.services.devices import Admitted, admit, verify_signature
 from sceau_server.services.notifier import REPLACED, RESYNC, TooManyListeners
 from sceau_server.storage.models import Activation, CodeReset, User
@@ -61,6 +63,29 @@ ResetIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-
 _SIGNED = problem_responses(400, 401, 413, 422)
 _STREAM_SECONDS = 300.0
 _HEARTBEAT = 15.0
+T = TypeVar("T")
+
+
+def _signed_transaction(
+    ctx: ServerContext,
+    http: HttpRequest,
+    work: Callable[[Session, list[tuple[str, str]], SignedRequestInfo], T],
+) -> T:
+    info = verify_signature(ctx, http)
+    return ctx.transaction(lambda session, notes: work(session, notes, info))
+
+
+async def _in_thread(
+    ctx: ServerContext,
+    http: HttpRequest,
+    work: Callable[[Session, list[tuple[str, str]], SignedRequestInfo], T],
+) -> T:
+    """The signature check and the transaction in one worker-thread hand-off.
+
+    The hot endpoints are coroutines for this: a plain function endpoint costs one hand-off
+    for itself and another for the validation of its answer against its response model.
+    """
+    return await run_in_threadpool(_signed_transaction, ctx, http, work)
 
 
 @router.get(
@@ -202,14 +227,15 @@ def status(ctx: Ctx, http: SignedHttp) -> Any:
     responses=_SIGNED,
     summary="The pending operations, signed by the server",
 )
-def pending(ctx: Ctx, http: SignedHttp) -> Any:
+async def pending(ctx: Ctx, http: SignedHttp) -> Any:
     """Each operation is ``{"operation", "signature"}`` under the pinned server key (D8)."""
-    info = verify_signature(ctx, http)
 
-    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+    def work(
+        session: Session, _notes: list[tuple[str, str]], info: SignedRequestInfo
+    ) -> dict[str, Any]:
         return operation_service.pending_for_device(ctx, session, admit(ctx, session, info))
 
-    return ctx.transaction(work)
+    return await _in_thread(ctx, http, work)
 
 
 @router.get(
@@ -238,19 +264,20 @@ def batch_lines(ctx: Ctx, http: SignedHttp, operation_id: OperationIdPath) -> Re
     responses=problem_responses(400, 401, 404, 409, 413, 422),
     summary="Evaluate the code for an approval (the attempt is counted first)",
 )
-def evaluate(
+async def evaluate(
     ctx: Ctx, http: SignedHttp, operation_id: OperationIdPath, body: EvaluateRequest
 ) -> Any:
     """Count the attempt, then answer the VOPRF evaluation and the attempts left (K3)."""
-    info = verify_signature(ctx, http)
 
-    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+    def work(
+        session: Session, _notes: list[tuple[str, str]], info: SignedRequestInfo
+    ) -> dict[str, Any]:
         admitted = admit(ctx, session, info)
         return operation_service.evaluate(
             ctx, session, admitted, operation_id, blinded_element=body.blinded_element
         )
 
-    return ctx.transaction(work)
+    return await _in_thread(ctx, http, work)
 
 
 @router.post(
@@ -259,20 +286,21 @@ def evaluate(
     responses=problem_responses(400, 401, 404, 409, 413, 422),
     summary="Send the signed decision",
 )
-def decision(
+async def decision(
     ctx: Ctx,
     http: SignedHttp,
     operation_id: OperationIdPath,
     body: Annotated[dict[str, Any], Body(description="a SignedApproval")],
 ) -> Any:
     """Approve, refuse or report "not me"; ``approval.counter`` equals the request's counter."""
-    info = verify_signature(ctx, http)
 
-    def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
+    def work(
+        session: Session, notes: list[tuple[str, str]], info: SignedRequestInfo
+    ) -> dict[str, Any]:
         admitted: Admitted = admit(ctx, session, info)
         return operation_service.decide(ctx, session, admitted, operation_id, body, notes)
 
-    result = ctx.transaction(work)
+    result = await _in_thread(ctx, http, work)
     if result.pop("refused"):
         raise AuthenticationFailed()
     return result
@@ -513,13 +541,14 @@ async def events(ctx: Ctx, http: SignedHttp, request: Request) -> StreamingRespo
 
     The stream ends after a few minutes, and at once when the server stops: reconnect.
     """
-    info = await run_in_threadpool(verify_signature, ctx, http)
 
-    def work(session: Session, _notes: list[tuple[str, str]]) -> tuple[str, int]:
+    def work(
+        session: Session, _notes: list[tuple[str, str]], info: SignedRequestInfo
+    ) -> tuple[str, int]:
         activation = admit(ctx, session, info).activation
         return activation.id, activation.user_id
 
-    activation_id, user_id = await run_in_threadpool(ctx.transaction, work)
+    activation_id, user_id = await _in_thread(ctx, http, work)
     # Subscribed before answering, so that the process cap is a 503 and not a cut stream; a
     # device's newest streams replace its oldest (a reconnecting SDK, a clone, a retry loop).
     listening = streams_of(request).subscribe(
