@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sceau_server.db import driver_rowcount, driver_rows
 from sceau_server.storage.models import (
@@ -43,6 +44,8 @@ __all__ = [
     "held_activations_due",
     "latest_open_attempt",
     "live_activations",
+    "lock_activation",
+    "move_counter",
     "nonce_seen",
     "open_failure_times",
     "pending_operation_bodies",
@@ -196,6 +199,48 @@ def suspend_if_live(session: Session, activation_id: str, now: int, reason: str)
         .values(status="suspended", ended_at=now, end_reason=reason)
     )
     return _rowcount(result) == 1
+
+
+_ACTIVATION_ATTRIBUTES = tuple(Activation.__mapper__.columns.keys())
+_ACTIVATION_COLUMNS = ", ".join(column.name for column in Activation.__mapper__.columns)
+_LOCK_ACTIVATION_SQL = f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE id = ?"  # noqa: S608
+
+
+def lock_activation(session: Session, activation_id: str) -> Activation | None:
+    """The activation, its row locked until the transaction ends, read through the driver.
+
+    The row becomes a persistent object of ``session``, as if the ORM had loaded it (its
+    columns are plain integers and strings: nothing to convert), without the ORM's query.
+    """
+    sql = _LOCK_ACTIVATION_SQL
+    if session.get_bind().dialect.name == "postgresql":
+        sql += " FOR UPDATE"
+    rows = driver_rows(session, sql, (activation_id,))
+    if not rows:
+        return None
+    values = dict(zip(_ACTIVATION_ATTRIBUTES, rows[0], strict=True))
+    held = session.identity_map.get(session.identity_key(Activation, (activation_id,)))
+    if isinstance(held, Activation):
+        # Flushed before the read: the held object only lacks what others committed meanwhile.
+        for name, value in values.items():
+            set_committed_value(held, name, value)
+        return held
+    activation: Activation = Activation.__mapper__.class_manager.new_instance()
+    activation.__dict__.update(values)  # As the ORM's loader fills a new instance.
+    make_transient_to_detached(activation)
+    session.add(activation)
+    return activation
+
+
+def move_counter(session: Session, activation: Activation, counter: int, signed_at: int) -> None:
+    """Store the activation's new request counter and last signature time (one statement)."""
+    driver_rowcount(
+        session,
+        "UPDATE activations SET counter = ?, last_signed_at = ? WHERE id = ?",
+        (counter, signed_at, activation.id),
+    )
+    set_committed_value(activation, "counter", counter)
+    set_committed_value(activation, "last_signed_at", signed_at)
 
 
 # --- forgotten-code resets ---------------------------------------------------------------------
