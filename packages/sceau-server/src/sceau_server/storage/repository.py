@@ -212,6 +212,10 @@ def lock_activation(session: Session, activation_id: str) -> Activation | None:
     The row becomes a persistent object of ``session``, as if the ORM had loaded it (its
     columns are plain integers and strings: nothing to convert), without the ORM's query.
     """
+    if session.identity_map and Session.identity_key(Activation, (activation_id,)) in (
+        session.identity_map
+    ):  # Already an object of this session (admission starts its transaction: seldom).
+        return session.get(Activation, activation_id, with_for_update=True, populate_existing=True)
     sql = _LOCK_ACTIVATION_SQL
     if session.get_bind().dialect.name == "postgresql":
         sql += " FOR UPDATE"
@@ -219,12 +223,6 @@ def lock_activation(session: Session, activation_id: str) -> Activation | None:
     if not rows:
         return None
     values = dict(zip(_ACTIVATION_ATTRIBUTES, rows[0], strict=True))
-    held = session.identity_map.get(session.identity_key(Activation, (activation_id,)))
-    if isinstance(held, Activation):
-        # Flushed before the read: the held object only lacks what others committed meanwhile.
-        for name, value in values.items():
-            set_committed_value(held, name, value)
-        return held
     activation: Activation = Activation.__mapper__.class_manager.new_instance()
     activation.__dict__.update(values)  # As the ORM's loader fills a new instance.
     make_transient_to_detached(activation)
