@@ -444,7 +444,8 @@ class SimulatedDevice:
         self.client = DeviceClient(url)
         self.identity = DeviceIdentity(record.activation_id, key, MemoryCounter(record.counter))
         self.server_key = decode_public_key(record.server_public_key)
-        self.events: queue.Queue[tuple[str, float]] = queue.Queue()
+        self.events: queue.Queue[tuple[dict[str, Any], float]] = queue.Queue()
+        self.announced: dict[str, dict[str, Any]] = {}
         self.connected = threading.Event()
 
     def listen(self, stop: threading.Event) -> None:
@@ -455,7 +456,7 @@ class SimulatedDevice:
                     self.connected.set()
                     for event in events:
                         if event.name == "operation":
-                            self.events.put((json.loads(event.data)["id"], time.perf_counter()))
+                            self.events.put((json.loads(event.data), time.perf_counter()))
                         if stop.is_set():
                             return
             except Exception:
@@ -471,7 +472,9 @@ class SimulatedDevice:
             if remaining <= 0:
                 raise TimeoutError(f"no event for {operation_id}")
             announced, at = self.events.get(timeout=remaining)
-            if announced == operation_id:
+            if announced["id"] == operation_id:
+                if "signed" in announced:
+                    self.announced[operation_id] = announced["signed"]
                 return at
 
     def approve(
@@ -491,11 +494,13 @@ class SimulatedDevice:
             if marks is not None:
                 marks.append(cpu())
 
-        pending = self.client.signed("GET", "/v1/device/operations", self.identity) or {}
+        item = self.announced.pop(operation_id, None)
+        if item is None:  # an event without its operation: read the pending list, as the SDK
+            pending = self.client.signed("GET", "/v1/device/operations", self.identity) or {}
+            item = next(
+                entry for entry in pending["operations"] if entry["operation"]["id"] == operation_id
+            )
         mark()
-        item = next(
-            entry for entry in pending["operations"] if entry["operation"]["id"] == operation_id
-        )
         operation: Operation = verify_signed_operation(item, public_key=self.server_key)
         evaluation = start_code_evaluation(CODE, rng=os.urandom)
         answer = self.client.signed(

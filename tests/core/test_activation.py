@@ -42,12 +42,32 @@ def make_binding(url: str = "https://sceau.example.bank") -> ServerBinding:
     )
 
 
-def test_code_has_110_random_bits_in_six_groups() -> None:
+def test_code_is_shown_in_six_groups_of_four() -> None:
     code = ActivationCode.generate(os.urandom)
     groups = code.text.split("-")
     assert [len(g) for g in groups] == [4] * 6
     assert all(c in ALPHABET for c in "".join(groups))
     assert len({ActivationCode.generate(os.urandom).data for _ in range(200)}) == 200
+
+
+@settings(max_examples=50)
+@given(st.binary(min_size=14, max_size=14))
+def test_the_code_carries_all_110_bits_drawn(drawn: bytes) -> None:
+    requests: list[int] = []
+
+    def rng(length: int) -> bytes:
+        requests.append(length)
+        return drawn[:length]
+
+    code = ActivationCode.generate(rng)
+    assert requests == [14]
+    # The 22 data symbols, read as base-32 digits, are exactly the first 110 bits drawn: distinct
+    # draws give distinct codes, so a code is as unpredictable as 110 bits of the rng.
+    value = 0
+    for symbol in code.data:
+        value = value * 32 + ALPHABET.index(symbol)
+    assert value == int.from_bytes(drawn, "big") >> 2
+    assert value.bit_length() <= 110
 
 
 def test_code_repr_does_not_show_the_secret() -> None:

@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sceau_core.approval import (
+    APPROVAL_LABEL,
+    MAX_COUNTER,
     Approval,
     Decision,
     Factor,
@@ -27,7 +29,7 @@ from sceau_core.errors import (
     Mismatch,
     VerificationFailed,
 )
-from sceau_core.keys import generate_private_key
+from sceau_core.keys import generate_private_key, sign_message, verify_message
 from sceau_core.operations import LoginData, Operation, OperationType, RequestContext
 from tests.core.protocol_fixtures import NOW, activate, approve_with_code, transfer_operation
 
@@ -157,6 +159,107 @@ def test_any_change_to_any_signed_field_breaks_verification(
             SignedApproval(signed.approval, {**signed.signatures, factor: bytes(flipped)}),
             expected_operation=expected,
         )
+
+
+_DECISIONS = [
+    (Decision.APPROVE, (Factor.KNOWLEDGE, Factor.POSSESSION)),
+    (Decision.APPROVE, (Factor.INHERENCE, Factor.POSSESSION)),
+    (Decision.REJECT, (Factor.POSSESSION,)),
+    (Decision.NOT_ME, (Factor.POSSESSION,)),
+]
+
+
+_NEW_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "activation": st.from_regex(r"act_[A-Za-z0-9_-]{1,20}", fullmatch=True),
+    "operation_id": st.from_regex(r"op_[A-Za-z0-9_-]{1,20}", fullmatch=True),
+    "digest": st.binary(min_size=32, max_size=32).map(b64url_encode),
+    "challenge": st.binary(min_size=16, max_size=64).map(b64url_encode),
+    "counter": st.integers(1, MAX_COUNTER),
+    "match": st.from_regex(r"[0-9]{1,4}", fullmatch=True),
+}
+
+
+@pytest.mark.parametrize("field", [*_NEW_VALUES, "decision"])
+@pytest.mark.parametrize("decision", [Decision.APPROVE, Decision.REJECT])
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_every_signature_breaks_when_any_signed_field_changes(
+    world: dict[str, Any], field: str, decision: Decision, data: st.DataObject
+) -> None:
+    if decision is Decision.APPROVE:
+        signed: SignedApproval = world["signed"]
+    elif field == "match":
+        return  # a refusal carries no number
+    else:
+        refusal = Approval.for_operation(
+            world["operation"],
+            activation="act_1",
+            decision=Decision.REJECT,
+            factors=[Factor.POSSESSION],
+            counter=5,
+        )
+        signed = sign_approval(refusal, {Factor.POSSESSION: world["activation"].device_key})
+    original = signed.approval
+    if field == "decision":
+        new_decision, factors = data.draw(
+            st.sampled_from(_DECISIONS).filter(
+                lambda pair: pair != (original.decision, original.factors)
+            )
+        )
+        changes: dict[str, Any] = {"decision": new_decision, "factors": factors}
+    else:
+        changes = {
+            field: data.draw(_NEW_VALUES[field].filter(lambda v: v != getattr(original, field)))
+        }
+    changed = dataclasses.replace(original, **changes)
+    keys: FactorKeys = world["keys"]
+    for factor, signature in signed.signatures.items():
+        with pytest.raises(InvalidSignature):
+            verify_message(
+                keys.for_factor(factor),
+                signature,
+                label=APPROVAL_LABEL,
+                message=changed.signed_bytes(),
+            )
+    if field in {"operation_id", "digest", "challenge"}:
+        return  # the verifier's own operation refuses these first (Mismatch); see the next test
+    # A verifier that expects exactly the changed values still refuses the old signatures.
+    bio_key = generate_private_key(random.Random(5).randbytes)
+    stranger = generate_private_key(random.Random(6).randbytes)
+    forged = SignedApproval(
+        changed,
+        {
+            factor: signed.signatures.get(factor)
+            or sign_message(stranger, label=APPROVAL_LABEL, message=changed.signed_bytes())
+            for factor in changed.factors
+        },
+    )
+    with pytest.raises(InvalidSignature):
+        verify(
+            world,
+            forged,
+            expected_activation=changed.activation,
+            last_counter=changed.counter - 1,
+            keys=FactorKeys(
+                possession=keys.possession,
+                knowledge=keys.knowledge,
+                inherence=bio_key.public_key(),
+            ),
+        )
+
+
+def test_signatures_of_one_operation_do_not_approve_another(world: dict[str, Any]) -> None:
+    signed: SignedApproval = world["signed"]
+    other = transfer_operation(random.Random(8), operation_id="op_2")
+    moved = Approval.for_operation(
+        other,
+        activation="act_1",
+        decision=Decision.APPROVE,
+        factors=[Factor.POSSESSION, Factor.KNOWLEDGE],
+        counter=signed.approval.counter,
+    )
+    with pytest.raises(InvalidSignature):
+        verify(world, SignedApproval(moved, signed.signatures), expected_operation=other)
 
 
 def test_refusal_needs_no_code_but_approval_needs_two_categories(world: dict[str, Any]) -> None:

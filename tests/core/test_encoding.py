@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
 
+import json
+import struct
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -68,6 +71,75 @@ def test_canonical_json_prints_numbers_as_ecmascript() -> None:
     assert canonical_json({"a": 1e21, "b": 333333333.3333333, "c": 0.000001, "d": 1e-7}) == (
         b'{"a":1e+21,"b":333333333.3333333,"c":0.000001,"d":1e-7}'
     )
+
+
+# RFC 8785 §3.2.2: the example input as printed; §3.2.4: its canonical UTF-8 bytes as printed.
+RFC8785_INPUT = r"""{
+  "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+  "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+  "literals": [null, true, false]
+}"""
+RFC8785_OUTPUT_HEX = (
+    "7b 22 6c 69 74 65 72 61 6c 73 22 3a 5b 6e 75 6c 6c 2c 74 72"
+    "75 65 2c 66 61 6c 73 65 5d 2c 22 6e 75 6d 62 65 72 73 22 3a"
+    "5b 33 33 33 33 33 33 33 33 33 2e 33 33 33 33 33 33 33 2c 31"
+    "65 2b 33 30 2c 34 2e 35 2c 30 2e 30 30 32 2c 31 65 2d 32 37"
+    "5d 2c 22 73 74 72 69 6e 67 22 3a 22 e2 82 ac 24 5c 75 30 30"
+    "30 66 5c 6e 41 27 42 5c 22 5c 5c 5c 5c 5c 22 2f 22 7d"
+)
+
+
+def test_canonical_json_matches_rfc8785_section_3_2_4_bytes() -> None:
+    expected = bytes.fromhex(RFC8785_OUTPUT_HEX.replace(" ", ""))
+    assert canonical_json(json.loads(RFC8785_INPUT)) == expected
+    # The same value parsed as Sceau parses wire data; then the bytes read as text.
+    assert canonical_json(parse_json_object(RFC8785_INPUT)) == expected
+    assert expected.decode() == (
+        r"""{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"""
+        r""""string":"€$\u000f\nA'B\"\\\\\"/"}"""
+    )
+
+
+# RFC 8785 Appendix B: IEEE 754 binary64 values (hex) and their canonical JSON numbers.
+RFC8785_APPENDIX_B = [
+    ("0000000000000000", "0"),
+    ("8000000000000000", "0"),
+    ("0000000000000001", "5e-324"),
+    ("8000000000000001", "-5e-324"),
+    ("7fefffffffffffff", "1.7976931348623157e+308"),
+    ("ffefffffffffffff", "-1.7976931348623157e+308"),
+    ("4340000000000000", "9007199254740992"),
+    ("c340000000000000", "-9007199254740992"),
+    ("4430000000000000", "295147905179352830000"),
+    ("44b52d02c7e14af5", "9.999999999999997e+22"),
+    ("44b52d02c7e14af6", "1e+23"),
+    ("44b52d02c7e14af7", "1.0000000000000001e+23"),
+    ("444b1ae4d6e2ef4e", "999999999999999700000"),
+    ("444b1ae4d6e2ef4f", "999999999999999900000"),
+    ("444b1ae4d6e2ef50", "1e+21"),
+    ("3eb0c6f7a0b5ed8c", "9.999999999999997e-7"),
+    ("3eb0c6f7a0b5ed8d", "0.000001"),
+    ("41b3de4355555553", "333333333.3333332"),
+    ("41b3de4355555554", "333333333.33333325"),
+    ("41b3de4355555555", "333333333.3333333"),
+    ("41b3de4355555556", "333333333.3333334"),
+    ("41b3de4355555557", "333333333.33333343"),
+    ("becbf647612f3696", "-0.0000033333333333333333"),
+    ("43143ff3c1cb0959", "1424953923781206.2"),
+]
+
+
+@pytest.mark.parametrize(("bits", "expected"), RFC8785_APPENDIX_B)
+def test_canonical_json_numbers_match_rfc8785_appendix_b(bits: str, expected: str) -> None:
+    (number,) = struct.unpack(">d", bytes.fromhex(bits))
+    assert canonical_json({"n": number}) == b'{"n":' + expected.encode() + b"}"
+
+
+@pytest.mark.parametrize("bits", ["7fffffffffffffff", "7ff0000000000000", "fff0000000000000"])
+def test_canonical_json_refuses_rfc8785_appendix_b_nan_and_infinity(bits: str) -> None:
+    (number,) = struct.unpack(">d", bytes.fromhex(bits))
+    with pytest.raises(InvalidEncoding):
+        canonical_json({"n": number})
 
 
 def test_canonical_json_refuses_lone_surrogates() -> None:

@@ -108,6 +108,48 @@ def test_device_dump_and_transcript_do_not_single_out_the_code() -> None:
     assert [code for code in ALL_CODES if online(code)] == [RIGHT_CODE]
 
 
+@pytest.mark.slow
+def test_the_server_side_without_the_device_secret_does_not_single_out_the_code() -> None:
+    """The threat model's server rows: the database unwrapped with the master key (so ``k``), the
+    registered knowledge public key and the recorded traffic, but not the device's storage.
+
+    Every ``y = F_k(code)`` is computable now, but the knowledge key is salted with the 32 random
+    bytes of ``s``, which neither the database nor the traffic holds: with any stand-in for ``s``
+    no code is singled out. The control, given the real ``s``, finds exactly the code.
+    """
+    rng = random.Random(2027)
+    activation = activate(RIGHT_CODE, rng)
+    transcript = approve_with_code(activation, RIGHT_CODE, transfer_operation(rng), rng, counter=2)
+    target = public_key_bytes(activation.knowledge_public_key)
+    outputs = {
+        code: oprf.evaluate(activation.oprf_key, code.encode(), mode=oprf.MODE_VOPRF)
+        for code in ALL_CODES
+    }
+    public_values = activation.activation_id.encode() + activation.oprf_public_key
+    stand_ins = {
+        "no salt": bytes(32),
+        "public values hashed": sha256(public_values),
+        "traffic hashed": sha256(transcript.blinded_element + transcript.evaluated_element),
+    }
+    for name, secret in stand_ins.items():
+        accepted = [
+            code
+            for code in ALL_CODES
+            if public(derive_knowledge_key(oprf_output=outputs[code], device_secret=secret))
+            == target
+        ]
+        assert accepted in ([], ALL_CODES), name
+    found = [
+        code
+        for code in ALL_CODES
+        if public(
+            derive_knowledge_key(oprf_output=outputs[code], device_secret=activation.device_secret)
+        )
+        == target
+    ]
+    assert found == [RIGHT_CODE]
+
+
 def test_the_device_dump_holds_no_code_output_or_knowledge_key() -> None:
     rng = random.Random(7)
     activation = activate(RIGHT_CODE, rng)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from collections.abc import Callable
@@ -11,9 +12,17 @@ from typing import Any
 
 import pytest
 import rbcl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from voprf import ristretto as oracle
 
-from sceau_core.errors import InvalidEncoding, InvalidGroupElement, InvalidProof, Mismatch
+from sceau_core.errors import (
+    InvalidEncoding,
+    InvalidGroupElement,
+    InvalidProof,
+    Mismatch,
+    SceauError,
+)
 from sceau_core.hazmat import oprf
 from sceau_core.hazmat.oprf import (
     MODE_OPRF,
@@ -527,3 +536,27 @@ def test_api_misuse_is_refused() -> None:
     evaluated, _ = blind_evaluate_verifiable(sk, pk, blinded.blinded_element, rng=_rng(805))
     with pytest.raises(ValueError, match="finalize_verifiable"):
         finalize(b"1234", blinded, evaluated, mode=MODE_VOPRF)
+
+
+# -- Any bytes from the network end in a typed error, never a libsodium one ------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    element=st.binary(min_size=32, max_size=32),
+    public=st.binary(min_size=32, max_size=32),
+    proof=st.binary(min_size=64, max_size=64),
+)
+def test_received_bytes_raise_only_typed_errors(
+    element: bytes, public: bytes, proof: bytes
+) -> None:
+    sk, pk = generate_key_pair(_rng(900))
+    blinded = blind(b"1234", mode=MODE_VOPRF, rng=_rng(901))
+    with pytest.raises(SceauError):
+        finalize_verifiable(b"1234", blinded, element, expected_public_key=pk, proof=proof)
+    evaluated = blind_evaluate(sk, blinded.blinded_element)
+    with pytest.raises(SceauError):
+        finalize_verifiable(b"1234", blinded, evaluated, expected_public_key=public, proof=proof)
+    # The server evaluates a valid element and refuses anything else with a typed error.
+    with contextlib.suppress(InvalidGroupElement):
+        blind_evaluate_verifiable(sk, pk, element, rng=_rng(902))

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from sceau_core.encoding import b64url_encode
+from sceau_core.encoding import b64url_encode, canonical_json
 from sceau_core.errors import InvalidEncoding, InvalidSignature, Mismatch
 from sceau_core.keys import generate_private_key
 from sceau_core.results import ResultClaims, ResultStatus, jwks, key_id, sign_result, verify_result
@@ -70,16 +70,31 @@ def test_result_for_another_operation_or_digest_is_refused() -> None:
         )
 
 
-def test_tampered_payload_is_refused() -> None:
+_CHANGED_CLAIMS = {
+    "iss": "https://evil.example",
+    "op": "op_2",
+    "digest": b64url_encode(bytes(32)),
+    "type": "add_payee",
+    "status": "rejected",
+    "factors": ["inherence", "possession"],
+    "signers": ["act_2"],
+    "iat": 1_764_236_401,
+}
+
+
+@pytest.mark.parametrize("claim", sorted(_CHANGED_CLAIMS))
+def test_changing_any_claim_of_a_signed_result_breaks_its_signature(claim: str) -> None:
     key = generate_private_key(os.urandom)
     header, _, signature = sign_result(claims(), private_key=key).split(".")
-    forged_payload = b64url_encode(b'{"status":"approved"}')
-    with pytest.raises((InvalidSignature, InvalidEncoding)):
+    payload = {**claims().to_json(), claim: _CHANGED_CLAIMS[claim]}
+    ResultClaims.from_json(payload)  # still a well-formed result: only the signature can refuse
+    forged = f"{header}.{b64url_encode(canonical_json(payload))}.{signature}"
+    with pytest.raises(InvalidSignature):
         verify_result(
-            f"{header}.{forged_payload}.{signature}",
+            forged,
             jwks_document=jwks([key.public_key()]),
-            expected_operation_id="op_1",
-            expected_issuer=ISSUER,
+            expected_operation_id=payload["op"],
+            expected_issuer=payload["iss"],
         )
 
 

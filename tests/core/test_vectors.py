@@ -10,13 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from sceau_core.activation import ActivationCode, ServerBinding, binding_tag
+from sceau_core.activation import (
+    ActivationCode,
+    QrPayload,
+    ServerBinding,
+    binding_tag,
+    verify_binding,
+)
 from sceau_core.approval import APPROVAL_LABEL, SignedApproval
 from sceau_core.encoding import b64url_decode, b64url_encode, canonical_json, sha256_b64url
 from sceau_core.errors import InvalidSignature
 from sceau_core.hazmat import oprf
-from sceau_core.keys import decode_public_key, encode_public_key, verify_message
+from sceau_core.keys import decode_public_key, encode_public_key, key_fingerprint, verify_message
 from sceau_core.knowledge import derive_knowledge_key
 from sceau_core.operations import NewDeviceData, Operation, OperationType
 from sceau_core.signatures import (
@@ -68,6 +75,30 @@ def test_activation_vectors(vectors: dict[str, Any]) -> None:
     binding = ServerBinding.from_json(activation["binding"])
     assert canonical_json(binding.to_json()).decode() == activation["binding_jcs"]
     assert binding_tag(code, binding) == activation["binding_tag_b64u"]
+    verify_binding(code, binding, activation["binding_tag_b64u"])
+    # The QR code carries the code, the server URL and the fingerprint of the bound server key.
+    keys = vectors["keys"]
+    server_key = decode_public_key(keys["server_public_key_b64u"])
+    assert binding.server_public_key == keys["server_public_key_b64u"]
+    assert key_fingerprint(server_key) == keys["server_key_fingerprint_b64u"]
+    qr = QrPayload.parse(activation["qr_uri"])
+    assert qr == QrPayload(code, binding.server_url, keys["server_key_fingerprint_b64u"])
+    assert qr.to_uri() == activation["qr_uri"]
+    verify_binding(
+        code,
+        binding,
+        activation["binding_tag_b64u"],
+        expected_fingerprint=qr.server_key_fingerprint,
+        expected_server_url=qr.server_url,
+    )
+
+
+def test_key_vectors(vectors: dict[str, Any]) -> None:
+    keys = vectors["keys"]
+    for name in ("server", "device"):
+        scalar = int(keys[f"{name}_private_scalar"], 16)
+        private_key = ec.derive_private_key(scalar, ec.SECP256R1())
+        assert encode_public_key(private_key.public_key()) == keys[f"{name}_public_key_b64u"]
 
 
 def test_knowledge_vectors(vectors: dict[str, Any]) -> None:

@@ -198,6 +198,16 @@ class FakeServer:
             self.matches[operation.id] = "42"
         return operation
 
+    def signed_event(self, operation_id: str) -> bytes:
+        """An ``operation`` event carrying the pending operation, signed as the server does."""
+        signed = sign_operation(
+            self.operations[operation_id], private_key=self.operation_key or self.signing_key
+        )
+        if self.tamper is not None:
+            signed = self.tamper(json.loads(json.dumps(signed)))
+        data = {"id": operation_id, "status": "pending", "signed": signed}
+        return f"event: operation\ndata: {json.dumps(data)}\n\n".encode()
+
     def requests_to(self, suffix: str) -> list[Logged]:
         """The logged requests whose path ends with ``suffix``."""
         return [entry for entry in self.log if entry.path.endswith(suffix)]
@@ -519,9 +529,10 @@ class FakeServer:
         )
 
 
-def event(operation_id: str) -> bytes:
-    """An ``operation`` server-sent event."""
-    return f"event: operation\ndata: {json.dumps({'id': operation_id})}\n\n".encode()
+def event(operation_id: str, status: str | None = None) -> bytes:
+    """An ``operation`` server-sent event: the id alone, or an ended operation's status."""
+    data = {"id": operation_id} if status is None else {"id": operation_id, "status": status}
+    return f"event: operation\ndata: {json.dumps(data)}\n\n".encode()
 
 
 def _unknown() -> ec.EllipticCurvePublicKey:

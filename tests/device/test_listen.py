@@ -109,6 +109,74 @@ def test_gone_operations_are_reported(
     assert gone == [operation.id]
 
 
+def test_an_event_carrying_its_signed_operation_is_shown_without_a_request(
+    server: FakeServer, device: Authenticator, stop: threading.Event
+) -> None:
+    announced: list[Operation] = []
+    server.event_scripts = [
+        [
+            lambda: announced.append(server.add_operation()),
+            lambda: server.signed_event(announced[0].id),
+        ]
+    ]
+    shown: list[str] = []
+
+    def on_operation(operation: Operation) -> None:
+        shown.append(operation.id)
+        stop.set()
+
+    device.listen(on_operation, stop=stop, initial_backoff=0.01)
+    assert shown == [announced[0].id]
+    assert len(server.requests_to("/v1/device/operations")) == 1  # the catch-up on connecting
+
+
+def test_an_event_carrying_a_tampered_operation_is_refused_never_shown(
+    server: FakeServer, device: Authenticator, stop: threading.Event
+) -> None:
+    forged: list[Operation] = []
+
+    def resign(signed: dict[str, Any]) -> dict[str, Any]:
+        signed["operation"]["display"][1] = "Montant : 1,00 €"
+        return signed
+
+    def forge() -> bytes:
+        server.tamper = resign
+        return server.signed_event(forged[0].id)
+
+    server.event_scripts = [[lambda: forged.append(server.add_operation()), forge]]
+    shown: list[str] = []
+    refused: list[RefusedOperation] = []
+
+    def on_refused(item: RefusedOperation) -> None:
+        refused.append(item)
+        stop.set()
+
+    device.listen(
+        lambda operation: shown.append(operation.id),
+        stop=stop,
+        on_refused=on_refused,
+        initial_backoff=0.01,
+    )
+    assert shown == []
+    assert [item.operation_id for item in refused] == [forged[0].id]
+
+
+def test_an_event_carrying_an_end_reports_the_operation_gone_without_a_request(
+    server: FakeServer, device: Authenticator, stop: threading.Event
+) -> None:
+    operation = server.add_operation()
+    server.event_scripts = [[event(operation.id, "approved")]]
+    gone: list[str] = []
+
+    def on_gone(operation_id: str) -> None:
+        gone.append(operation_id)
+        stop.set()
+
+    device.listen(lambda _op: None, stop=stop, on_gone=on_gone, initial_backoff=0.01)
+    assert gone == [operation.id]
+    assert len(server.requests_to("/v1/device/operations")) == 1
+
+
 def test_a_revoked_event_ends_listening(server: FakeServer, device: Authenticator) -> None:
     server.event_scripts = [[b"event: revoked\ndata: {}\n\n"]]
     with pytest.raises(DeviceRevoked) as caught:

@@ -10,6 +10,7 @@ import pytest
 
 from sceau_core.approval import Decision
 from sceau_core.results import ResultStatus
+from sceau_core.signatures import verify_signed_operation
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 
 IBAN = "FR7630006000011234567890189"
@@ -175,14 +176,15 @@ def test_long_poll_and_events_see_the_result(
     assert '"status":"approved"' in results["events"][-1]
 
 
-def test_device_event_stream_announces_new_operations(
+def test_device_event_stream_carries_the_signed_operation_then_its_end(
     server: ServerHandle, bank: RelyingPartyClient
 ) -> None:
     import threading
 
     device = server.enrol(bank, "erin")
     call = device.prepare("GET", "/v1/device/events")
-    seen: list[str] = []
+    seen: list[dict[str, Any]] = []
+    first = threading.Event()
 
     def listen() -> None:
         with (
@@ -192,15 +194,23 @@ def test_device_event_stream_announces_new_operations(
             assert response.status_code == 200
             for line in response.iter_lines():
                 if line.startswith("data: "):
-                    seen.append(line)
-                    return
+                    seen.append(json.loads(line.removeprefix("data: ")))
+                    first.set()
+                    if len(seen) == 2:
+                        return
 
     thread = threading.Thread(target=listen)
     thread.start()
     wait_until(lambda: server.ctx.notifier.has_listeners(f"device:{device.activation_id}"))  # type: ignore[attr-defined]
     created = bank.create_operation(user="erin", type="login", data={}).json()
+    assert first.wait(10)
+    assert (seen[0]["id"], seen[0]["status"]) == (created["id"], "pending")
+    # Signed as in the pending list: the device shows it without asking (brief D8).
+    operation = verify_signed_operation(seen[0]["signed"], public_key=server.ctx.public_key)
+    assert (operation.id, operation.digest) == (created["id"], created["digest"])
+    assert device.approve(created["id"], match=created["match"]).status_code == 200
     thread.join(timeout=10)
-    assert seen == [f'data: {{"id": "{created["id"]}"}}']
+    assert seen[1] == {"id": created["id"], "status": "approved"}
 
 
 def test_evidence_bundle_of_an_approved_operation(

@@ -229,9 +229,10 @@ def test_a_partly_signed_operation_expires_with_its_approvals_kept(
     server: ServerHandle, bank: RelyingPartyClient
 ) -> None:
     devices, members = setup_company(server, bank)
-    created = transfer(bank, "30.00", ttl=2).json()
+    # Long enough for the approval on a loaded machine; then past the expiry, whole seconds.
+    created = transfer(bank, "30.00", ttl=6).json()
     assert devices["bob"].approve(created["id"]).json()["status"] == "pending"
-    time.sleep(2.2)
+    time.sleep(max(0.0, created["expires_at"] - time.time()) + 1.1)
     view = bank.operation(created["id"])
     assert view["status"] == "expired"
     assert [a["member"] for a in view["approvals"]] == [members["bob"]]

@@ -17,6 +17,7 @@ computes comes from :mod:`sceau_core`; this module adds the order of the steps a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -963,7 +964,9 @@ class Authenticator:
         """Follow the server's event stream and hand each new verified operation to a callback.
 
         After each (re)connection the pending list is read, so an event missed while
-        disconnected is caught up; each ``operation`` event reads it again. Operations that do
+        disconnected is caught up. An ``operation`` event carries the pending operation, signed,
+        or the status of one that ended; one that carries only an id (a shared account's) reads
+        the pending list again. Operations that do
         not verify with the pinned key go to ``on_refused`` and are never handed out (brief D8);
         those that stop being pending go to ``on_gone``. A lost connection or a failing server
         is retried with exponential backoff (with jitter, up to ``max_backoff`` seconds);
@@ -992,6 +995,38 @@ class Authenticator:
                     seen.add(operation.id)
                     on_operation(operation)
 
+        def announced(data: str) -> bool:
+            """Act on an event that carries its operation, signed, or its end (no request)."""
+            try:
+                event = json.loads(data)
+            except ValueError:
+                return False
+            if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+                return False
+            operation_id, status = event["id"], event.get("status")
+            if status == "pending" and "signed" in event:
+                try:
+                    operation = self.verify_operation(event["signed"])
+                except TamperedOperation as error:
+                    if error.operation_id not in refused_seen:
+                        refused_seen.add(error.operation_id)
+                        if on_refused is not None:
+                            on_refused(RefusedOperation(error.operation_id, error.detail or ""))
+                    return True
+                if operation.id != operation_id:
+                    return False
+                if operation.id not in seen:
+                    seen.add(operation.id)
+                    on_operation(operation)
+                return True
+            if isinstance(status, str) and status != "pending":
+                if operation_id in seen:
+                    seen.discard(operation_id)
+                    if on_gone is not None:
+                        on_gone(operation_id)
+                return True
+            return False
+
         def wait(error: DeviceError) -> None:
             nonlocal failures
             delay = min(max_backoff, initial_backoff * 2**failures)
@@ -1013,7 +1048,7 @@ class Authenticator:
                             return
                         if event.name == "revoked":
                             raise DeviceRevoked()
-                        if event.name == "operation":
+                        if event.name == "operation" and not announced(event.data):
                             catch_up()
             except (NetworkError, ServerFailure) as error:
                 if time.monotonic() - opened >= _SHORT_STREAM:

@@ -24,19 +24,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def driver_cursor(session: Session, sql: str, parameters: tuple[Any, ...]) -> Any:
+def driver_cursor(
+    session: Session, sql: str, parameters: tuple[Any, ...], *, for_update: bool = False
+) -> Any:
     """A driver cursor that ran one statement (``?`` placeholders) in the session's transaction.
 
     Hot-path statements go straight through the driver: a few microseconds of CPU there against
     a few hundred through the ORM. The session's pending changes are flushed first, as an ORM
     query would; the statement bypasses the identity map, so it returns plain values and must not
-    change a row that the session holds as an object. Close the cursor after use. Driver errors
+    change a row that the session holds as an object. ``for_update`` locks the rows it selects
+    (``FOR UPDATE`` on PostgreSQL; a SQLite write transaction already excludes other writers).
+    Close the cursor after use. Driver errors
     are raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``…), as through the ORM.
     """
     session.flush()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         sql = sql.replace("?", "%s")
+        if for_update:
+            sql += " FOR UPDATE"
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     dialect = connection.dialect
     try:
@@ -62,9 +68,11 @@ def driver_rowcount(session: Session, sql: str, parameters: tuple[Any, ...]) -> 
         cursor.close()
 
 
-def driver_rows(session: Session, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+def driver_rows(
+    session: Session, sql: str, parameters: tuple[Any, ...], *, for_update: bool = False
+) -> list[Any]:
     """Run one statement through the driver (see :func:`driver_cursor`); every row it returns."""
-    cursor = driver_cursor(session, sql, parameters)
+    cursor = driver_cursor(session, sql, parameters, for_update=for_update)
     try:
         return list(cursor.fetchall())
     finally:

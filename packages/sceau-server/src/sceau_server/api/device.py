@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -48,6 +49,8 @@ from sceau_server.services.notifier import REPLACED, RESYNC, TooManyListeners
 from sceau_server.storage.models import Activation, CodeReset, User
 
 __all__ = ["router"]
+
+_log = logging.getLogger("sceau.server")
 
 router = APIRouter(prefix="/v1/device", tags=["device"])
 
@@ -504,16 +507,19 @@ def reset_commit(ctx: Ctx, http: SignedHttp, reset_id: ResetIdPath, body: CodeCo
     summary="Be told of new operations (server-sent events)",
 )
 async def events(ctx: Ctx, http: SignedHttp, request: Request) -> StreamingResponse:
-    """An ``operation`` event carries only an operation id; fetch it with a signed request.
+    """An ``operation`` event carries a pending operation signed by the server, or the status
+    of one that ended, or (a shared account's operation) only its id: then read the pending
+    list. After connecting, read the pending list once to catch up.
 
     The stream ends after a few minutes, and at once when the server stops: reconnect.
     """
     info = await run_in_threadpool(verify_signature, ctx, http)
 
-    def work(session: Session, _notes: list[tuple[str, str]]) -> str:
-        return admit(ctx, session, info).activation.id
+    def work(session: Session, _notes: list[tuple[str, str]]) -> tuple[str, int]:
+        activation = admit(ctx, session, info).activation
+        return activation.id, activation.user_id
 
-    activation_id = await run_in_threadpool(ctx.transaction, work)
+    activation_id, user_id = await run_in_threadpool(ctx.transaction, work)
     # Subscribed before answering, so that the process cap is a 503 and not a cut stream; a
     # device's newest streams replace its oldest (a reconnecting SDK, a clone, a retry loop).
     listening = streams_of(request).subscribe(
@@ -549,7 +555,15 @@ async def events(ctx: Ctx, http: SignedHttp, request: Request) -> StreamingRespo
                 # reconnects and catches up.
                 return
             else:
-                yield f"event: operation\ndata: {json.dumps({'id': message})}\n\n"
+                try:
+                    event = await run_in_threadpool(
+                        operation_service.device_event, ctx, user_id, message
+                    )
+                except Exception:
+                    # The id alone still tells the device to read its pending list.
+                    _log.exception("reading operation %s for an event failed", message)
+                    event = {"id": message}
+                yield f"event: operation\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
 
     return _Stream(
         stream(),

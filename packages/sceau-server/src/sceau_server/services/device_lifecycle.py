@@ -46,6 +46,7 @@ from sceau_server.services.events import alert_customer, audit
 from sceau_server.storage import repository
 from sceau_server.storage.models import Activation, User
 from sceau_server.storage.models import Operation as OperationRow
+from sceau_server.storage.repository import AnyOperation, OperationRecord
 
 __all__ = [
     "LISTED_STATUSES",
@@ -172,7 +173,7 @@ def _new_device_operation(
     user: User,
     replaced: Activation | None,
     notes: list[tuple[str, str]],
-) -> OperationRow:
+) -> OperationRecord:
     """Create the ``new_device`` operation a current device approves (reserved to the server)."""
     now = ctx.now()
     data = NewDeviceData(
@@ -271,7 +272,7 @@ def _cancel_operation_if_pending(
 def settle(
     ctx: ServerContext,
     session: Session,
-    row: OperationRow,
+    row: AnyOperation,
     status: str,
     notes: list[tuple[str, str]],
 ) -> None:

@@ -24,15 +24,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import os
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sceau_core.approval import Decision, Factor, FactorKeys, SignedApproval, verify_approval
 from sceau_core.encoding import b64url_encode
@@ -66,7 +68,7 @@ from sceau_server.errors import (
 from sceau_server.metrics import METRICS
 from sceau_server.services import activations as activation_service
 from sceau_server.services import pro
-from sceau_server.services.accounts import check_callback, get_user, require_scope
+from sceau_server.services.accounts import check_callback, require_scope
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
 from sceau_server.services.events import alert_customer, audit, audit_follow_up
@@ -74,13 +76,13 @@ from sceau_server.storage import repository
 from sceau_server.storage.database import after_commit
 from sceau_server.storage.models import (
     Activation,
-    Approval,
     Attempt,
     Delivery,
     RelyingParty,
     User,
 )
 from sceau_server.storage.models import Operation as OperationRow
+from sceau_server.storage.repository import AnyOperation, OpenAttempt, OperationRecord, UserRef
 
 __all__ = [
     "FINAL_STATUSES",
@@ -108,21 +110,50 @@ _CODE_CHANGE_WINDOW = 300
 """Seconds within which an evaluation for a code change must be followed by its signature."""
 
 
-@functools.lru_cache(maxsize=4096)
-def stored_operation(body: str) -> Operation:
-    """The operation stored as ``body`` (its canonical JSON), parsed and checked once per process.
+class _ParsedOperations:
+    """Operations by their stored body (canonical JSON), parsed and checked once per process.
 
-    Rows are read several times in a validation (the device's fetch, its decision); the parsed
-    operation is immutable and keeps its canonical bytes, so each is parsed and encoded once.
+    A row is read several times in a validation (its event, the device's decision); the parsed
+    operation is immutable and keeps its canonical bytes. The node that creates an operation
+    keeps the one it built, so that it never parses what it just encoded.
     """
-    return Operation.from_json(json.loads(body))
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._by_body: OrderedDict[str, Operation] = OrderedDict()
+
+    def get(self, body: str) -> Operation:
+        with self._lock:
+            operation = self._by_body.get(body)
+            if operation is not None:
+                self._by_body.move_to_end(body)
+                return operation
+        operation = Operation.from_json(json.loads(body))
+        self.keep(body, operation)
+        return operation
+
+    def keep(self, body: str, operation: Operation) -> None:
+        with self._lock:
+            self._by_body[body] = operation
+            self._by_body.move_to_end(body)
+            while len(self._by_body) > self._size:
+                self._by_body.popitem(last=False)
+
+
+_PARSED = _ParsedOperations()
+
+
+def stored_operation(body: str) -> Operation:
+    """The operation stored as ``body`` (canonical JSON), parsed and checked once per process."""
+    return _PARSED.get(body)
 
 
 def _expired_message() -> dict[str, str]:
     return {"message_fr": "Opération expirée", "message_en": "Operation expired"}
 
 
-def _not_pending(row: OperationRow, now: int) -> OperationNotPending:
+def _not_pending(row: AnyOperation, now: int) -> OperationNotPending:
     status = "expired" if row.status == "pending" and now >= row.expires_at else row.status
     extra: dict[str, Any] = {"operation_status": status}
     if status == "expired":
@@ -166,7 +197,9 @@ def create_operation(
                     "This Idempotency-Key was used with another request body."
                 )
             return operation_view(session, existing), False
-    user = get_user(session, request["user"], for_update=True)
+    user = repository.lock_user_ref(session, request["user"])
+    if user is None:
+        raise NotFound("No such user.")
     callback_url = request.get("callback_url")
     if callback_url is not None:
         check_callback(rp, callback_url)
@@ -175,10 +208,12 @@ def create_operation(
     lines_json: str | None = None
     try:
         if request.get("account") is not None:
+            initiator = session.get(User, user.id)
+            assert initiator is not None
             plan = pro.plan_account_operation(
                 session,
                 rp,
-                user,
+                initiator,
                 operation_type,
                 request["account"],
                 request["data"],
@@ -248,7 +283,7 @@ def create_operation(
     if lines_json is not None:
         pro.store_lines(session, row.id, lines_json)
     after_commit(session, lambda: METRICS.operation(operation_type.value, "created"))
-    return operation_view(session, row), True
+    return operation_view(session, row, user.external_id), True
 
 
 def store_new_operation(
@@ -256,31 +291,46 @@ def store_new_operation(
     operation: Operation,
     *,
     rp_id: str,
-    user: User,
+    user: User | UserRef,
     actor: str,
     now: int,
     devices: Iterable[str],
     notes: list[tuple[str, str]],
     audit_data: Mapping[str, Any],
-    **columns: Any,
-) -> OperationRow:
+    match: str | None = None,
+    callback_url: str | None = None,
+    account_id: str | None = None,
+    rule: str | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+) -> OperationRecord:
     """Store ``operation`` as pending, audit its creation and queue the notification of each
-    of ``devices``; ``columns`` are the row's optional columns (match, idempotency key…)."""
-    row = OperationRow(
+    of ``devices``."""
+    body = operation.canonical().decode("utf-8")
+    _PARSED.keep(body, operation)
+    row = OperationRecord(
         id=operation.id,
         rp_id=rp_id,
         user_id=user.id,
         type=operation.type.value,
         status="pending",
-        body=operation.canonical().decode("utf-8"),
+        body=body,
         digest=operation.digest,
+        match=match,
+        callback_url=callback_url,
         created_at=now,
         expires_at=operation.expires_at,
+        decided_at=None,
+        decided_by=None,
+        factors=None,
         suspected_fraud=False,
-        **columns,
+        result_jws=None,
+        account_id=account_id,
+        rule=rule,
     )
-    session.add(row)
-    session.flush()
+    repository.insert_operation(
+        session, row, idempotency_key=idempotency_key, request_hash=request_hash
+    )
     audit(
         session,
         event="operation.created",
@@ -300,15 +350,19 @@ def store_new_operation(
     return row
 
 
-def operation_view(session: Session, row: OperationRow) -> dict[str, Any]:
-    """The operation as its relying party sees it."""
-    user = session.get(User, row.user_id)
-    assert user is not None
+def operation_view(
+    session: Session, row: AnyOperation, external_id: str | None = None
+) -> dict[str, Any]:
+    """The operation as its relying party sees it; ``external_id`` is its user's, if known."""
+    if external_id is None:
+        user = session.get(User, row.user_id)
+        assert user is not None
+        external_id = user.external_id
     view: dict[str, Any] = {
         "id": row.id,
         "type": row.type,
         "status": row.status,
-        "user": user.external_id,
+        "user": external_id,
         "created_at": row.created_at,
         "expires_at": row.expires_at,
         "digest": row.digest,
@@ -321,7 +375,8 @@ def operation_view(session: Session, row: OperationRow) -> dict[str, Any]:
     }
     if row.match is not None:
         view["match"] = row.match
-    view.update(pro.approvals_view(session, row))
+    if row.account_id is not None:
+        view.update(pro.approvals_view(session, row))
     return view
 
 
@@ -335,16 +390,17 @@ def _load_for_rp(session: Session, rp: RelyingParty, operation_id: str) -> Opera
 def get_for_rp(ctx: ServerContext, rp_id: str, operation_id: str) -> dict[str, Any]:
     """Read an operation for its relying party, finalizing it as expired if its time is up."""
     with ctx.read() as session:
-        rp = session.get(RelyingParty, rp_id)
-        assert rp is not None
-        row = _load_for_rp(session, rp, operation_id)
+        found = repository.operation_record_for_rp(session, rp_id, operation_id)
+        if found is None:
+            raise NotFound("No such operation.")
+        row, external_id = found
         if not (row.status == "pending" and ctx.now() >= row.expires_at):
-            return operation_view(session, row)
+            return operation_view(session, row, external_id)
     expire_one(ctx, operation_id)
     with ctx.read() as session:
-        rp = session.get(RelyingParty, rp_id)
-        assert rp is not None
-        return operation_view(session, _load_for_rp(session, rp, operation_id))
+        found = repository.operation_record_for_rp(session, rp_id, operation_id)
+        assert found is not None
+        return operation_view(session, *found)
 
 
 def cancel_operation(
@@ -369,7 +425,7 @@ def cancel_operation(
 def finalize(
     ctx: ServerContext,
     session: Session,
-    row: OperationRow,
+    row: AnyOperation,
     status: str,
     notes: list[tuple[str, str]],
     *,
@@ -411,9 +467,20 @@ def finalize(
         result_jws=token,
     )
     if not won:
-        session.refresh(row)
-        raise _not_pending(row, now)
-    session.refresh(row)
+        current = repository.operation_record(session, row.id)
+        assert current is not None
+        raise _not_pending(current, now)
+    if isinstance(row, OperationRow):
+        # The update went through the driver: what the caller's object reads is set to it.
+        for name, value in (
+            ("status", status),
+            ("decided_at", now),
+            ("decided_by", decided_by),
+            ("factors", sorted(factors)),
+            ("suspected_fraud", suspected_fraud),
+            ("result_jws", token),
+        ):
+            set_committed_value(row, name, value)
     if row.callback_url:
         payload = {
             "type": "operation.final",
@@ -514,6 +581,24 @@ def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted)
     }
 
 
+def device_event(ctx: ServerContext, user_id: int, operation_id: str) -> dict[str, Any]:
+    """What the event stream of a device of ``user_id`` says of a change to ``operation_id``.
+
+    A pending personal operation comes signed, as the pending list gives it (brief D8), so that
+    the device shows it without asking; an ended one comes with its status. A shared account's
+    operation (whose pending list depends on the member's rights and votes) comes as its id
+    alone: the device reads its pending list.
+    """
+    with ctx.read() as session:
+        row = repository.operation_record(session, operation_id)
+    if row is None or row.account_id is not None or row.user_id != user_id:
+        return {"id": operation_id}
+    if row.status == "pending" and ctx.now() < row.expires_at:
+        signed = sign_operation(stored_operation(row.body), private_key=ctx.signing_key)
+        return {"id": row.id, "status": "pending", "signed": signed}
+    return {"id": row.id, "status": "expired" if row.status == "pending" else row.status}
+
+
 def batch_lines_for_device(session: Session, admitted: Admitted, operation_id: str) -> str:
     """The JSON ``{"lines": [...]}`` of a batch the device's user may decide or decided."""
     row = session.get(OperationRow, operation_id)
@@ -546,8 +631,8 @@ def _attempt_state(
 
 def _device_operation(
     ctx: ServerContext, session: Session, admitted: Admitted, operation_id: str
-) -> OperationRow:
-    row = session.get(OperationRow, operation_id, with_for_update=True)
+) -> OperationRecord:
+    row = repository.operation_record(session, operation_id, for_update=True)
     if row is None:
         raise NotFound("No such operation.")
     member = None
@@ -589,7 +674,9 @@ def _expire_follow_up(
 
 def _refuse_if_locked(
     ctx: ServerContext, session: Session, activation: Activation, now: int
-) -> None:
+) -> list[int]:
+    """Refuse an evaluation while the activation is locked; else its window's failure times."""
+
     def audited(reason: str, until: int | None) -> FollowUp:
         return audit_follow_up(
             ctx,
@@ -613,6 +700,7 @@ def _refuse_if_locked(
         raise AuthenticationFailed(
             attempts_left=0, locked_until=release, follow_up=audited("window", release)
         )
+    return window
 
 
 def evaluate(
@@ -639,26 +727,24 @@ def evaluate_counted(
     """Count one attempt (for an operation, or a code change when ``None``), then evaluate."""
     activation = admitted.activation
     now = ctx.now()
-    _refuse_if_locked(ctx, session, activation, now)
+    # This attempt is the newest of the window: it counts with those before it.
+    window = [now, *_refuse_if_locked(ctx, session, activation, now)]
     # Counted first: the row update and the attempt commit with the answer, or not at all.
     activation.failures += 1
-    attempt = Attempt(
-        activation_id=activation.id,
-        purpose="approval" if operation_id is not None else "code_change",
-        operation_id=operation_id,
-        counter=admitted.info.counter,
-        created_at=now,
-        locked=False,
-    )
-    session.add(attempt)
-    session.flush()
-    window = _window_failures(ctx, session, activation.id, now)
     left = min(
         ctx.settings.max_failures - activation.failures,
         ctx.settings.window_failures - len(window),
     )
     if left <= 0:
-        _lock(ctx, session, activation, attempt, window, now)
+        _lock(ctx, session, activation, operation_id, window, now)
+    repository.insert_attempt(
+        session,
+        activation_id=activation.id,
+        operation_id=operation_id,
+        counter=admitted.info.counter,
+        created_at=now,
+        locked=left <= 0,
+    )
     evaluated, proof = activation_service._evaluate(ctx, activation, blinded_element)
     return {
         "evaluated_element": b64url_encode(evaluated),
@@ -673,13 +759,12 @@ def _lock(
     ctx: ServerContext,
     session: Session,
     activation: Activation,
-    attempt: Attempt,
+    operation_id: str | None,
     window: list[int],
     now: int,
 ) -> None:
     activation.locks += 1
     activation.failures = 0
-    attempt.locked = True
     if activation.locks >= ctx.settings.max_locks:
         activation.blocked_at = now
         activation.locked_until = None
@@ -700,24 +785,24 @@ def _lock(
             "locks": activation.locks,
             "locked_until": activation.locked_until,
             "permanent": activation.blocked_at is not None,
-            "operation": attempt.operation_id,
+            "operation": operation_id,
         },
     )
 
 
-def clear_attempt(session: Session, activation: Activation, attempt: Attempt, now: int) -> None:
+def clear_attempt(session: Session, activation: Activation, attempt: OpenAttempt, now: int) -> None:
     """A valid knowledge signature followed ``attempt``: it is no failure (brief K3)."""
-    attempt.cleared_at = now
+    repository.clear_attempt(session, attempt.id, now)
     activation.failures = 0
     if attempt.locked:
-        _lift_lock(session, activation, attempt, now)
+        _lift_lock(session, activation, now)
 
 
 def refusal(
     ctx: ServerContext,
     session: Session,
     activation: Activation,
-    attempt: Attempt | None,
+    attempt: OpenAttempt | None,
     *,
     reason: str,
     subject: str,
@@ -737,12 +822,11 @@ def refusal(
     )
 
 
-def _lift_lock(session: Session, activation: Activation, attempt: Attempt, now: int) -> None:
+def _lift_lock(session: Session, activation: Activation, now: int) -> None:
     """The right code on the attempt that locked: that lock never takes effect."""
     activation.locks = max(0, activation.locks - 1)
     activation.locked_until = None
     activation.blocked_at = None
-    attempt.locked = False
     audit(
         session,
         event="activation.unlocked",
@@ -901,15 +985,14 @@ def decide(
     status = "rejected" if match_refused else _DECISION_STATUS[approval.decision]
     evidence = signed.to_json()
     member = None if row.account_id is None else pro.decider(session, row, admitted.user)
-    session.add(
-        Approval(
-            operation_id=row.id,
-            activation_id=activation.id,
-            decision=approval.decision.value,
-            body=json.dumps(evidence, separators=(",", ":")),
-            created_at=now,
-            member_id=None if member is None else member.id,
-        )
+    repository.insert_approval(
+        session,
+        operation_id=row.id,
+        activation_id=activation.id,
+        decision=approval.decision.value,
+        body=json.dumps(evidence, separators=(",", ":")),
+        created_at=now,
+        member_id=None if member is None else member.id,
     )
     not_me = approval.decision is Decision.NOT_ME
     if not_me:
@@ -945,7 +1028,7 @@ def decide(
 def _decide_under_rule(
     ctx: ServerContext,
     session: Session,
-    row: OperationRow,
+    row: OperationRecord,
     member_id: str,
     activation: Activation,
     factors: tuple[str, ...],

@@ -71,6 +71,7 @@ from sceau_server.storage.models import (
     User,
 )
 from sceau_server.storage.models import Operation as OperationRow
+from sceau_server.storage.repository import AnyOperation
 
 __all__ = [
     "ACCOUNT_TYPES",
@@ -561,7 +562,7 @@ def account_validators(session: Session, account_id: str) -> frozenset[str]:
     return validator_ids(account_members(session, account_id))
 
 
-def decider(session: Session, row: OperationRow, user: User) -> Member:
+def decider(session: Session, row: AnyOperation, user: User) -> Member:
     """The member of ``row``'s account who is ``user``; they must hold the validate right.
 
     A member without validate is refused (403) before anything is counted; a user who is not
@@ -578,7 +579,7 @@ def decider(session: Session, row: OperationRow, user: User) -> Member:
     return member
 
 
-def refuse_if_decided(session: Session, row: OperationRow, member: Member) -> None:
+def refuse_if_decided(session: Session, row: AnyOperation, member: Member) -> None:
     """A member decides once, from any of their devices (409 before anything is counted)."""
     if member.id in decided_member_ids(session, row.id):
         raise Conflict("You have already decided on this operation.")
@@ -621,7 +622,7 @@ def pending_account_operations(session: Session, user_id: int, now: int) -> list
     return [row for row in rows if not member_ids & decided_member_ids(session, row.id)]
 
 
-def batch_lines_body(session: Session, row: OperationRow, user: User) -> str:
+def batch_lines_body(session: Session, row: AnyOperation, user: User) -> str:
     """The ``{"lines": [...]}`` document of a batch, for its user or an account's validator.
 
     A member of the account without the validate right is answered 404 like anyone else, so
@@ -651,7 +652,7 @@ def _approvals(session: Session, operation_id: str) -> list[Approval]:
     )
 
 
-def evaluate_operation(session: Session, row: OperationRow) -> RuleOutcome:
+def evaluate_operation(session: Session, row: AnyOperation) -> RuleOutcome:
     """The rule snapshot of ``row`` against its decisions and the account's live validators."""
     assert row.account_id is not None
     assert row.rule is not None
@@ -671,7 +672,7 @@ def evaluate_operation(session: Session, row: OperationRow) -> RuleOutcome:
     )
 
 
-def approvals_view(session: Session, row: OperationRow) -> dict[str, Any]:
+def approvals_view(session: Session, row: AnyOperation) -> dict[str, Any]:
     """The view's ``account``, ``approvals`` (member, name, decision, at) and ``still_needed``."""
     if row.account_id is None:
         return {}
@@ -725,7 +726,7 @@ def request_rights_change(
     request: dict[str, Any],
     idempotency_key: str | None,
     notes: list[tuple[str, str]],
-) -> tuple[OperationRow, bool]:
+) -> tuple[AnyOperation, bool]:
     """Create the ``rights_change`` operation the organisation's administrator approves.
 
     Nothing changes until it is approved; a change that would leave the account's rule
@@ -811,7 +812,7 @@ def request_rights_change(
 
 
 def settle_rights_change(
-    ctx: ServerContext, session: Session, row: OperationRow, status: str
+    ctx: ServerContext, session: Session, row: AnyOperation, status: str
 ) -> list[OperationRow]:
     """Apply an approved rights change (called by the operation's finalize).
 

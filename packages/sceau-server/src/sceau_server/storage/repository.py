@@ -9,7 +9,9 @@ already serializes writers). State transitions that must happen once are conditi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -29,8 +31,13 @@ from sceau_server.storage.models import (
 )
 
 __all__ = [
+    "AnyOperation",
+    "OpenAttempt",
+    "OperationRecord",
+    "UserRef",
     "active_activation_ids",
     "claim_delivery",
+    "clear_attempt",
     "clear_open_attempts",
     "count_recent_operations",
     "count_recent_resets",
@@ -42,12 +49,18 @@ __all__ = [
     "find_rp_by_key_digest",
     "find_user",
     "held_activations_due",
+    "insert_approval",
+    "insert_attempt",
+    "insert_operation",
     "latest_open_attempt",
     "live_activations",
     "lock_activation",
+    "lock_user_ref",
     "move_counter",
     "nonce_seen",
     "open_failure_times",
+    "operation_record",
+    "operation_record_for_rp",
     "pending_operation_bodies",
     "purge_nonces",
     "remember_new_nonce",
@@ -75,6 +88,26 @@ def find_rp_by_key_digest(session: Session, digest: str) -> RelyingParty | None:
     return session.scalars(
         select(RelyingParty).where(RelyingParty.api_key_digest == digest)
     ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """What creating an operation reads of its user."""
+
+    id: int
+    external_id: str
+    locale: str
+
+
+def lock_user_ref(session: Session, external_id: str) -> UserRef | None:
+    """The user known to the bank as ``external_id``, its row locked for the transaction."""
+    rows = driver_rows(
+        session,
+        "SELECT id, external_id, locale FROM users WHERE external_id = ?",
+        (external_id,),
+        for_update=True,
+    )
+    return UserRef(*rows[0]) if rows else None
 
 
 def find_user(session: Session, external_id: str, *, for_update: bool = False) -> User | None:
@@ -216,10 +249,7 @@ def lock_activation(session: Session, activation_id: str) -> Activation | None:
         session.identity_map
     ):  # Already an object of this session (admission starts its transaction: seldom).
         return session.get(Activation, activation_id, with_for_update=True, populate_existing=True)
-    sql = _LOCK_ACTIVATION_SQL
-    if session.get_bind().dialect.name == "postgresql":
-        sql += " FOR UPDATE"
-    rows = driver_rows(session, sql, (activation_id,))
+    rows = driver_rows(session, _LOCK_ACTIVATION_SQL, (activation_id,), for_update=True)
     if not rows:
         return None
     values = dict(zip(_ACTIVATION_ATTRIBUTES, rows[0], strict=True))
@@ -316,15 +346,143 @@ def count_recent_operations(session: Session, user_id: int, since: int) -> int:
     return int(rows[0][0] or 0)
 
 
-def finalize_if_pending(session: Session, operation_id: str, **values: Any) -> bool:
-    """Move a pending operation to its final state; return whether this call did it (D2)."""
-    result = session.execute(
-        update(Operation)
-        .where(Operation.id == operation_id, Operation.status == "pending")
-        .values(**values)
-        .execution_options(synchronize_session=False)
+@dataclass(frozen=True, slots=True)
+class OperationRecord:
+    """An operation's row read through the driver: what the hot paths read of it.
+
+    Its attributes are those of :class:`~sceau_server.storage.models.Operation`, so that code
+    reading an operation accepts either.
+    """
+
+    id: str
+    rp_id: str
+    user_id: int
+    type: str
+    status: str
+    body: str
+    digest: str
+    match: str | None
+    callback_url: str | None
+    created_at: int
+    expires_at: int
+    decided_at: int | None
+    decided_by: str | None
+    factors: list[str] | None
+    suspected_fraud: bool
+    result_jws: str | None
+    account_id: str | None
+    rule: str | None
+
+
+AnyOperation = Operation | OperationRecord
+"""An operation as the ORM loads it, or as a hot path reads it through the driver."""
+
+_COLUMNS = (
+    "id, rp_id, user_id, type, status, body, digest, match, callback_url, created_at, "
+    "expires_at, decided_at, decided_by, factors, suspected_fraud, result_jws, account_id, rule"
+)
+_SELECT_OPERATION = (
+    "SELECT id, rp_id, user_id, type, status, body, digest, match, callback_url, created_at, "
+    "expires_at, decided_at, decided_by, factors, suspected_fraud, result_jws, account_id, rule "
+    "FROM operations WHERE id = ?"
+)
+_SELECT_RP_OPERATION = (
+    "SELECT o.id, o.rp_id, o.user_id, o.type, o.status, o.body, o.digest, o.match, "
+    "o.callback_url, o.created_at, o.expires_at, o.decided_at, o.decided_by, o.factors, "
+    "o.suspected_fraud, o.result_jws, o.account_id, o.rule, u.external_id "
+    "FROM operations o JOIN users u ON u.id = o.user_id WHERE o.id = ? AND o.rp_id = ?"
+)
+_INSERT_OPERATION = (
+    "INSERT INTO operations (id, rp_id, user_id, type, status, body, digest, match, "
+    "callback_url, created_at, expires_at, decided_at, decided_by, factors, suspected_fraud, "
+    "result_jws, account_id, rule, idempotency_key, request_hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _record(row: Sequence[Any]) -> OperationRecord:
+    factors = row[13]
+    if isinstance(factors, str):  # SQLite keeps JSON as text; psycopg decodes it
+        factors = json.loads(factors)
+    return OperationRecord(
+        id=row[0],
+        rp_id=row[1],
+        user_id=row[2],
+        type=row[3],
+        status=row[4],
+        body=row[5],
+        digest=row[6],
+        match=row[7],
+        callback_url=row[8],
+        created_at=row[9],
+        expires_at=row[10],
+        decided_at=row[11],
+        decided_by=row[12],
+        factors=factors,
+        suspected_fraud=bool(row[14]),
+        result_jws=row[15],
+        account_id=row[16],
+        rule=row[17],
     )
-    return _rowcount(result) == 1
+
+
+def operation_record(
+    session: Session, operation_id: str, *, for_update: bool = False
+) -> OperationRecord | None:
+    """The operation ``operation_id``, its row locked with ``for_update``."""
+    rows = driver_rows(session, _SELECT_OPERATION, (operation_id,), for_update=for_update)
+    return _record(rows[0]) if rows else None
+
+
+def operation_record_for_rp(
+    session: Session, rp_id: str, operation_id: str
+) -> tuple[OperationRecord, str] | None:
+    """The relying party's operation ``operation_id`` and its user's external id."""
+    rows = driver_rows(session, _SELECT_RP_OPERATION, (operation_id, rp_id))
+    return (_record(rows[0][:18]), rows[0][18]) if rows else None
+
+
+def insert_operation(
+    session: Session,
+    record: OperationRecord,
+    *,
+    idempotency_key: str | None,
+    request_hash: str | None,
+) -> None:
+    """Store a new operation with the relying party's Idempotency-Key and its request's hash."""
+    values = [getattr(record, name) for name in _COLUMNS.split(", ")]
+    if record.factors is not None:
+        values[13] = json.dumps(record.factors)
+    driver_rowcount(session, _INSERT_OPERATION, (*values, idempotency_key, request_hash))
+
+
+def finalize_if_pending(
+    session: Session,
+    operation_id: str,
+    *,
+    status: str,
+    decided_at: int,
+    decided_by: str | None,
+    factors: list[str],
+    suspected_fraud: bool,
+    result_jws: str,
+) -> bool:
+    """Move a pending operation to its final state; return whether this call did it (D2)."""
+    count = driver_rowcount(
+        session,
+        "UPDATE operations SET status = ?, decided_at = ?, decided_by = ?, factors = ?, "
+        "suspected_fraud = ?, result_jws = ? WHERE id = ? AND status = 'pending'",
+        (
+            status,
+            decided_at,
+            decided_by,
+            json.dumps(factors),
+            suspected_fraud,
+            result_jws,
+            operation_id,
+        ),
+    )
+    return count == 1
 
 
 def due_operation_ids(session: Session, now: int, limit: int) -> Sequence[str]:
@@ -364,6 +522,16 @@ def open_failure_times(session: Session, activation_id: str, since: int) -> list
     return [row[0] for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class OpenAttempt:
+    """An uncleared code attempt, as :func:`latest_open_attempt` finds it."""
+
+    id: int
+    operation_id: str | None
+    counter: int
+    locked: bool
+
+
 def latest_open_attempt(
     session: Session,
     activation_id: str,
@@ -371,24 +539,84 @@ def latest_open_attempt(
     below_counter: int,
     *,
     since: int = 0,
-) -> Attempt | None:
+) -> OpenAttempt | None:
     """The latest uncleared attempt made before the given device counter (and after ``since``).
 
     ``operation_id`` ``None`` selects the attempts of a code change.
     """
-    return session.scalars(
-        select(Attempt)
-        .where(
-            Attempt.activation_id == activation_id,
-            Attempt.operation_id.is_(None)
-            if operation_id is None
-            else Attempt.operation_id == operation_id,
-            Attempt.cleared_at.is_(None),
-            Attempt.counter < below_counter,
-            Attempt.created_at > since,
+    if operation_id is None:
+        rows = driver_rows(
+            session,
+            "SELECT id, operation_id, counter, locked FROM attempts WHERE activation_id = ? "
+            "AND operation_id IS NULL AND cleared_at IS NULL AND counter < ? AND created_at > ? "
+            "ORDER BY counter DESC LIMIT 1",
+            (activation_id, below_counter, since),
         )
-        .order_by(Attempt.counter.desc())
-    ).first()
+    else:
+        rows = driver_rows(
+            session,
+            "SELECT id, operation_id, counter, locked FROM attempts WHERE activation_id = ? "
+            "AND operation_id = ? AND cleared_at IS NULL AND counter < ? AND created_at > ? "
+            "ORDER BY counter DESC LIMIT 1",
+            (activation_id, operation_id, below_counter, since),
+        )
+    if not rows:
+        return None
+    row = rows[0]
+    return OpenAttempt(id=row[0], operation_id=row[1], counter=row[2], locked=bool(row[3]))
+
+
+def insert_attempt(
+    session: Session,
+    *,
+    activation_id: str,
+    operation_id: str | None,
+    counter: int,
+    created_at: int,
+    locked: bool,
+) -> None:
+    """Count one code attempt (an approval's when ``operation_id`` is set, else a code change's)."""
+    driver_rowcount(
+        session,
+        "INSERT INTO attempts (activation_id, purpose, operation_id, counter, created_at, locked) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            activation_id,
+            "code_change" if operation_id is None else "approval",
+            operation_id,
+            counter,
+            created_at,
+            locked,
+        ),
+    )
+
+
+def insert_approval(
+    session: Session,
+    *,
+    operation_id: str,
+    activation_id: str,
+    decision: str,
+    body: str,
+    created_at: int,
+    member_id: str | None,
+) -> None:
+    """Keep a signed decision the server accepted (one per operation and activation)."""
+    driver_rowcount(
+        session,
+        "INSERT INTO approvals (operation_id, activation_id, decision, body, created_at, "
+        "member_id) VALUES (?, ?, ?, ?, ?, ?)",
+        (operation_id, activation_id, decision, body, created_at, member_id),
+    )
+
+
+def clear_attempt(session: Session, attempt_id: int, now: int) -> None:
+    """A valid knowledge signature followed the attempt: it is no failure, nor a lock."""
+    driver_rowcount(
+        session,
+        "UPDATE attempts SET cleared_at = ?, locked = ? WHERE id = ?",
+        (now, False, attempt_id),
+    )
 
 
 def unreported_attempts_of_operation(session: Session, operation_id: str) -> Sequence[Attempt]:
