@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import http_sf
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -477,6 +478,61 @@ def test_signature_params_are_covered_as_serialized_again_not_as_received() -> N
     )
     info = verify(signed_request, resolve_key=lambda _: DEVICE_KEY.public_key())
     assert (info.key_id, info.nonce, info.counter) == (key_id, nonce, 7)
+
+
+def _signed_over(member: str) -> HttpRequest:
+    """A request whose Signature-Input member is ``member``, signed over http-sf's own
+    serialization of it (as a conforming signer that wrote it this way would sign)."""
+    parsed = http_sf.parse(f"sceau={member}".encode("ascii"), tltype="dictionary")
+    params = http_sf.ser(parsed).removeprefix("sceau=")
+    request = base_request().with_headers(
+        {"Content-Digest": content_digest(BODY), "Sceau-Counter": "7"}
+    )
+    base = (
+        f'"@method": POST\n"@target-uri": {URL}\n"content-digest": {content_digest(BODY)}\n'
+        f'"sceau-counter": 7\n"@signature-params": {params}'
+    ).encode("ascii")
+    raw = ECDSA_P256_SHA256.signature_from_der(DEVICE_KEY.sign(base, ec.ECDSA(hashes.SHA256())))
+    return request.with_headers(
+        {
+            "Signature-Input": f"sceau={member}",
+            "Signature": f"sceau=:{base64.b64encode(raw).decode()}:",
+        }
+    )
+
+
+@given(
+    key_id=st.text(alphabet=[chr(code) for code in range(0x20, 0x7F)], min_size=1, max_size=40),
+    order=st.permutations(["created", "nonce", "keyid", "alg"]),
+)
+def test_any_printable_keyid_and_parameter_order_verify(key_id: str, order: list[str]) -> None:
+    escaped = key_id.replace("\\", "\\\\").replace('"', '\\"')
+    values = {
+        "created": str(NOW),
+        "nonce": '"AAECAwQFBgcICQoLDA0ODw"',
+        "keyid": f'"{escaped}"',
+        "alg": '"ecdsa-p256-sha256"',
+    }
+    member = '("@method" "@target-uri" "content-digest" "sceau-counter")' + "".join(
+        f";{name}={values[name]}" for name in order
+    )
+    info = verify(_signed_over(member), resolve_key=lambda _: DEVICE_KEY.public_key())
+    assert (info.key_id, info.counter) == (key_id, 7)
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        '("@method" "@target-uri" content-digest "sceau-counter");created={now};keyid=act-1'
+        ';alg="ecdsa-p256-sha256";nonce="AAECAwQFBgcICQoLDA0ODw"',
+        '("@method" "@target-uri" "content-digest" "sceau-counter");created={now}'
+        ';keyid="act-1";alg=ecdsa-p256-sha256;nonce=AAECAwQFBgcICQoLDA0ODw',
+    ],
+    ids=["token-component-and-keyid", "token-alg-and-nonce"],
+)
+def test_tokens_where_the_profile_writes_strings_are_refused(member: str) -> None:
+    with pytest.raises(InvalidEncoding):
+        verify(_signed_over(member.format(now=NOW)))
 
 
 @pytest.mark.parametrize(

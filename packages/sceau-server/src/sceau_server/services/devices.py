@@ -202,7 +202,7 @@ def admit(
     statuses: Collection[str] = ("active",),
 ) -> Admitted:
     """Admit a verified device request inside the action's write transaction (see module doc)."""
-    activation = session.get(Activation, info.key_id, with_for_update=True)
+    activation = repository.lock_activation(session, info.key_id)
     if activation is None:
         raise AuthenticationFailed()
     now = ctx.now()
@@ -221,6 +221,7 @@ def admit(
     previous = activation.counter
     if info.counter <= previous:
         raise AuthenticationFailed(follow_up=_suspend(ctx, activation.id, info.counter, previous))
-    activation.counter = info.counter
-    activation.last_signed_at = max(activation.last_signed_at, info.created)
+    repository.move_counter(
+        session, activation, info.counter, max(activation.last_signed_at, info.created)
+    )
     return Admitted(activation=activation, previous_counter=previous, info=info, session=session)

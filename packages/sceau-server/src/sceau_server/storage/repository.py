@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sceau_server.db import driver_rowcount, driver_rows
 from sceau_server.storage.models import (
@@ -53,7 +54,9 @@ __all__ = [
     "insert_operation",
     "latest_open_attempt",
     "live_activations",
+    "lock_activation",
     "lock_user_ref",
+    "move_counter",
     "nonce_seen",
     "open_failure_times",
     "operation_record",
@@ -229,6 +232,43 @@ def suspend_if_live(session: Session, activation_id: str, now: int, reason: str)
         .values(status="suspended", ended_at=now, end_reason=reason)
     )
     return _rowcount(result) == 1
+
+
+_ACTIVATION_ATTRIBUTES = tuple(Activation.__mapper__.columns.keys())
+_ACTIVATION_COLUMNS = ", ".join(column.name for column in Activation.__mapper__.columns)
+_LOCK_ACTIVATION_SQL = f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE id = ?"  # noqa: S608
+
+
+def lock_activation(session: Session, activation_id: str) -> Activation | None:
+    """The activation, its row locked until the transaction ends, read through the driver.
+
+    The row becomes a persistent object of ``session``, as if the ORM had loaded it (its
+    columns are plain integers and strings: nothing to convert), without the ORM's query.
+    """
+    if session.identity_map and Session.identity_key(Activation, (activation_id,)) in (
+        session.identity_map
+    ):  # Already an object of this session (admission starts its transaction: seldom).
+        return session.get(Activation, activation_id, with_for_update=True, populate_existing=True)
+    rows = driver_rows(session, _LOCK_ACTIVATION_SQL, (activation_id,), for_update=True)
+    if not rows:
+        return None
+    values = dict(zip(_ACTIVATION_ATTRIBUTES, rows[0], strict=True))
+    activation: Activation = Activation.__mapper__.class_manager.new_instance()
+    activation.__dict__.update(values)  # As the ORM's loader fills a new instance.
+    make_transient_to_detached(activation)
+    session.add(activation)
+    return activation
+
+
+def move_counter(session: Session, activation: Activation, counter: int, signed_at: int) -> None:
+    """Store the activation's new request counter and last signature time (one statement)."""
+    driver_rowcount(
+        session,
+        "UPDATE activations SET counter = ?, last_signed_at = ? WHERE id = ?",
+        (counter, signed_at, activation.id),
+    )
+    set_committed_value(activation, "counter", counter)
+    set_committed_value(activation, "last_signed_at", signed_at)
 
 
 # --- forgotten-code resets ---------------------------------------------------------------------
