@@ -421,3 +421,24 @@ def test_a_worker_count_below_one_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--workers: '0' is not a whole number of at least 1" in done.stderr
     assert not (tmp_path / "sceau.db").exists()
+
+
+@needs_postgres
+def test_workers_stop_when_the_command_is_killed(tmp_path: Path) -> None:
+    database_url = postgres_databases().create()
+    node = _start(tmp_path, database_url, "--workers", "2")
+    try:
+        workers = node.workers()
+        node.process.kill()
+        node.process.wait()
+        wait_until(
+            lambda: not any(_alive(pid) for pid in workers),
+            timeout=60,
+            what="the orphaned workers to stop",
+        )
+        assert node.stderr().count("Application shutdown complete") == 2
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", node.port)) != 0
+    finally:
+        _stop(node)
+        postgres_databases().drop(database_url)
