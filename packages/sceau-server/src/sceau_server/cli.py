@@ -271,10 +271,11 @@ def _serve_workers(settings: Settings, arguments: argparse.Namespace, workers: i
             if stopping:
                 break
             process.start()
-        running = {process.sentinel: process for process in processes if process.pid is not None}
+        running = [process for process in processes if process.pid is not None]
         while running:
-            for sentinel in wait(list(running)):
-                process = running.pop(sentinel)
+            ended = set(wait([process.sentinel for process in running]))
+            for process in [process for process in running if process.sentinel in ended]:
+                running.remove(process)
                 process.join()
                 code = process.exitcode
                 if stopping and code in (0, -signal.SIGTERM, -signal.SIGINT):
