@@ -22,10 +22,25 @@ device notified", the **server CPU milliseconds per validation** (user + system 
 server processes from ``/proc``, before and after), PostgreSQL's and nginx's CPU beside it, the
 load generator's own CPU, the server's peak RSS, and the errors (which must be 0).
 
+``--rate R`` then runs ``--count`` validations open loop: they are started at R per second
+(``--arrivals poisson``, the default, or ``even``) over the generator processes, whether or not
+the previous ones have finished, after a warm-up at the same rate; with no ``--levels``, only
+that. ``--rate half`` first measures the peak, the best validations per second of short
+closed-loop runs at concurrency 16 and 64 (or the ``--levels`` given, ``--peak-count`` each),
+then runs open loop at half of it and prints both. An open-loop run also says whether the
+generators kept the schedule: a validation dispatched late (the generator process did not get
+a CPU in time, or is saturated) or waiting for an idle device (the server is slower than the
+arrivals) is counted and flagged, since the generator is then the bottleneck.
+
+Every run prints the generators' own CPU per validation and its ratio to the server's, and how
+busy the busiest generator process was (one Python process cannot use more than one core).
+
 ``--streams N`` instead opens N device event streams on one node (default 10 000) and prints
 the server's memory per stream. Run with ``make bench-load`` (all of it) or, for example::
 
     .venv/bin/python bench/validations.py --config sqlite --levels 1,16,64 --count 2000
+    .venv/bin/python bench/validations.py --config sqlite --rate half --count 1000
+    .venv/bin/python bench/validations.py --config postgres --rate 10 --arrivals even
     .venv/bin/python bench/validations.py --streams 10000
 """
 
@@ -797,8 +812,8 @@ class LevelResult:
 
     @property
     def generator_ratio(self) -> float:
-        """Generator CPU ÷ server CPU (the server side: nodes, PostgreSQL, nginx)."""
-        server = sum(self.cpu.values())
+        """Generator CPU ÷ the Sceau server processes' CPU (PostgreSQL and nginx apart)."""
+        server = self.cpu.get("server", 0.0)
         return self.generator_cpu / server if server else float("nan")
 
     def verdicts(self) -> list[str]:
@@ -1058,8 +1073,8 @@ def report(
             print(f"     {verdict}")
     print(
         "gen ms/v: the load generators' own CPU per validation (RP client, devices' signatures, "
-        "VOPRF blinding, event streams); gen/srv: that ÷ the server side's CPU (nodes, "
-        "PostgreSQL, nginx); gen core: the busiest generator process's CPU ÷ its wall time "
+        "VOPRF blinding, event streams); gen/srv: that ÷ the Sceau server processes' CPU "
+        "(srv ms/v); gen core: the busiest generator process's CPU ÷ its wall time "
         "(one Python process cannot use more than 100 %)"
     )
     closed = [result for result in results if result.concurrency]
@@ -1072,7 +1087,7 @@ def report(
     generators = min(cores, arguments.generators)
     print(
         f"what the client costs: {best.generator_ms:.2f} ms of generator CPU per validation, "
-        f"{best.generator_ratio:.2f}x the server side's, at {best.label}; "
+        f"{best.generator_ratio:.2f}x the server's, at {best.label}; "
         f"{arguments.generators} generator processes alone could start about "
         f"{1000 * generators / best.generator_ms:,.0f} validations/s on {generators} of the "
         f"{cores} cores, which the server shares"
