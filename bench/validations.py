@@ -850,10 +850,10 @@ class LevelResult:
                 f"{1000 * _percentile(self.device_waits, 0.99):.1f} ms): the server is slower "
                 "than the arrival rate (or --users is too small for rate × flow time)."
             )
-        if self.offered_rate and self.rate < 0.95 * self.target_rate:
+        if self.offered_rate and self.rate < 0.95 * min(self.target_rate, self.offered_rate):
             lines.append(
-                f"achieved {self.rate:.1f}/s of the {self.target_rate:.1f}/s asked for "
-                f"(due times offered {self.offered_rate:.1f}/s)"
+                f"BEHIND SCHEDULE: achieved {self.rate:.1f}/s of the {self.target_rate:.1f}/s "
+                f"asked for (the drawn due times offered {self.offered_rate:.1f}/s)"
             )
         if not lines:
             lines.append(
@@ -865,7 +865,8 @@ class LevelResult:
         flows = [flow for flow, _ in self.from_due]
         notifies = [notify for _, notify in self.from_due]
         lines.append(
-            "from each validation's due time instead of its create request (the generator's "
+            f"the due times offered {self.offered_rate:.1f}/s; from each validation's due time "
+            "instead of its create request (the generator's "
             f"delays included): flow p50 {1000 * _percentile(flows, 0.5):.1f} / p99 "
             f"{1000 * _percentile(flows, 0.99):.1f} ms, notified p50 "
             f"{1000 * _percentile(notifies, 0.5):.1f} / p99 "
