@@ -158,7 +158,13 @@ class Deployment:
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far of the servers, PostgreSQL and nginx."""
-        figures = {"server": sum(_cpu_seconds(pid) for pid in self.server_pids)}
+        # A node started with --workers is a parent and its worker processes.
+        figures = {
+            "server": sum(
+                _cpu_seconds(pid) + sum(_cpu_seconds(child) for child in _children(pid))
+                for pid in self.server_pids
+            )
+        }
         if self.postgres_pid is not None:
             pg = _cpu_seconds(self.postgres_pid, children=True)
             pg += sum(_cpu_seconds(child) for child in _children(self.postgres_pid))
@@ -175,7 +181,11 @@ class Deployment:
 
     def peak_rss(self) -> float:
         """The largest peak RSS (MiB) among the server processes."""
-        return max(_peak_rss_mib(pid) for pid in self.server_pids)
+        return max(
+            _peak_rss_mib(pid)
+            for parent in self.server_pids
+            for pid in (parent, *_children(parent))
+        )
 
 
 def _raise_fd_limit() -> None:
@@ -214,8 +224,12 @@ def _postmaster_pid(pg_directory: Path) -> int:
 
 
 @contextlib.contextmanager
-def deploy(config: str, directory: Path, profile: str | None = None) -> Iterator[Deployment]:
+def deploy(
+    config: str, directory: Path, profile: str | None = None, workers: int = 1
+) -> Iterator[Deployment]:
     """Start ``config`` (sqlite, postgres, cluster) in ``directory``; stop it afterwards.
+
+    ``workers`` (postgres only) starts the node with ``sceau serve --workers``.
 
     With ``profile`` (one node only), the server runs under cProfile (``profiled_serve.py``)
     and writes its merged profile to that file when it stops.
@@ -273,6 +287,7 @@ def deploy(config: str, directory: Path, profile: str | None = None) -> Iterator
         env["SCEAU_PUBLIC_URL"] = url
         log = (directory / "server.log").open("wb")
         command = [SCEAU]
+        env["SCEAU_WORKERS"] = str(workers)
         if profile:
             command = [sys.executable, str(ROOT / "bench" / "profiled_serve.py")]
             env["SCEAU_PROFILE_OUT"] = str(Path(profile).resolve())
@@ -990,7 +1005,7 @@ def benchmark(arguments: argparse.Namespace) -> None:
     levels = [int(level) for level in levels_text.split(",") if level]
     with (
         tempfile.TemporaryDirectory(prefix="sceau-bench-") as temp,
-        deploy(arguments.config, Path(temp), arguments.profile) as deployment,
+        deploy(arguments.config, Path(temp), arguments.profile, arguments.workers) as deployment,
     ):
         api_key = create_relying_party(deployment)
         started = time.perf_counter()
@@ -1196,7 +1211,7 @@ def breakdown(arguments: argparse.Namespace) -> None:
     total = arguments.breakdown
     with (
         tempfile.TemporaryDirectory(prefix="sceau-bench-") as temp,
-        deploy(arguments.config, Path(temp), arguments.profile) as deployment,
+        deploy(arguments.config, Path(temp), arguments.profile, arguments.workers) as deployment,
     ):
         api_key = create_relying_party(deployment)
         records = provision(deployment, api_key, 4)
@@ -1296,7 +1311,7 @@ def streams(arguments: argparse.Namespace) -> None:
     deadline = time.monotonic() + arguments.max_seconds
     with (
         tempfile.TemporaryDirectory(prefix="sceau-bench-") as temp,
-        deploy(arguments.config, Path(temp)) as deployment,
+        deploy(arguments.config, Path(temp), workers=arguments.workers) as deployment,
     ):
         api_key = create_relying_party(deployment)
         records = provision(deployment, api_key, max(1, min(arguments.users, 100)))
@@ -1380,6 +1395,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000, help="validations per level")
     parser.add_argument("--users", type=int, default=128, help="users with an active device")
     parser.add_argument("--generators", type=int, default=2, help="load-generator processes")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes of the node (postgres only)"
+    )
     parser.add_argument("--streams", type=int, default=0, help="open N event streams instead")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="bound for --streams")
     parser.add_argument("--json", help="append each level's figures to this JSON-lines file")
@@ -1399,6 +1417,8 @@ def main() -> None:
                 raise ValueError(arguments.rate)
         except ValueError:
             sys.exit("--rate takes validations per second (a positive number) or 'half'")
+    if arguments.workers != 1 and (arguments.config != "postgres" or arguments.profile):
+        sys.exit("--workers runs several processes of one PostgreSQL node: use --config postgres")
     if arguments.profile and arguments.config == "cluster":
         sys.exit("--profile profiles one server node: use --config sqlite or postgres")
     if not shutil.which("nginx") and arguments.config == "cluster":
