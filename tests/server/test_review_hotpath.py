@@ -3,8 +3,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy.orm import Session
+
 from sceau_core.approval import Decision
+from sceau_server.audit import TABLES, record_event, verify_audit_log
+from sceau_server.db import Base
 from tests.server.conftest import RelyingPartyClient, ServerHandle
+from tests.server.test_audit import T0, sqlite_engine
 from tests.server.test_device_lifecycle import new_device_operation, second_device
 from tests.server.test_pro import IBAN, setup_company
 
@@ -58,3 +68,34 @@ def test_the_administrator_device_that_approves_a_rights_change_is_its_actor(
     assert asked.status_code == 201, asked.text
     assert devices["alice"].approve(asked.json()["id"]).json()["status"] == "approved"
     assert _actors(server, "rights.changed") == [devices["alice"].activation_id]
+
+
+@pytest.mark.parametrize(
+    ("number", "accepted"),
+    [(2.0**53, False), (-(2.0**60), False), (1e20, False), (2.0**53 - 1, True), (1e21, True)],
+)
+def test_an_event_the_log_accepts_is_one_its_verification_recomputes(
+    tmp_path: Path, number: float, accepted: bool
+) -> None:
+    """The append hashes the data's JCS text as is; the verification parses it back first.
+
+    A whole float from 2**53 to 1e21 is written by JCS as digits, read back as an integer that
+    JCS refuses: such an entry, once accepted, reads as a broken chain forever after.
+    """
+    engine = sqlite_engine(tmp_path / "audit.db")
+    Base.metadata.create_all(engine, tables=list(TABLES))
+    key = ec.generate_private_key(ec.SECP256R1())
+    try:
+        with Session(engine) as session, session.begin():
+            record_event(session, event="x", now=T0, actor="a", subject="s", data={"n": 1})
+        with (
+            Session(engine) as session,
+            session.begin(),
+            contextlib.nullcontext() if accepted else pytest.raises(ValueError, match="beyond 2"),
+        ):
+            record_event(session, event="x", now=T0, actor="a", subject="s", data={"n": number})
+        with Session(engine) as session:
+            report = verify_audit_log(session, public_key=key.public_key())
+        assert report.entries == (2 if accepted else 1)
+    finally:
+        engine.dispose()
