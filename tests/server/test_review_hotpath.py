@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -13,10 +16,11 @@ from sqlalchemy.orm import Session
 from sceau_core.approval import Decision
 from sceau_server.audit import TABLES, record_event, verify_audit_log
 from sceau_server.db import Base
-from tests.server.conftest import RelyingPartyClient, ServerHandle
+from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.test_audit import T0, sqlite_engine
 from tests.server.test_device_lifecycle import new_device_operation, second_device
 from tests.server.test_pro import IBAN, setup_company
+from tests.server.test_pro import transfer as shared_transfer
 
 
 def _actors(server: ServerHandle, event: str) -> list[str]:
@@ -99,3 +103,39 @@ def test_an_event_the_log_accepts_is_one_its_verification_recomputes(
         assert report.entries == (2 if accepted else 1)
     finally:
         engine.dispose()
+
+
+def test_a_validator_stream_gets_a_shared_operation_by_id_alone_and_no_one_elses(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """Bob validates the company account: its operations reach his stream as an id to read
+    through his own pending list (his rights and votes decide); Alice's own operations never."""
+    devices, _ = setup_company(server, bank)
+    bob = devices["bob"]
+    call = bob.prepare("GET", "/v1/device/events")
+    seen: list[dict[str, Any]] = []
+    two = threading.Event()
+
+    def listen() -> None:
+        with (
+            server.client() as http,
+            http.stream("GET", call.path, headers=call.headers) as response,
+        ):
+            assert response.status_code == 200
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    seen.append(json.loads(line.removeprefix("data: ")))
+                    if len(seen) == 2:
+                        two.set()
+                        return
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    wait_until(lambda: server.ctx.notifier.has_listeners(f"device:{bob.activation_id}"))  # type: ignore[attr-defined]
+    shared = shared_transfer(bank, "40.00").json()
+    personal = bank.create_operation(user="alice", type="login", data={})
+    assert personal.status_code == 201, personal.text
+    later = shared_transfer(bank, "41.00").json()
+    assert two.wait(10)
+    thread.join(timeout=10)
+    assert seen == [{"id": shared["id"]}, {"id": later["id"]}]
