@@ -470,17 +470,21 @@ def finalize(
         current = repository.operation_record(session, row.id)
         assert current is not None
         raise _not_pending(current, now)
+    # The update went through the driver: what the row reads from here on (the settlement of a
+    # new device or a rights change reads who decided) is set to it.
+    final: dict[str, Any] = {
+        "status": status,
+        "decided_at": now,
+        "decided_by": decided_by,
+        "factors": sorted(factors),
+        "suspected_fraud": suspected_fraud,
+        "result_jws": token,
+    }
     if isinstance(row, OperationRow):
-        # The update went through the driver: what the caller's object reads is set to it.
-        for name, value in (
-            ("status", status),
-            ("decided_at", now),
-            ("decided_by", decided_by),
-            ("factors", sorted(factors)),
-            ("suspected_fraud", suspected_fraud),
-            ("result_jws", token),
-        ):
+        for name, value in final.items():
             set_committed_value(row, name, value)
+    else:
+        row = dataclasses.replace(row, **final)
     if row.callback_url:
         payload = {
             "type": "operation.final",
