@@ -5,11 +5,11 @@
 :func:`admit` then runs inside the write transaction of the request's action: it locks the
 activation row, refuses an activation that is not in an allowed state, refuses a nonce already
 seen (a replay, refused without suspension), and refuses a counter that does not increase (a
-possible clone: the activation is suspended and the customer alerted, brief P3). A request with
-a counter that does not increase but that was signed before the last accepted one is refused
-without suspension: it is the replay of a request that was refused (a refused request leaves no
-nonce behind), not a clone, which signs with the current time. Every refusal is the same
-generic :class:`~sceau_server.errors.AuthenticationFailed` (brief K4).
+possible clone: the activation is suspended and the customer alerted, brief P3). A request
+refused after its nonce was recorded keeps its nonce and counter (``SIGNED_REQUEST``), so its
+replay is refused as a replay, and only a clone sends an unseen nonce with a counter that did not
+increase. Every refusal is the same generic :class:`~sceau_server.errors.AuthenticationFailed`
+(brief K4).
 """
 
 from __future__ import annotations
