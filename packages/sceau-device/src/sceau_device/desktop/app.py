@@ -475,7 +475,11 @@ class OperationScreen(Screen[None]):
         if not self.ready or self.finished:
             return
         app = _desk(self)
-        self.query_one("#time-left", Static).update(
+        try:
+            time_left = self.query_one("#time-left", Static)
+        except NoMatches:  # the clock ticked while the application was closing
+            return
+        time_left.update(
             _text(
                 f"{say('time_left', app.lang, duration=app.time_left(self.operation))}"
                 f" · {say('operation_id', app.lang, id=self.operation.id)}"
