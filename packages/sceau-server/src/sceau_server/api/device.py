@@ -583,6 +583,10 @@ async def events(ctx: Ctx, http: SignedHttp, request: Request) -> StreamingRespo
                 # Notifications may have been lost, or the server stops: the device
                 # reconnects and catches up.
                 return
+            elif message.startswith("{"):
+                # Built by the transaction that changed the operation (its signed body or
+                # its end): nothing to read.
+                yield f"event: operation\ndata: {message}\n\n"
             else:
                 try:
                     event = await run_in_threadpool(

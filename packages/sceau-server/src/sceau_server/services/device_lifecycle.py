@@ -199,6 +199,7 @@ def _new_device_operation(
     return store_new_operation(
         session,
         operation,
+        signing_key=ctx.signing_key,
         rp_id=activation.rp_id,
         user=user,
         actor="server",

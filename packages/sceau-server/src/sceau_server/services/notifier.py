@@ -2,8 +2,10 @@
 """Notifications between requests: "something changed on channel X", nothing more.
 
 A device's event stream listens on ``device:<activation id>``; an RP's long-poll or event
-stream on ``operation:<operation id>``. Messages carry only identifiers: whoever is notified
-reads the details through its own authenticated request.
+stream on ``operation:<operation id>``. Messages carry identifiers, except the event a device's
+stream shows of one of its user's own operations, which the transaction that changed it builds
+(the operation signed by the server, or how it ended): the stream then reads nothing. Whoever
+is notified otherwise reads the details through its own authenticated request.
 
 :class:`InProcessNotifier` serves one server process (SQLite). :class:`PostgresNotifier` fans
 out across server nodes through PostgreSQL ``LISTEN``/``NOTIFY``, never through process memory:

@@ -33,6 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -266,6 +267,7 @@ def create_operation(
     row = store_new_operation(
         session,
         operation,
+        signing_key=ctx.signing_key,
         rp_id=rp.id,
         user=user,
         actor=rp.id,
@@ -290,6 +292,7 @@ def store_new_operation(
     session: Session,
     operation: Operation,
     *,
+    signing_key: ec.EllipticCurvePrivateKey,
     rp_id: str,
     user: User | UserRef,
     actor: str,
@@ -345,8 +348,10 @@ def store_new_operation(
             **audit_data,
         },
     )
+    # A personal operation's devices are its user's: their event carries it, signed (D8).
+    event = operation.id if account_id is not None else _pending_event(operation, signing_key)
     for device in devices:
-        notes.append((f"device:{device}", operation.id))
+        notes.append((f"device:{device}", event))
     return row
 
 
@@ -525,8 +530,9 @@ def finalize(
     notes.append((f"operation:{row.id}", status))
     operation_type = row.type
     after_commit(session, lambda: METRICS.operation(operation_type, status))
+    ended = row.id if row.account_id is not None else _event({"id": row.id, "status": status})
     for device in repository.active_activation_ids(session, row.user_id):
-        notes.append((f"device:{device}", row.id))
+        notes.append((f"device:{device}", ended))
     if row.account_id is not None:
         validators = pro.account_validators(session, row.account_id)
         for device in pro.validator_devices(session, validators):
@@ -583,6 +589,22 @@ def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted)
         ],
         **_attempt_state(ctx, session, admitted.activation, now),
     }
+
+
+_MAX_EVENT_CHARS = 7000
+"""Beyond this an event carries the operation id alone: PostgreSQL's NOTIFY payloads stop at
+8000 bytes (the event is ASCII JSON)."""
+
+
+def _event(event: Mapping[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"))
+
+
+def _pending_event(operation: Operation, signing_key: ec.EllipticCurvePrivateKey) -> str:
+    """The event that shows a new personal operation to its user's devices without a request."""
+    signed = sign_operation(operation, private_key=signing_key)
+    event = _event({"id": operation.id, "status": "pending", "signed": signed})
+    return event if len(event) <= _MAX_EVENT_CHARS else operation.id
 
 
 def device_event(ctx: ServerContext, user_id: int, operation_id: str) -> dict[str, Any]:

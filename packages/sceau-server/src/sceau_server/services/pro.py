@@ -798,6 +798,7 @@ def request_rights_change(
     row = store_new_operation(
         session,
         operation,
+        signing_key=ctx.signing_key,
         rp_id=rp.id,
         user=admin_user,
         actor=rp.id,
