@@ -88,7 +88,25 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
         # Straight to the driver: the statement needs none of the engine's machinery.
         connection.connection.driver_connection.execute(begin)
 
+    # The same for the savepoint of each grouped write transaction: the dialect would compile
+    # a clause for each (a third of the cost of a small write transaction).
+    dialect: Any = engine.dialect
+    for method, statement in (
+        ("do_savepoint", "SAVEPOINT {}"),
+        ("do_release_savepoint", "RELEASE SAVEPOINT {}"),
+        ("do_rollback_to_savepoint", "ROLLBACK TO SAVEPOINT {}"),
+    ):
+        setattr(dialect, method, _driver_statement(statement))
     return engine
+
+
+def _driver_statement(statement: str) -> Callable[[Connection, str], None]:
+    """A dialect method that runs ``statement`` for a savepoint name straight on the driver."""
+
+    def run(connection: Connection, name: str) -> None:
+        connection.connection.driver_connection.execute(statement.format(name))  # type: ignore[union-attr]
+
+    return run
 
 
 def _postgres_engine(url: str, *, pool_size: int, ping_after_idle: float) -> Engine:
