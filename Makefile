@@ -18,9 +18,9 @@ bench:  ## Run the benchmarks and print their figures.
 bench-load:  ## Load benchmark: whole validations on SQLite, PostgreSQL, 2 nodes; 10 000 streams.
 	@scripts/bootstrap
 	@scripts/system-packages
-	.venv/bin/python bench/validations.py --config sqlite
-	.venv/bin/python bench/validations.py --config postgres
-	.venv/bin/python bench/validations.py --config cluster
+	.venv/bin/python bench/validations.py --config sqlite --levels 1,16,64 --rate half
+	.venv/bin/python bench/validations.py --config postgres --levels 1,16,64 --rate half
+	.venv/bin/python bench/validations.py --config cluster --levels 1,16,64 --rate half
 	.venv/bin/python bench/validations.py --config sqlite --streams 10000
 
 vectors:  ## Regenerate Sceau's own protocol test vectors.

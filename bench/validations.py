@@ -22,10 +22,25 @@ device notified", the **server CPU milliseconds per validation** (user + system 
 server processes from ``/proc``, before and after), PostgreSQL's and nginx's CPU beside it, the
 load generator's own CPU, the server's peak RSS, and the errors (which must be 0).
 
+``--rate R`` then runs ``--count`` validations open loop: they are started at R per second
+(``--arrivals poisson``, the default, or ``even``) over the generator processes, whether or not
+the previous ones have finished, after a warm-up at the same rate; with no ``--levels``, only
+that. ``--rate half`` first measures the peak, the best validations per second of short
+closed-loop runs at concurrency 16 and 64 (or the ``--levels`` given, ``--peak-count`` each),
+then runs open loop at half of it and prints both. An open-loop run also says whether the
+generators kept the schedule: a validation dispatched late (the generator process did not get
+a CPU in time, or is saturated) or waiting for an idle device (the server is slower than the
+arrivals) is counted and flagged, since the generator is then the bottleneck.
+
+Every run prints the generators' own CPU per validation and its ratio to the server's, and how
+busy the busiest generator process was (one Python process cannot use more than one core).
+
 ``--streams N`` instead opens N device event streams on one node (default 10 000) and prints
 the server's memory per stream. Run with ``make bench-load`` (all of it) or, for example::
 
     .venv/bin/python bench/validations.py --config sqlite --levels 1,16,64 --count 2000
+    .venv/bin/python bench/validations.py --config sqlite --rate half --count 1000
+    .venv/bin/python bench/validations.py --config postgres --rate 10 --arrivals even
     .venv/bin/python bench/validations.py --streams 10000
 """
 
@@ -597,18 +612,39 @@ def generator(
     for device in devices:
         device.connected.wait(30)
     connection.send("ready")
+    banks: list[httpx.Client] = []
+
+    def clients(wanted: int) -> list[httpx.Client]:
+        # An httpx client costs about 30 ms of CPU to create (its TLS context), as much as two
+        # validations: they are made on a level's warm-up and kept, not counted in its figures.
+        while len(banks) < wanted:
+            banks.append(
+                httpx.Client(
+                    base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+                )
+            )
+        return banks[:wanted]
+
     while True:
         command = connection.recv()
         if command is None:
             break
-        loops, count = command
-        connection.send(_run_loops(url, api_key, devices, loops, count, seed))
+        if command[0] == "closed":
+            _, loops, count = command
+            connection.send(_run_loops(clients(loops), devices, count, seed))
+        else:
+            _, schedule = command
+            pairs = list(zip(devices, clients(len(devices)), strict=True))
+            connection.send(_run_open(pairs, schedule))
+    for bank in banks:
+        bank.close()
     stop.set()
 
 
 def _run_loops(
-    url: str, api_key: str, devices: list[SimulatedDevice], loops: int, count: int, seed: int
+    banks: list[httpx.Client], devices: list[SimulatedDevice], count: int, seed: int
 ) -> dict[str, Any]:
+    loops = len(banks)
     share = [count // loops + (1 if index < count % loops else 0) for index in range(loops)]
     flows: list[float] = []
     notifies: list[float] = []
@@ -618,22 +654,20 @@ def _run_loops(
     def loop(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
         mine = devices[index::loops]
-        with httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
-        ) as bank:
-            for iteration in range(share[index]):
-                device = mine[iteration % len(mine)]
-                try:
-                    flow, notify = validate(bank, device, rng)
-                except Exception as error:
-                    with lock:
-                        errors.append(f"{type(error).__name__}: {error}"[:300])
-                    continue
+        for iteration in range(share[index]):
+            device = mine[iteration % len(mine)]
+            try:
+                flow, notify = validate(banks[index], device, rng)
+            except Exception as error:
                 with lock:
-                    flows.append(flow)
-                    notifies.append(notify)
+                    errors.append(f"{type(error).__name__}: {error}"[:300])
+                continue
+            with lock:
+                flows.append(flow)
+                notifies.append(notify)
 
     cpu = time.process_time()
+    started = time.monotonic()
     threads = [threading.Thread(target=loop, args=(index,)) for index in range(loops)]
     for thread in threads:
         thread.start()
@@ -644,6 +678,108 @@ def _run_loops(
         "notifies": notifies,
         "errors": errors,
         "cpu": time.process_time() - cpu,
+        "wall": time.monotonic() - started,
+    }
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One generator's share of an open-loop run: when each validation is due to start."""
+
+    start: float  # time.monotonic(), the same clock in every process
+    rate: float  # this generator's validations per second
+    count: int
+    poisson: bool
+    phase: float  # evenly spaced arrivals: this generator's offset, so the merged arrivals are too
+    seed: int
+
+    def times(self) -> list[float]:
+        rng = random.Random(self.seed)
+        due = self.start + (0.0 if self.poisson else self.phase)
+        times = []
+        for _ in range(self.count):
+            if self.poisson:
+                due += rng.expovariate(self.rate)
+            times.append(due)
+            if not self.poisson:
+                due += 1 / self.rate
+        return times
+
+
+# A validation dispatched later than this after its due time counts as the generator being late.
+LATE = 0.005
+
+
+def _run_open(
+    devices: list[tuple[SimulatedDevice, httpx.Client]], schedule: Schedule
+) -> dict[str, Any]:
+    """Start validations at the schedule's times, whatever the previous ones are doing.
+
+    One thread dispatches each validation at its due time to the idle devices' threads (a device
+    runs one validation at a time: its counter must reach the server in order). Two delays are
+    kept apart: *dispatch lateness* (the dispatcher woke late: the generator process itself is
+    short of CPU) and *device wait* (every device of this generator was still busy: the server is
+    slower than the arrival rate, or there are too few users for it).
+    """
+    jobs: queue.Queue[tuple[float, float] | None] = queue.Queue()
+    flows: list[float] = []
+    notifies: list[float] = []
+    errors: list[str] = []
+    dispatch_late: list[float] = []
+    device_waits: list[float] = []
+    from_due: list[tuple[float, float]] = []
+    ended = [schedule.start]
+    lock = threading.Lock()
+
+    def worker(index: int, device: SimulatedDevice, bank: httpx.Client) -> None:
+        rng = random.Random(schedule.seed * 1000 + index)
+        while (job := jobs.get()) is not None:
+            due, dispatched = job
+            began = time.monotonic()
+            try:
+                flow, notify = validate(bank, device, rng)
+            except Exception as error:
+                with lock:
+                    errors.append(f"{type(error).__name__}: {error}"[:300])
+                continue
+            finally:
+                with lock:
+                    dispatch_late.append(dispatched - due)
+                    device_waits.append(began - dispatched)
+                    ended[0] = max(ended[0], time.monotonic())
+            with lock:
+                flows.append(flow)
+                notifies.append(notify)
+                from_due.append((flow + began - due, notify + began - due))
+
+    times = schedule.times()
+    cpu = time.process_time()
+    threads = [
+        threading.Thread(target=worker, args=(index, device, bank))
+        for index, (device, bank) in enumerate(devices)
+    ]
+    for thread in threads:
+        thread.start()
+    for due in times:
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        jobs.put((due, time.monotonic()))
+    for _ in threads:
+        jobs.put(None)
+    for thread in threads:
+        thread.join()
+    return {
+        "flows": flows,
+        "notifies": notifies,
+        "errors": errors,
+        "cpu": time.process_time() - cpu,
+        "wall": ended[0] - schedule.start,
+        "dispatch_late": dispatch_late,
+        "device_waits": device_waits,
+        "from_due": from_due,
+        "ended": ended[0],
+        "last_due": times[-1] if times else schedule.start,
     }
 
 
@@ -656,9 +792,9 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 @dataclass
 class LevelResult:
-    """The figures of one concurrency level."""
+    """The figures of one run: a closed-loop concurrency level or an open-loop arrival rate."""
 
-    concurrency: int
+    concurrency: int  # closed loop: the loops; open loop: 0
     count: int
     seconds: float
     flows: list[float]
@@ -666,13 +802,88 @@ class LevelResult:
     errors: list[str]
     cpu: dict[str, float]
     generator_cpu: float
+    generator_busy: float  # the busiest generator process's CPU ÷ its wall time (1.0 = one core)
+    target_rate: float = 0.0  # open loop: the validations per second asked for
+    offered_rate: float = 0.0  # open loop: the count ÷ the span of the due times
+    dispatch_late: list[float] = field(default_factory=list)
+    device_waits: list[float] = field(default_factory=list)
+    load: float = 0.0  # the machine's load average at the end of the run
+    from_due: list[tuple[float, float]] = field(default_factory=list)  # (flow, notified)
 
     @property
     def rate(self) -> float:
         return len(self.flows) / self.seconds
 
+    @property
+    def label(self) -> str:
+        return f"c={self.concurrency}" if self.concurrency else f"r={self.target_rate:.1f}/s"
+
     def per_validation_ms(self, part: str) -> float:
         return 1000 * self.cpu.get(part, 0.0) / max(1, len(self.flows))
+
+    @property
+    def generator_ms(self) -> float:
+        return 1000 * self.generator_cpu / max(1, len(self.flows))
+
+    @property
+    def generator_ratio(self) -> float:
+        """Generator CPU ÷ the Sceau server processes' CPU (PostgreSQL and nginx apart)."""
+        server = self.cpu.get("server", 0.0)
+        return self.generator_cpu / server if server else float("nan")
+
+    def verdicts(self) -> list[str]:
+        """Open loop: whether the generators kept the schedule, and if not, why."""
+        if self.concurrency:
+            return []
+        lines = []
+        total = max(1, len(self.dispatch_late))
+        late = sum(1 for late in self.dispatch_late if late > LATE)
+        waited = sum(1 for wait in self.device_waits if wait > LATE)
+        if self.generator_busy > 0.9:
+            lines.append(
+                f"GENERATOR SATURATED: the busiest generator process used "
+                f"{100 * self.generator_busy:.0f} % of a core: the load generator, not the "
+                "server, is the bottleneck at this rate. Use more --generators or a lower --rate."
+            )
+        if _percentile(self.dispatch_late, 0.99) > LATE:
+            lines.append(
+                f"GENERATOR BEHIND SCHEDULE: {late} of {total} validations dispatched more than "
+                f"{1000 * LATE:.0f} ms late (p99 {1000 * _percentile(self.dispatch_late, 0.99):.1f}"
+                f" ms, max {1000 * max(self.dispatch_late, default=0):.1f} ms) with the busiest "
+                f"generator process at {100 * self.generator_busy:.0f} % of a core: it did not "
+                f"get a CPU in time (load average {self.load:.1f} on {os.cpu_count()} CPUs); the "
+                "generator is then the bottleneck and the latencies include its own delays."
+            )
+        if waited:
+            lines.append(
+                f"BEHIND SCHEDULE, NO IDLE DEVICE: {waited} of {total} validations waited more "
+                f"than {1000 * LATE:.0f} ms for an idle device (p99 "
+                f"{1000 * _percentile(self.device_waits, 0.99):.1f} ms): the server is slower "
+                "than the arrival rate (or --users is too small for rate × flow time)."
+            )
+        if self.offered_rate and self.rate < 0.95 * min(self.target_rate, self.offered_rate):
+            lines.append(
+                f"BEHIND SCHEDULE: achieved {self.rate:.1f}/s of the {self.target_rate:.1f}/s "
+                f"asked for (the drawn due times offered {self.offered_rate:.1f}/s)"
+            )
+        if not lines:
+            lines.append(
+                f"generators kept the schedule: p99 start lateness "
+                f"{1000 * _percentile(self.dispatch_late, 0.99):.1f} ms, "
+                f"device wait p99 {1000 * _percentile(self.device_waits, 0.99):.1f} ms, "
+                f"busiest generator process at {100 * self.generator_busy:.0f} % of a core"
+            )
+        flows = [flow for flow, _ in self.from_due]
+        notifies = [notify for _, notify in self.from_due]
+        lines.append(
+            f"the due times offered {self.offered_rate:.1f}/s; from each validation's due time "
+            "instead of its create request (the generator's "
+            f"delays included): flow p50 {1000 * _percentile(flows, 0.5):.1f} / p99 "
+            f"{1000 * _percentile(flows, 0.99):.1f} ms, notified p50 "
+            f"{1000 * _percentile(notifies, 0.5):.1f} / p99 "
+            f"{1000 * _percentile(notifies, 0.99):.1f} ms"
+        )
+        return lines
 
 
 def run_level(
@@ -694,7 +905,7 @@ def run_level(
         counts[0] += total - sum(counts)
         started = time.perf_counter()
         for connection, n, c in zip(active, loops, counts, strict=True):
-            connection.send((n, c))
+            connection.send(("closed", n, c))
         answers = [connection.recv() for connection in active]
         return answers, time.perf_counter() - started
 
@@ -712,12 +923,71 @@ def run_level(
         errors=[e for a in answers for e in a["errors"]],
         cpu={part: after[part] - before[part] for part in after},
         generator_cpu=sum(a["cpu"] for a in answers),
+        generator_busy=max(a["cpu"] / a["wall"] if a["wall"] else 0.0 for a in answers),
+    )
+
+
+def run_open(
+    deployment: Deployment,
+    workers: list[Connection],
+    rate: float,
+    count: int,
+    warmup: int,
+    *,
+    poisson: bool,
+) -> LevelResult:
+    """Warm up, then start ``count`` validations at ``rate`` per second over the generators."""
+
+    def run(total: int, seed: int) -> tuple[list[dict[str, Any]], float]:
+        start = time.monotonic() + 0.2  # every generator has its schedule before the first is due
+        for index, connection in enumerate(workers):
+            share = total // len(workers) + (1 if index < total % len(workers) else 0)
+            connection.send(
+                (
+                    "open",
+                    Schedule(
+                        start=start,
+                        rate=rate / len(workers),
+                        count=share,
+                        poisson=poisson,
+                        phase=index / rate,
+                        seed=seed * 100 + index,
+                    ),
+                )
+            )
+        return [connection.recv() for connection in workers], start
+
+    run(warmup, 1)
+    deployment.restart_profiles()
+    before = deployment.cpu()
+    answers, start = run(count, 2)
+    after = deployment.cpu()
+    last_due = max(a["last_due"] for a in answers)
+    return LevelResult(
+        concurrency=0,
+        count=count,
+        seconds=max(a["ended"] for a in answers) - start,
+        flows=[f for a in answers for f in a["flows"]],
+        notifies=[n for a in answers for n in a["notifies"]],
+        errors=[e for a in answers for e in a["errors"]],
+        cpu={part: after[part] - before[part] for part in after},
+        generator_cpu=sum(a["cpu"] for a in answers),
+        generator_busy=max(a["cpu"] / a["wall"] if a["wall"] else 0.0 for a in answers),
+        target_rate=rate,
+        offered_rate=count / (last_due - start) if last_due > start else 0.0,
+        dispatch_late=[x for a in answers for x in a["dispatch_late"]],
+        device_waits=[x for a in answers for x in a["device_waits"]],
+        load=os.getloadavg()[0],
+        from_due=[x for a in answers for x in a["from_due"]],
     )
 
 
 def benchmark(arguments: argparse.Namespace) -> None:
     """Run the validation benchmark on one configuration and print its figures."""
-    levels = [int(level) for level in arguments.levels.split(",")]
+    levels_text = arguments.levels
+    if levels_text is None:
+        levels_text = {None: "1,16,64", "half": "16,64"}.get(arguments.rate, "")
+    levels = [int(level) for level in levels_text.split(",") if level]
     with (
         tempfile.TemporaryDirectory(prefix="sceau-bench-") as temp,
         deploy(arguments.config, Path(temp), arguments.profile) as deployment,
@@ -751,10 +1021,36 @@ def benchmark(arguments: argparse.Namespace) -> None:
         time.sleep(1.0)  # every stream subscribed before the first operation
         results = []
         try:
-            for concurrency in levels:
+            for asked in levels:
+                concurrency = min(asked, len(records))
+                if any(result.concurrency == concurrency for result in results):
+                    continue
+                if concurrency < asked:
+                    print(
+                        f"concurrency {asked} runs as {concurrency}: each device runs one "
+                        "validation at a time (raise --users)",
+                        file=sys.stderr,
+                    )
                 count = arguments.count if concurrency > 1 else max(50, arguments.count // 10)
+                if arguments.rate == "half" and arguments.peak_count:
+                    count = arguments.peak_count
                 warmup = max(concurrency * 2, count // 10)
                 results.append(run_level(deployment, workers, concurrency, count, warmup))
+            if arguments.rate is not None:
+                if arguments.rate == "half":
+                    rate = max(result.rate for result in results) / 2
+                else:
+                    rate = float(arguments.rate)
+                results.append(
+                    run_open(
+                        deployment,
+                        workers,
+                        rate,
+                        arguments.count,
+                        max(10, arguments.count // 10),
+                        poisson=arguments.arrivals == "poisson",
+                    )
+                )
         finally:
             for connection in workers:
                 connection.send(None)
@@ -777,14 +1073,14 @@ def report(
         f"{arguments.generators} generator processes, {os.cpu_count()} CPUs"
     )
     header = (
-        f"{'conc':>4} {'valid.':>6} {'val/s':>7} {'flow p50':>9} {'p99':>7} "
+        f"{'load':>9} {'valid.':>6} {'val/s':>7} {'flow p50':>9} {'p99':>7} "
         f"{'notif p50':>9} {'p99':>7} {'srv ms/v':>8} {'pg ms/v':>7} {'ngx ms/v':>8} "
-        f"{'gen ms/v':>8} {'errors':>6}"
+        f"{'gen ms/v':>8} {'gen/srv':>7} {'gen core':>8} {'errors':>6}"
     )
     print(header)
     for result in results:
         print(
-            f"{result.concurrency:>4} {len(result.flows):>6} {result.rate:>7.1f} "
+            f"{result.label:>9} {len(result.flows):>6} {result.rate:>7.1f} "
             f"{1000 * _percentile(result.flows, 0.5):>7.1f}ms "
             f"{1000 * _percentile(result.flows, 0.99):>5.1f}ms "
             f"{1000 * _percentile(result.notifies, 0.5):>7.1f}ms "
@@ -792,14 +1088,52 @@ def report(
             f"{result.per_validation_ms('server'):>8.2f} "
             f"{result.per_validation_ms('postgres'):>7.2f} "
             f"{result.per_validation_ms('nginx'):>8.2f} "
-            f"{1000 * result.generator_cpu / max(1, len(result.flows)):>8.2f} "
+            f"{result.generator_ms:>8.2f} "
+            f"{result.generator_ratio:>7.2f} "
+            f"{100 * result.generator_busy:>7.0f}% "
             f"{len(result.errors):>6}"
         )
         for error in sorted(set(result.errors))[:5]:
             print(f"     error: {error}")
-    best = max(results, key=lambda r: r.rate)
+        for verdict in result.verdicts():
+            print(f"     {verdict}")
+    print(
+        "gen ms/v: the load generators' own CPU per validation (RP client, devices' signatures, "
+        "VOPRF blinding, event streams); gen/srv: that ÷ the Sceau server processes' CPU "
+        "(srv ms/v); gen core: the busiest generator process's CPU ÷ its wall time "
+        "(one Python process cannot use more than 100 %)"
+    )
+    closed = [result for result in results if result.concurrency]
+    opened = [result for result in results if not result.concurrency]
+    if not closed:
+        closed = opened
+    best = max(closed, key=lambda r: r.rate)
     server_ms = best.per_validation_ms("server")
     cores = os.cpu_count() or 1
+    generators = min(cores, arguments.generators)
+    print(
+        f"what the client costs: {best.generator_ms:.2f} ms of generator CPU per validation, "
+        f"{best.generator_ratio:.2f}x the server's, at {best.label}; "
+        f"{arguments.generators} generator processes alone could start about "
+        f"{1000 * generators / best.generator_ms:,.0f} validations/s on {generators} of the "
+        f"{cores} cores, which the server shares"
+    )
+    for result in opened:
+        print(
+            f"open loop at {result.target_rate:.1f}/s ({arguments.arrivals} arrivals"
+            + (
+                f", half the closed-loop peak of {2 * result.target_rate:.1f}/s at {best.label}"
+                if arguments.rate == "half"
+                else ""
+            )
+            + f"): p99 created → notified {1000 * _percentile(result.notifies, 0.99):.1f} ms"
+            + (
+                " (issue 7's target at half the peak: ≤ 20 ms, "
+                + ("met)" if _percentile(result.notifies, 0.99) <= 0.020 else "not met)")
+                if arguments.rate == "half"
+                else ""
+            )
+        )
     print(
         f"peak RSS of a server process: {deployment.peak_rss():.0f} MiB; "
         f"server-only ceiling at {server_ms:.2f} ms/validation: "
@@ -814,7 +1148,7 @@ def report(
     print(
         "privacyIDEA 3.14 push token on this machine: 123 ms of server CPU per authentication, "
         f"13.7/s with 16 clients; Sceau here: {server_ms:.2f} ms "
-        f"({123 / server_ms:,.0f}x less CPU), {best.rate:.0f}/s at concurrency {best.concurrency}"
+        f"({123 / server_ms:,.0f}x less CPU), {best.rate:.0f}/s at {best.label}"
     )
     if arguments.json:
         with Path(arguments.json).open("a") as out:
@@ -824,6 +1158,13 @@ def report(
                         {
                             "config": deployment.name,
                             "concurrency": result.concurrency,
+                            "target_rate": result.target_rate,
+                            "generator_ratio": result.generator_ratio,
+                            "generator_busy": result.generator_busy,
+                            "dispatch_late_p99_ms": 1000 * _percentile(result.dispatch_late, 0.99),
+                            "device_wait_p99_ms": 1000 * _percentile(result.device_waits, 0.99),
+                            "notify_p99_from_due_ms": 1000
+                            * _percentile([n for _, n in result.from_due], 0.99),
                             "validations": len(result.flows),
                             "rate": result.rate,
                             "flow_p50_ms": 1000 * _percentile(result.flows, 0.5),
@@ -833,7 +1174,7 @@ def report(
                             "server_ms": result.per_validation_ms("server"),
                             "postgres_ms": result.per_validation_ms("postgres"),
                             "nginx_ms": result.per_validation_ms("nginx"),
-                            "generator_ms": 1000 * result.generator_cpu / max(1, len(result.flows)),
+                            "generator_ms": result.generator_ms,
                             "errors": len(result.errors),
                             "peak_rss_mib": deployment.peak_rss(),
                         }
@@ -1014,7 +1355,28 @@ def main() -> None:
     """Parse the arguments and run the chosen benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", choices=["sqlite", "postgres", "cluster"], default="sqlite")
-    parser.add_argument("--levels", default="1,16,64", help="concurrency levels")
+    parser.add_argument(
+        "--levels",
+        help="closed-loop concurrency levels (default 1,16,64; with --rate: none, or 16,64 for "
+        "--rate half)",
+    )
+    parser.add_argument(
+        "--rate",
+        help="then run --count validations open loop, started at R per second over the "
+        "generators; 'half': half the best closed-loop rate of the levels run",
+    )
+    parser.add_argument(
+        "--arrivals",
+        choices=["poisson", "even"],
+        default="poisson",
+        help="open loop: Poisson arrivals or evenly spaced ones",
+    )
+    parser.add_argument(
+        "--peak-count",
+        type=int,
+        default=0,
+        help="--rate half: validations per closed-loop level measuring the peak (default --count)",
+    )
     parser.add_argument("--count", type=int, default=1000, help="validations per level")
     parser.add_argument("--users", type=int, default=128, help="users with an active device")
     parser.add_argument("--generators", type=int, default=2, help="load-generator processes")
@@ -1031,6 +1393,12 @@ def main() -> None:
         "--profile", help="run the server under cProfile and write its profile to this file"
     )
     arguments = parser.parse_args()
+    if arguments.rate not in (None, "half"):
+        try:
+            if float(arguments.rate) <= 0:
+                raise ValueError(arguments.rate)
+        except ValueError:
+            sys.exit("--rate takes validations per second (a positive number) or 'half'")
     if arguments.profile and arguments.config == "cluster":
         sys.exit("--profile profiles one server node: use --config sqlite or postgres")
     if not shutil.which("nginx") and arguments.config == "cluster":

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,6 +33,7 @@ from sceau_server.audit import (
     AuditEvidenceInvalid,
     AuditTruncated,
     Checkpoint,
+    _entry_bytes,
     append_checkpoint_journal,
     checkpoint_public_key_path,
     cli_audit_verify,
@@ -913,3 +916,48 @@ def test_ten_thousand_entries_verify_in_batches(
     elapsed = time.perf_counter() - started
     assert (report.entries, report.checkpoints) == (10_000, 4)
     print(f"\nverified 10 000 entries and 4 checkpoints in {elapsed:.2f} s")  # Not asserted.
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(
+    seq=st.integers(1, 2**40),
+    at=st.integers(0, 2**33),
+    event=st.text(max_size=12),
+    actor=st.text(max_size=12),
+    subject=st.text(max_size=12),
+    data=st.dictionaries(st.text(max_size=8), _JSON_VALUES, max_size=4),
+    prev=st.text(max_size=12),
+)
+def test_an_appended_entry_hashes_as_the_rule_says(
+    seq: int, at: int, event: str, actor: str, subject: str, data: dict[str, Any], prev: str
+) -> None:
+    # The append writes the entry around its data's JCS bytes instead of encoding it twice.
+    spliced = _entry_bytes(
+        seq=seq,
+        at=at,
+        event=event,
+        actor=actor,
+        subject=subject,
+        data=canonical_json(data),
+        prev=prev,
+    )
+    whole = canonical_json(
+        {
+            "seq": seq,
+            "at": at,
+            "event": event,
+            "actor": actor,
+            "subject": subject,
+            "data": data,
+            "prev": prev,
+        }
+    )
+    assert spliced == whole

@@ -268,18 +268,37 @@ def compute_entry_hash(
     *, seq: int, at: int, event: str, actor: str, subject: str, data: Mapping[str, Any], prev: str
 ) -> str:
     """The hash of one entry, per the rule in this module's docstring."""
-    body = canonical_json(
-        {
-            "seq": seq,
-            "at": at,
-            "event": event,
-            "actor": actor,
-            "subject": subject,
-            "data": data,
-            "prev": prev,
-        }
+    return _hash_entry(
+        canonical_json(
+            {
+                "seq": seq,
+                "at": at,
+                "event": event,
+                "actor": actor,
+                "subject": subject,
+                "data": data,
+                "prev": prev,
+            }
+        )
     )
+
+
+def _hash_entry(body: bytes) -> str:
     return b64url_encode(sha256(AUDIT_LABEL.encode("ascii") + b"\x00" + body))
+
+
+def _entry_bytes(
+    *, seq: int, at: int, event: str, actor: str, subject: str, data: bytes, prev: str
+) -> bytes:
+    """The JCS bytes that :func:`compute_entry_hash` hashes, around ``data`` already in JCS.
+
+    JCS writes a member's value as that value's own JCS bytes, and the members in key order:
+    ``actor``, ``at``, ``data``, ``event``, ``prev``, ``seq``, ``subject``. Appending an event
+    thus encodes its data once.
+    """
+    head = canonical_json({"actor": actor, "at": at})
+    tail = canonical_json({"event": event, "prev": prev, "seq": seq, "subject": subject})
+    return head[:-1] + b',"data":' + data + b"," + tail[1:]
 
 
 def evidence_digest(value: Mapping[str, Any] | str) -> str:
@@ -399,7 +418,6 @@ def record_event(
     data_text = canonical_json(data)  # InvalidEncoding is a ValueError.
     if len(data_text) > MAX_DATA_BYTES:
         raise ValueError(f"audit data must be at most {MAX_DATA_BYTES} bytes of JSON")
-    value = parse_json_object(data_text, field="data")  # Tuples become lists, as in JSON.
 
     lock = _LOCK_HEAD_SQL
     if session.get_bind().dialect.name == "postgresql":
@@ -410,8 +428,16 @@ def record_event(
     else:
         last_seq, last_hash = _rebuild_head(session.connection())
     seq = last_seq + 1
-    entry_hash = compute_entry_hash(
-        seq=seq, at=now, event=event, actor=actor, subject=subject, data=value, prev=last_hash
+    entry_hash = _hash_entry(
+        _entry_bytes(
+            seq=seq,
+            at=now,
+            event=event,
+            actor=actor,
+            subject=subject,
+            data=data_text,
+            prev=last_hash,
+        )
     )
     moved = driver_rowcount(session, _MOVE_HEAD_SQL, (seq, entry_hash, last_seq))
     if moved != 1:

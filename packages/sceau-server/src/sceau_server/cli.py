@@ -3,7 +3,8 @@
 
 ::
 
-    sceau serve [--host H] [--port P] [--tls-cert FILE --tls-key FILE] [--no-access-log]
+    sceau serve [--host H] [--port P] [--workers N] [--tls-cert FILE --tls-key FILE]
+                [--no-access-log]
     sceau admin db upgrade
     sceau admin rp create NAME [--scopes S ...] [--callback-allow URL ...]
     sceau admin outbox [--phone +33…] [--limit N]
@@ -22,7 +23,9 @@ Every command reads its configuration from the ``SCEAU_*`` environment variables
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 from typing import Any
@@ -41,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server (migrates the database first)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=_at_least_one,
+        metavar="N",
+        help="server processes sharing the port, above 1 on PostgreSQL only "
+        "(default: SCEAU_WORKERS, else 1)",
+    )
     serve.add_argument("--tls-cert", help="PEM certificate chain, to terminate TLS")
     serve.add_argument("--tls-key", help="PEM private key of the certificate")
     serve.add_argument(
@@ -106,6 +116,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def _operator_arguments(parser: argparse.ArgumentParser) -> None:
     """What every operator action records in the audit log."""
     parser.add_argument("--operator", required=True, help="the operator's name")
@@ -138,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
     import uvicorn
+    from sqlalchemy.engine import make_url
 
     from sceau_server.api import create_app
     from sceau_server.api.streams import closing_server
@@ -145,6 +166,14 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
 
     if bool(arguments.tls_cert) != bool(arguments.tls_key):
         print("sceau: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    workers = arguments.workers or settings.workers
+    if workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
+        print(
+            "sceau: several workers need PostgreSQL, because SQLite has a single writer "
+            "and tells only its own process of new operations.",
+            file=sys.stderr,
+        )
         return 2
     from sceau_server.services.sms import default_sender
     from sceau_server.services.verifier import load_verifier
@@ -156,22 +185,11 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
         print(f"sceau: configuration error: {error}", file=sys.stderr)
         return 2
     upgrade(settings.database_url)
+    if workers > 1:
+        return _serve_workers(settings, arguments, workers)
     app = create_app(settings)
     # Ctrl+C or SIGTERM ends the open event streams, so the server stops at once.
-    server = closing_server(
-        uvicorn.Config(
-            app,
-            host=arguments.host,
-            port=arguments.port,
-            ssl_certfile=arguments.tls_cert,
-            ssl_keyfile=arguments.tls_key,
-            proxy_headers=False,
-            server_header=False,
-            log_level="info",
-            access_log=not arguments.no_access_log,
-        ),
-        app.state.streams,
-    )
+    server = closing_server(uvicorn.Config(app, **_server_options(arguments)), app.state.streams)
     # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again for the
     # previous handler: a graceful stop is a normal exit, without a traceback.
     previous = signal.signal(signal.SIGTERM, _stopped)
@@ -185,12 +203,143 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _server_options(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The uvicorn settings of ``sceau serve``, but the application."""
+    return {
+        "host": arguments.host,
+        "port": arguments.port,
+        "ssl_certfile": arguments.tls_cert,
+        "ssl_keyfile": arguments.tls_key,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "info",
+        "access_log": not arguments.no_access_log,
+    }
+
+
 class _Stopped(Exception):
     """SIGTERM arrived after the server stopped gracefully."""
 
 
 def _stopped(_signum: int, _frame: Any) -> None:
     raise _Stopped
+
+
+def _serve_workers(settings: Settings, arguments: argparse.Namespace, workers: int) -> int:
+    """Run ``workers`` server processes on one listening socket, bound here once.
+
+    Each worker builds its own application (database pool, notifier listener, background
+    tasks), as one node of a cluster does. SIGINT or SIGTERM stops every worker gracefully; a
+    worker that ends on its own stops the others, and the command then fails: a node never
+    goes on at part of its capacity without saying so.
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    import uvicorn
+
+    from sceau_server.services.context import ServerContext
+
+    # The workers would otherwise race to create the server signing key of a new database.
+    ServerContext.create(settings).close()
+    options = _server_options(arguments)
+    # Bound here, so that the port is taken once; the application string is never loaded here.
+    listener = uvicorn.Config("sceau_server.api:create_app", factory=True, **options).bind_socket()
+    spawn = multiprocessing.get_context("spawn")
+    processes = [
+        spawn.Process(
+            target=_worker, args=(settings, options, listener), name=f"sceau-worker-{number}"
+        )
+        for number in range(1, workers + 1)
+    ]
+    stopping = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        # The first signal stops gracefully; another one forces the stop, as for one process.
+        forward = signal.SIGINT if stopping else signal.SIGTERM
+        stopping = True
+        for process in processes:
+            if process.pid is not None and process.exitcode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, forward)
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    failed = False
+    try:
+        for process in processes:
+            if stopping:
+                break
+            process.start()
+        running = [process for process in processes if process.pid is not None]
+        while running:
+            ended = set(wait([process.sentinel for process in running]))
+            for process in [process for process in running if process.sentinel in ended]:
+                running.remove(process)
+                process.join()
+                code = process.exitcode
+                if stopping and code in (0, -signal.SIGTERM, -signal.SIGINT):
+                    continue
+                failed = True
+                print(
+                    f"sceau: {process.name} (process {process.pid}) {_ended(code)}"
+                    + ("." if stopping else "; stopping the other workers."),
+                    file=sys.stderr,
+                )
+                if not stopping:
+                    stop(signal.SIGTERM, None)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        listener.close()
+    if failed:
+        print("sceau: server stopped after a worker failed.", file=sys.stderr)
+        return 1
+    print("sceau: server stopped.", file=sys.stderr)
+    return 0
+
+
+def _ended(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+def _worker(settings: Settings, options: dict[str, Any], listener: Any) -> None:
+    """One worker of ``sceau serve --workers N``: a whole server on the shared socket."""
+    signal.signal(signal.SIGTERM, _stopped)
+    server = None
+    try:
+        import uvicorn
+
+        from sceau_server.api import create_app
+        from sceau_server.api.streams import closing_server
+
+        app = create_app(settings)
+        server = closing_server(uvicorn.Config(app, **options), app.state.streams)
+        _stop_with_parent(server)
+        server.run(sockets=[listener])
+    except (KeyboardInterrupt, _Stopped):
+        return
+    if server is None or not server.started:
+        sys.exit(3)  # uvicorn's code for a server that could not start
+
+
+def _stop_with_parent(server: Any) -> None:
+    """Stop the worker gracefully if the command dies without stopping it (kill -9)."""
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        server.should_exit = True
+
+    threading.Thread(target=watch, name="sceau-parent-watch", daemon=True).start()
 
 
 def _admin(settings: Settings, arguments: argparse.Namespace) -> int:

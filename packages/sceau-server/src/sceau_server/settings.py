@@ -119,6 +119,7 @@ class Settings:
     resets_per_day: int = 3
     password_verifier: str | None = None
     sms_outbox: str = "clear"
+    workers: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -168,6 +169,7 @@ class Settings:
             resets_per_day=_int(env, "SCEAU_RESETS_PER_DAY", 3, minimum=1),
             password_verifier=env.get("SCEAU_PASSWORD_VERIFIER") or None,
             sms_outbox=env.get("SCEAU_SMS_OUTBOX") or "clear",
+            workers=_int(env, "SCEAU_WORKERS", 1, minimum=1),
         )
         settings.check()
         return settings

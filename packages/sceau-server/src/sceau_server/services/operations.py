@@ -737,6 +737,7 @@ def evaluate_counted(
     )
     if left <= 0:
         _lock(ctx, session, activation, operation_id, window, now)
+    repository.save_attempt_state(session, activation)
     repository.insert_attempt(
         session,
         activation_id=activation.id,
@@ -796,6 +797,7 @@ def clear_attempt(session: Session, activation: Activation, attempt: OpenAttempt
     activation.failures = 0
     if attempt.locked:
         _lift_lock(session, activation, now)
+    repository.save_attempt_state(session, activation)
 
 
 def refusal(

@@ -65,6 +65,7 @@ __all__ = [
     "purge_nonces",
     "remember_new_nonce",
     "remember_nonce",
+    "save_attempt_state",
     "supersede_open_resets",
     "supersede_unused_activations",
     "suspend_if_live",
@@ -530,6 +531,30 @@ class OpenAttempt:
     operation_id: str | None
     counter: int
     locked: bool
+
+
+def save_attempt_state(session: Session, activation: Activation) -> None:
+    """Write the activation's failures, locks and lock times as the object now holds them.
+
+    One driver statement instead of the ORM's flush of the object; the object is marked as
+    holding what the row holds, so that no flush writes them again.
+    """
+    values = (
+        activation.failures,
+        activation.locks,
+        activation.locked_until,
+        activation.blocked_at,
+    )
+    for name, value in zip(
+        ("failures", "locks", "locked_until", "blocked_at"), values, strict=True
+    ):
+        set_committed_value(activation, name, value)
+    driver_rowcount(
+        session,
+        "UPDATE activations SET failures = ?, locks = ?, locked_until = ?, blocked_at = ? "
+        "WHERE id = ?",
+        (*values, activation.id),
+    )
 
 
 def latest_open_attempt(
