@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import MetaData
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
+
+_DRIVER = "sceau.driver"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -38,13 +41,12 @@ def driver_cursor(
     are raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``…), as through the ORM.
     """
     session.flush()
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
+    driver, dialect = _driver(session)
+    if dialect.name == "postgresql":
         sql = sql.replace("?", "%s")
         if for_update:
             sql += " FOR UPDATE"
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    dialect = connection.dialect
+    cursor = driver.cursor()
     try:
         cursor.execute(sql, parameters)
     except dialect.loaded_dbapi.Error as error:
@@ -56,6 +58,22 @@ def driver_cursor(
         cursor.close()
         raise
     return cursor
+
+
+def _driver(session: Session) -> tuple[Any, Dialect]:
+    """The driver connection of the session's transaction, and its dialect.
+
+    Kept in the session for the transaction: asking the session each time costs more than the
+    statement.
+    """
+    transaction = session.get_transaction()
+    cached = session.info.get(_DRIVER)
+    if cached is not None and cached[0] is transaction and cached[0].is_active:
+        return cached[1], cached[2]
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    session.info[_DRIVER] = (session.get_transaction(), driver, connection.dialect)
+    return driver, connection.dialect
 
 
 def driver_rowcount(session: Session, sql: str, parameters: tuple[Any, ...]) -> int:

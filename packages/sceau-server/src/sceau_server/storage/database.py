@@ -7,11 +7,16 @@ the write lock first, so a read-then-update (a counter, a status) cannot interle
 writer. On PostgreSQL the same code takes row locks with ``SELECT … FOR UPDATE`` (the SQLite
 dialect omits that clause) and relies on conditional ``UPDATE … WHERE`` statements.
 
-SQLite has one writer at a time. A writer that finds the lock taken sleeps in SQLite's busy
-handler with growing sleeps (up to 100 ms each) and polls again, which under load adds tens of
-milliseconds to a request that only had to wait for one commit. So the write transactions of one
-process queue on a lock of their own instead, and are woken as soon as the previous one commits;
-the busy timeout still covers writers in other processes (``sceau admin``).
+SQLite has one writer at a time, and each durable COMMIT costs an fsync (a few milliseconds).
+A writer that finds the lock taken sleeps in SQLite's busy handler with growing sleeps (up to
+100 ms each), so the write transactions of one process queue on a lock of their own instead (the
+busy timeout still covers writers in other processes: ``sceau admin``). And they commit in groups:
+the write transactions that queue while one runs join one SQLite transaction on one connection,
+each in a SAVEPOINT of its own, and one COMMIT (one fsync) covers them all. A job sees every
+earlier job's writes, as after ``BEGIN IMMEDIATE``; a job that raises rolls back to its savepoint
+and gets its exception, and the others go on. No job returns before the COMMIT that covers its
+work has succeeded (its after-commit callbacks run only then); if that COMMIT fails, every job of
+the group fails with :class:`CommitFailed`. The job that finds nobody queued behind it commits.
 
 A PostgreSQL connection is checked for liveness (one ``SELECT 1``) only when it comes out of the
 pool after resting there for ``ping_after_idle`` seconds, not on every checkout: a connection in
@@ -28,22 +33,28 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "after_commit"]
+__all__ = ["CommitFailed", "Database", "after_commit"]
 
 _BUSY_TIMEOUT_MS = 30_000
 _PING_AFTER_IDLE_S = 1.0
 _RECYCLE_S = 1800
 _IDLE_SINCE = "sceau.idle_since"
 _AFTER_COMMIT = "sceau.after_commit"
+_MAX_GROUP = 32
 _log = logging.getLogger("sceau.database")
+
+
+class CommitFailed(Exception):
+    """The COMMIT that was to cover a write transaction failed: none of its work was kept."""
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -77,7 +88,25 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
         # Straight to the driver: the statement needs none of the engine's machinery.
         connection.connection.driver_connection.execute(begin)
 
+    # The same for the savepoint of each grouped write transaction: the dialect would compile
+    # a clause for each (a third of the cost of a small write transaction).
+    dialect: Any = engine.dialect
+    for method, statement in (
+        ("do_savepoint", "SAVEPOINT {}"),
+        ("do_release_savepoint", "RELEASE SAVEPOINT {}"),
+        ("do_rollback_to_savepoint", "ROLLBACK TO SAVEPOINT {}"),
+    ):
+        setattr(dialect, method, _driver_statement(statement))
     return engine
+
+
+def _driver_statement(statement: str) -> Callable[[Connection, str], None]:
+    """A dialect method that runs ``statement`` for a savepoint name straight on the driver."""
+
+    def run(connection: Connection, name: str) -> None:
+        connection.connection.driver_connection.execute(statement.format(name))  # type: ignore[union-attr]
+
+    return run
 
 
 def _postgres_engine(url: str, *, pool_size: int, ping_after_idle: float) -> Engine:
@@ -124,34 +153,38 @@ class Database:
             self._read_engine = self._write_engine
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
         self._read = sessionmaker(self._read_engine, expire_on_commit=False)
-        # Reentrant: a nested write would wait for itself; it fails on the busy timeout instead.
-        self._writer: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self._group = _GroupCommit(self._write_engine) if self.is_sqlite else None
 
     @property
     def engine(self) -> Engine:
         """The engine used for writes and migrations."""
         return self._write_engine
 
+    @property
+    def queued_writes(self) -> int:
+        """Write transactions waiting for their turn (SQLite; always 0 on PostgreSQL)."""
+        return self._group.queued if self._group is not None else 0
+
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
-        with self._writer_turn(), self._write() as session:
-            with session.begin():
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success.
+
+        On SQLite it may share its COMMIT with other write transactions (see the module's
+        documentation); it returns only once that COMMIT has succeeded.
+        """
+        if self._group is not None:
+            with self._group.job() as (session, callbacks):
                 yield session
-            callbacks = session.info.pop(_AFTER_COMMIT, ())
+        else:
+            with self._write() as session:
+                with session.begin():
+                    yield session
+                callbacks = session.info.pop(_AFTER_COMMIT, [])
         for callback in callbacks:
             try:
                 callback()
             except Exception:
                 _log.exception("an after-commit callback failed")
-
-    @contextmanager
-    def _writer_turn(self) -> Iterator[None]:
-        if self._writer is None:
-            yield
-            return
-        with self._writer:
-            yield
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -161,6 +194,154 @@ class Database:
 
     def dispose(self) -> None:
         """Close every pooled connection."""
+        if self._group is not None:
+            self._group.close()
         self._write_engine.dispose()
         if self._read_engine is not self._write_engine:
             self._read_engine.dispose()
+
+
+@dataclass(eq=False)
+class _Group:
+    """Write transactions sharing one SQLite transaction, and so one COMMIT."""
+
+    committed: threading.Event = field(default_factory=threading.Event)
+    jobs: int = 0
+    """Jobs whose work the transaction holds (a job that raised holds none)."""
+    error: BaseException | None = None
+
+
+class _GroupCommit:
+    """The SQLite write transactions of one process, committed in groups."""
+
+    def __init__(self, engine: Engine, max_jobs: int = _MAX_GROUP) -> None:
+        self._engine = engine
+        self._max_jobs = max_jobs
+        self._turn = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queued = 0
+        self._connection: Connection | None = None
+        self._group: _Group | None = None
+        self._inside = threading.local()
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for their turn."""
+        return self._queued
+
+    @contextmanager
+    def job(self) -> Iterator[tuple[Session, list[Callable[[], None]]]]:
+        """One write transaction: a session in a savepoint of the group's transaction.
+
+        Yields the session and the list that receives its after-commit callbacks once the
+        COMMIT covering the job has succeeded.
+        """
+        if getattr(self._inside, "active", False):
+            # The job would wait for its own group to commit.
+            raise RuntimeError("a write transaction cannot start inside another one")
+        with self._queue_lock:
+            self._queued += 1
+        self._turn.acquire()
+        with self._queue_lock:
+            self._queued -= 1
+        try:
+            group, connection = self._join()
+        except BaseException:
+            self._turn.release()
+            raise
+        self._inside.active = True
+        session = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        callbacks: list[Callable[[], None]] = []
+        try:
+            session.begin()
+            yield session, callbacks
+            session.commit()
+        except BaseException as error:
+            self._inside.active = False
+            self._job_failed(session, group, connection, error)
+            raise
+        self._inside.active = False
+        callbacks.extend(session.info.pop(_AFTER_COMMIT, ()))
+        session.close()
+        group.jobs += 1
+        self._end_turn(group)
+        group.committed.wait()
+        if group.error is not None:
+            raise CommitFailed("the write transaction was not committed") from group.error
+
+    def _join(self) -> tuple[_Group, Connection]:
+        """The open group and its connection, beginning them if there are none (turn held)."""
+        if self._group is not None and self._connection is not None:
+            return self._group, self._connection
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        try:
+            self._connection.begin()
+        except BaseException:
+            self._discard_connection()
+            raise
+        self._group = _Group()
+        return self._group, self._connection
+
+    def _job_failed(
+        self, session: Session, group: _Group, connection: Connection, error: BaseException
+    ) -> None:
+        """Roll the job back to its savepoint; fail the whole group if that cannot be done."""
+        intact = False
+        try:
+            session.rollback()
+            session.close()
+            # Some errors (disk full, I/O) make SQLite roll the whole transaction back.
+            intact = bool(connection.connection.driver_connection.in_transaction)  # type: ignore[union-attr]
+        except Exception:
+            _log.exception("a failed write transaction could not be rolled back to its savepoint")
+        if intact:
+            self._end_turn(group)
+            return
+        group.error = error
+        self._discard_connection()
+        self._group = None
+        group.committed.set()
+        self._turn.release()
+
+    def _end_turn(self, group: _Group) -> None:
+        """Let the next queued job join the group, or commit the group if none is queued."""
+        with self._queue_lock:
+            queued = self._queued
+        if queued and group.jobs < self._max_jobs:
+            self._turn.release()
+            return
+        connection = self._connection
+        assert connection is not None
+        try:
+            if group.jobs:
+                connection.commit()
+            else:
+                connection.rollback()
+        except BaseException as error:
+            group.error = error
+            self._discard_connection()
+        finally:
+            self._group = None
+            group.committed.set()
+            self._turn.release()
+
+    def _discard_connection(self) -> None:
+        """Close the connection after a failure, rolling back what it still holds."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.invalidate()
+            connection.close()
+        except Exception:
+            _log.exception("a failed write connection could not be closed")
+
+    def close(self) -> None:
+        """Close the connection, once no job is running."""
+        with self._turn:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
