@@ -68,7 +68,12 @@ def _driver(session: Session) -> tuple[Any, Dialect]:
     """
     transaction = session.get_transaction()
     cached = session.info.get(_DRIVER)
-    if cached is not None and cached[0] is transaction and cached[0].is_active:
+    if (
+        cached is not None
+        and transaction is not None
+        and cached[0] is transaction
+        and transaction.is_active
+    ):
         return cached[1], cached[2]
     connection = session.connection()
     driver = connection.connection.driver_connection
