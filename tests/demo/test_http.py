@@ -97,6 +97,13 @@ def test_every_template_text_has_its_english_translation() -> None:
     assert not missing, missing
 
 
+def test_every_kind_of_sms_is_named_in_words_on_the_sms_page() -> None:
+    from sceau_server.services.events import ALERTS
+
+    named = set(re.findall(r'"([a-z_]+)": _\(', (TEMPLATES / "sms.html").read_text("utf-8")))
+    assert named == set(ALERTS["fr"])
+
+
 def test_a_wrong_password_is_refused_without_saying_which_part(visitor: Visitor) -> None:
     answer = visitor.post("/banque/connexion", {"identifiant": "marie", "mot_de_passe": "non"})
     assert answer.status_code == 401
@@ -127,6 +134,8 @@ def _activate(demo: DemoProcess, visitor: Visitor) -> None:
     sms_page = text_of(visitor.get("/sms"))
     sms = re.search(r"votre code de confirmation est (\d{6})", sms_page)
     assert sms, sms_page
+    assert "Code de confirmation" in sms_page
+    assert "activation_code" not in sms_page
     step = visitor.post("/telephone/marie/activation", {"activation": code.group(1)})
     assert "Serveur de votre banque vérifié" in text_of(step)
     trivial = visitor.post(
