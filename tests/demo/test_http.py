@@ -67,6 +67,31 @@ def test_the_demo_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())
 
 
+def test_demo_data_made_for_other_ports_is_refused_in_a_sentence(tmp_path: Path) -> None:
+    import socket
+
+    (tmp_path / "demo.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "sceau-url").write_text("http://127.0.0.1:8001\n", encoding="utf-8")
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "sceau_server.demo", "--data", str(tmp_path)),
+            *("--port", str(ports[0]), "--sceau-port", str(ports[1])),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "créées pour le serveur Sceau http://127.0.0.1:8001" in done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["demo.json", "sceau-url"]
+
+
 def test_pages_are_french_first_with_an_english_switch(visitor: Visitor) -> None:
     home = visitor.get("/")
     assert home.status_code == 200

@@ -213,3 +213,29 @@ def test_a_write_transaction_inside_another_is_refused_at_once(database: Databas
         with pytest.raises(RuntimeError), database.write():
             pass
     assert _stored(database) == {"outer"}
+
+
+def test_a_new_database_file_and_its_journal_are_readable_by_their_owner_only(
+    tmp_path: Path,
+) -> None:
+    import os
+    import stat
+
+    previous = os.umask(0o022)  # the usual umask, under which files are world-readable
+    try:
+        database = Database(f"sqlite:///{tmp_path / 'sceau.db'}")
+    finally:
+        os.umask(previous)
+    try:
+        with database.write() as session:
+            session.execute(text("CREATE TABLE kept (value TEXT)"))
+            session.execute(text("INSERT INTO kept VALUES ('wrapped server key')"))
+        modes = {
+            path.name: stat.S_IMODE(path.stat().st_mode)
+            for path in tmp_path.iterdir()
+            if path.name.startswith("sceau.db")
+        }
+    finally:
+        database.dispose()
+    assert modes.get("sceau.db") == 0o600
+    assert modes.get("sceau.db-wal") == 0o600

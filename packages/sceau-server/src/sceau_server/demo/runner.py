@@ -220,6 +220,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 1
     first = not (config.data / "demo.json").exists()
+    # The phones of the demo's people keep the Sceau server's address in their keystores, and
+    # requests are signed over it: data made for one address cannot serve another.
+    address_file = config.data / "sceau-url"
+    if not first and address_file.exists():
+        made_for = address_file.read_text(encoding="utf-8").strip()
+        if made_for != config.sceau_url:
+            print(
+                f"sceau demo : les données de {config.data} ont été créées pour le serveur Sceau "
+                f"{made_for} : relancez la démo avec les mêmes ports, ou choisissez un autre "
+                "dossier avec --data (ou supprimez celui-ci pour repartir de zéro).",
+                file=sys.stderr,
+            )
+            return 2
     print(
         "Sceau — démarrage de la démonstration"
         + (f" (première fois : création des données dans {config.data})" if first else "")
@@ -227,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     config.data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not address_file.exists():
+        address_file.write_text(config.sceau_url + "\n", encoding="utf-8")
     credentials_path = config.data / "demo.json"
     credentials = load_or_create_credentials(credentials_path)
     try:

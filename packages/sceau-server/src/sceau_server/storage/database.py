@@ -28,7 +28,9 @@ and invalidates the whole pool, and the next transactions open new connections.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -131,6 +133,16 @@ def _postgres_engine(url: str, *, pool_size: int, ping_after_idle: float) -> Eng
     return engine
 
 
+def _create_private(path: Path) -> None:
+    """Create a new SQLite file readable by its owner only (an empty file is an empty database).
+
+    It holds the wrapped server keys, the customers' phone numbers and the audit log; SQLite
+    gives its ``-wal`` and ``-shm`` files the same permissions.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Database:
     """The engines and session factories of one database URL."""
 
@@ -144,6 +156,7 @@ class Database:
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(database))
             self._write_engine = _sqlite_engine(url, immediate=True, pool_size=pool_size)
             self._read_engine = _sqlite_engine(url, immediate=False, pool_size=pool_size)
         else:
