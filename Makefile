@@ -2,7 +2,7 @@
 .PHONY: help demo test bench bench-load vectors lock
 
 help:  ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 demo:  ## Install from the lock file, then start Sceau's demo.
 	@scripts/bootstrap
