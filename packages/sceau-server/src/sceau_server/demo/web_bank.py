@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import httpx
@@ -34,7 +36,7 @@ from sceau_server.demo.bank import (
     Product,
 )
 from sceau_server.demo.i18n import Formatter
-from sceau_server.demo.sceau_api import SceauProblem
+from sceau_server.demo.sceau_api import SceauApi, SceauProblem
 from sceau_server.demo.web import (
     event,
     event_stream,
@@ -48,9 +50,45 @@ from sceau_server.demo.web import (
     session_of,
 )
 
-__all__ = ["lock_message", "operation_page", "outcome", "routes", "ttl_choice"]
+__all__ = [
+    "UNREACHABLE",
+    "lock_message",
+    "operation_page",
+    "operation_views",
+    "outcome",
+    "routes",
+    "ttl_choice",
+]
 
 _WAIT_SLICE = 1.5
+
+UNREACHABLE = ": Sceau unreachable, retrying\n\n"
+"""The comment an event stream sends while Sceau does not answer (it retries each second)."""
+
+
+async def operation_views(
+    api: SceauApi, operation_id: str, stopping: threading.Event
+) -> AsyncGenerator[dict[str, Any] | None, None]:
+    """The operation as Sceau sees it after each long poll, or ``None`` when Sceau did not
+    answer (the next poll then waits a second), until ``stopping`` is set."""
+    async with httpx.AsyncClient(
+        base_url=api.base_url, headers=api.auth_headers, timeout=_WAIT_SLICE + 10
+    ) as client:
+        while not stopping.is_set():
+            try:
+                answer = await client.get(
+                    f"/v1/operations/{operation_id}/wait", params={"timeout": _WAIT_SLICE}
+                )
+                view = answer.json()
+                if answer.status_code != 200:
+                    raise SceauProblem(answer.status_code, view)
+            except (httpx.HTTPError, ValueError, SceauProblem):
+                yield None
+                await asyncio.sleep(1.0)
+                continue
+            yield view
+
+
 _SVG_TAG = re.compile(r"<(/?)([A-Za-z]+)((?:\s+[A-Za-z:-]+=\"[^\"<>]*\")*)\s*(/?)>")
 _SVG_ATTRIBUTES = frozenset({"width", "height", "class", "transform", "stroke", "d", "fill"})
 _SVG_ATTRIBUTE = re.compile(r"([A-Za-z:-]+)=\"[^\"<>]*\"")
@@ -292,20 +330,10 @@ async def operation_events(request: Request) -> Response:
 
     async def stream() -> AsyncIterator[str]:
         last: str | None = "unset"
-        async with httpx.AsyncClient(
-            base_url=api.base_url, headers=api.auth_headers, timeout=_WAIT_SLICE + 10
-        ) as client:
-            while not demo.stopping.is_set():
-                try:
-                    answer = await client.get(
-                        f"/v1/operations/{operation_id}/wait", params={"timeout": _WAIT_SLICE}
-                    )
-                    view = answer.json()
-                    if answer.status_code != 200:
-                        raise SceauProblem(answer.status_code, view)
-                except (httpx.HTTPError, ValueError, SceauProblem):
-                    yield ": Sceau unreachable, retrying\n\n"
-                    await asyncio.sleep(1.0)
+        async with aclosing(operation_views(api, operation_id, demo.stopping)) as views:
+            async for view in views:
+                if view is None:
+                    yield UNREACHABLE
                     continue
                 if view["status"] != "pending":
                     settled = await run_in_threadpool(demo.bank.settle, operation_id, view)

@@ -13,11 +13,10 @@ shown ten at a time.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
-import httpx
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -35,7 +34,6 @@ from sceau_server.demo.company import (
     member_of,
     signatures_text,
 )
-from sceau_server.demo.sceau_api import SceauProblem
 from sceau_server.demo.web import (
     event,
     event_stream,
@@ -48,7 +46,7 @@ from sceau_server.demo.web import (
     services,
     session_of,
 )
-from sceau_server.demo.web_bank import operation_page
+from sceau_server.demo.web_bank import UNREACHABLE, operation_page, operation_views
 
 __all__ = ["PAGE_SIZE", "routes"]
 
@@ -272,20 +270,10 @@ async def company_batch_events(request: Request) -> Response:
 
     async def stream() -> AsyncIterator[str]:
         shown: str | None = None
-        async with httpx.AsyncClient(
-            base_url=api.base_url, headers=api.auth_headers, timeout=_WAIT_SLICE + 10
-        ) as client:
-            while not demo.stopping.is_set():
-                try:
-                    answer = await client.get(
-                        f"/v1/operations/{operation_id}/wait", params={"timeout": _WAIT_SLICE}
-                    )
-                    view = answer.json()
-                    if answer.status_code != 200:
-                        raise SceauProblem(answer.status_code, view)
-                except (httpx.HTTPError, ValueError, SceauProblem):
-                    yield ": Sceau unreachable, retrying\n\n"
-                    await asyncio.sleep(1.0)
+        async with aclosing(operation_views(api, operation_id, demo.stopping)) as views:
+            async for view in views:
+                if view is None:
+                    yield UNREACHABLE
                     continue
                 current = await run_in_threadpool(company.follow, operation_id, view)
                 if current["status"] != "pending":
