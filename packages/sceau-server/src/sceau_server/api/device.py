@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
 
 from sceau_core.errors import SceauError
 from sceau_core.httpsig import HttpRequest, SignedRequestInfo
@@ -37,7 +36,7 @@ from sceau_server.api.schemas import (
     ResetStarted,
     ResetStartRequest,
 )
-from sceau_server.api.streams import CLOSING, streams_of
+from sceau_server.api.streams import CLOSING, HeldStream, streams_of
 from sceau_server.errors import AuthenticationFailed, ServiceUnavailable
 from sceau_server.services import activations as activation_service
 from sceau_server.services import biometrics as biometrics_service
@@ -598,29 +597,9 @@ async def events(ctx: Ctx, http: SignedHttp, request: Request) -> StreamingRespo
                     event = {"id": message}
                 yield f"event: operation\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
 
-    return _Stream(
+    return HeldStream(
         stream(),
         close=listening.__aexit__,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store"},
     )
-
-
-class _Stream(StreamingResponse):
-    """A streaming response that releases its subscription however the response ends."""
-
-    def __init__(
-        self,
-        content: AsyncIterator[str],
-        *,
-        close: Callable[[None, None, None], Awaitable[bool | None]],
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(content, **kwargs)
-        self._close = close
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            await self._close(None, None, None)
