@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import MetaData
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 _DRIVER = "sceau.driver"
+_PINNED = "sceau.connection"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -27,6 +29,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def pin_connection(session: Session, connection: Connection) -> None:
+    """Tell the driver path that ``session`` runs on ``connection``, already in its transaction.
+
+    The transactions of :class:`~sceau_server.storage.database.Database` are opened on a
+    connection first and join a session to it, which begins only if some code asks it for
+    something: a transaction whose statements all go through the driver never begins one.
+    """
+    session.info[_PINNED] = (connection.connection.driver_connection, connection.dialect)
+
+
 def driver_cursor(
     session: Session, sql: str, parameters: tuple[Any, ...], *, for_update: bool = False
 ) -> Any:
@@ -40,12 +52,10 @@ def driver_cursor(
     Close the cursor after use. Driver errors
     are raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``…), as through the ORM.
     """
-    session.flush()
+    session.flush()  # returns at once when the session holds no change
     driver, dialect = _driver(session)
     if dialect.name == "postgresql":
-        sql = sql.replace("?", "%s")
-        if for_update:
-            sql += " FOR UPDATE"
+        sql = _postgres_sql(sql, for_update)
     cursor = driver.cursor()
     try:
         cursor.execute(sql, parameters)
@@ -60,12 +70,22 @@ def driver_cursor(
     return cursor
 
 
+@functools.lru_cache(maxsize=512)
+def _postgres_sql(sql: str, for_update: bool) -> str:
+    """``sql`` with psycopg's placeholders (the hot path's statements are a few constants)."""
+    sql = sql.replace("?", "%s")
+    return sql + " FOR UPDATE" if for_update else sql
+
+
 def _driver(session: Session) -> tuple[Any, Dialect]:
     """The driver connection of the session's transaction, and its dialect.
 
     Kept in the session for the transaction: asking the session each time costs more than the
     statement.
     """
+    pinned: tuple[Any, Dialect] | None = session.info.get(_PINNED)
+    if pinned is not None:
+        return pinned
     transaction = session.get_transaction()
     cached = session.info.get(_DRIVER)
     if (

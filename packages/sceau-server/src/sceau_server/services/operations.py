@@ -756,14 +756,22 @@ def evaluate_counted(
     # This attempt is the newest of the window: it counts with those before it.
     window = [now, *_refuse_if_locked(ctx, session, activation, now)]
     # Counted first: the row update and the attempt commit with the answer, or not at all.
-    activation.failures += 1
+    failures = activation.failures + 1
     left = min(
-        ctx.settings.max_failures - activation.failures,
+        ctx.settings.max_failures - failures,
         ctx.settings.window_failures - len(window),
     )
     if left <= 0:
         _lock(ctx, session, activation, operation_id, window, now)
-    repository.save_attempt_state(session, activation)
+    else:
+        repository.save_attempt_state(
+            session,
+            activation,
+            failures=failures,
+            locks=activation.locks,
+            locked_until=activation.locked_until,
+            blocked_at=activation.blocked_at,
+        )
     repository.insert_attempt(
         session,
         activation_id=activation.id,
@@ -790,18 +798,25 @@ def _lock(
     window: list[int],
     now: int,
 ) -> None:
-    activation.locks += 1
-    activation.failures = 0
-    if activation.locks >= ctx.settings.max_locks:
-        activation.blocked_at = now
-        activation.locked_until = None
+    locks = activation.locks + 1
+    blocked_at, locked_until = activation.blocked_at, None
+    if locks >= ctx.settings.max_locks:
+        blocked_at = now
     else:
-        until = now + ctx.settings.lock_duration(activation.locks)
+        locked_until = now + ctx.settings.lock_duration(locks)
         if len(window) >= ctx.settings.window_failures:
-            until = max(
-                until, window[ctx.settings.window_failures - 1] + ctx.settings.window_seconds
+            locked_until = max(
+                locked_until,
+                window[ctx.settings.window_failures - 1] + ctx.settings.window_seconds,
             )
-        activation.locked_until = until
+    repository.save_attempt_state(
+        session,
+        activation,
+        failures=0,
+        locks=locks,
+        locked_until=locked_until,
+        blocked_at=blocked_at,
+    )
     audit(
         session,
         event="activation.locked",
@@ -820,10 +835,17 @@ def _lock(
 def clear_attempt(session: Session, activation: Activation, attempt: OpenAttempt, now: int) -> None:
     """A valid knowledge signature followed ``attempt``: it is no failure (brief K3)."""
     repository.clear_attempt(session, attempt.id, now)
-    activation.failures = 0
     if attempt.locked:
         _lift_lock(session, activation, now)
-    repository.save_attempt_state(session, activation)
+    else:
+        repository.save_attempt_state(
+            session,
+            activation,
+            failures=0,
+            locks=activation.locks,
+            locked_until=activation.locked_until,
+            blocked_at=activation.blocked_at,
+        )
 
 
 def refusal(
@@ -852,9 +874,14 @@ def refusal(
 
 def _lift_lock(session: Session, activation: Activation, now: int) -> None:
     """The right code on the attempt that locked: that lock never takes effect."""
-    activation.locks = max(0, activation.locks - 1)
-    activation.locked_until = None
-    activation.blocked_at = None
+    repository.save_attempt_state(
+        session,
+        activation,
+        failures=0,
+        locks=max(0, activation.locks - 1),
+        locked_until=None,
+        blocked_at=None,
+    )
     audit(
         session,
         event="activation.unlocked",
