@@ -42,7 +42,10 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.session import JoinTransactionMode
+
+from sceau_server.db import pin_connection
 
 __all__ = ["CommitFailed", "Database", "after_commit"]
 
@@ -52,6 +55,9 @@ _RECYCLE_S = 1800
 _IDLE_SINCE = "sceau.idle_since"
 _AFTER_COMMIT = "sceau.after_commit"
 _MAX_GROUP = 32
+_SAVEPOINT = "SAVEPOINT sceau_job"
+_RELEASE = "RELEASE SAVEPOINT sceau_job"
+_ROLLBACK = "ROLLBACK TO SAVEPOINT sceau_job"
 _log = logging.getLogger("sceau.database")
 
 
@@ -164,8 +170,6 @@ class Database:
                 url, pool_size=pool_size, ping_after_idle=ping_after_idle
             )
             self._read_engine = self._write_engine
-        self._write = sessionmaker(self._write_engine, expire_on_commit=False)
-        self._read = sessionmaker(self._read_engine, expire_on_commit=False)
         self._group = _GroupCommit(self._write_engine) if self.is_sqlite else None
 
     @property
@@ -189,9 +193,17 @@ class Database:
             with self._group.job() as (session, callbacks):
                 yield session
         else:
-            with self._write() as session:
-                with session.begin():
+            with self._write_engine.connect() as connection:
+                connection.begin()
+                session = _joined_session(connection, "rollback_only")
+                try:
                     yield session
+                    _end_session(session, commit=True)
+                    connection.commit()
+                except BaseException:
+                    _end_session(session, commit=False)
+                    connection.rollback()
+                    raise
                 callbacks = session.info.pop(_AFTER_COMMIT, [])
         for callback in callbacks:
             try:
@@ -202,8 +214,13 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction, rolled back at the end."""
-        with self._read() as session:
-            yield session
+        with self._read_engine.connect() as connection:
+            connection.begin()
+            session = _joined_session(connection, "rollback_only")
+            try:
+                yield session
+            finally:
+                _end_session(session, commit=False)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -212,6 +229,29 @@ class Database:
         self._write_engine.dispose()
         if self._read_engine is not self._write_engine:
             self._read_engine.dispose()
+
+
+def _joined_session(connection: Connection, mode: JoinTransactionMode) -> Session:
+    """A session for the transaction that ``connection`` is in, which begins only if asked.
+
+    The hot paths run every statement through the driver (:func:`sceau_server.db.driver_cursor`)
+    on the connection itself; a session's begin, savepoint, commit and close cost more than
+    their statements, so they happen only in the code paths that use the ORM.
+    """
+    session = Session(bind=connection, join_transaction_mode=mode, expire_on_commit=False)
+    pin_connection(session, connection)
+    return session
+
+
+def _end_session(session: Session, *, commit: bool) -> None:
+    """Commit (flush) or roll back what the session began, if it began, and close it."""
+    if session.in_transaction():
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    if session.identity_map or session.new:
+        session.close()
 
 
 @dataclass(eq=False)
@@ -263,21 +303,26 @@ class _GroupCommit:
             self._turn.release()
             raise
         self._inside.active = True
-        session = Session(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
+        driver = connection.connection.driver_connection
         callbacks: list[Callable[[], None]] = []
         try:
-            session.begin()
+            assert driver is not None
+            driver.execute(_SAVEPOINT)
+            session = _joined_session(connection, "create_savepoint")
+        except BaseException as error:
+            self._inside.active = False
+            self._job_failed(None, group, connection, error)
+            raise
+        try:
             yield session, callbacks
-            session.commit()
+            _end_session(session, commit=True)
+            driver.execute(_RELEASE)
         except BaseException as error:
             self._inside.active = False
             self._job_failed(session, group, connection, error)
             raise
         self._inside.active = False
         callbacks.extend(session.info.pop(_AFTER_COMMIT, ()))
-        session.close()
         group.jobs += 1
         self._end_turn(group)
         group.committed.wait()
@@ -299,15 +344,23 @@ class _GroupCommit:
         return self._group, self._connection
 
     def _job_failed(
-        self, session: Session, group: _Group, connection: Connection, error: BaseException
+        self,
+        session: Session | None,
+        group: _Group,
+        connection: Connection,
+        error: BaseException,
     ) -> None:
         """Roll the job back to its savepoint; fail the whole group if that cannot be done."""
         intact = False
         try:
-            session.rollback()
-            session.close()
+            if session is not None:
+                _end_session(session, commit=False)
+            driver: Any = connection.connection.driver_connection
             # Some errors (disk full, I/O) make SQLite roll the whole transaction back.
-            intact = bool(connection.connection.driver_connection.in_transaction)  # type: ignore[union-attr]
+            if driver.in_transaction:
+                driver.execute(_ROLLBACK)
+                driver.execute(_RELEASE)
+                intact = bool(driver.in_transaction)
         except Exception:
             _log.exception("a failed write transaction could not be rolled back to its savepoint")
         if intact:
