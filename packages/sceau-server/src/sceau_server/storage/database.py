@@ -93,8 +93,11 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Straight to the driver: the statement needs none of the engine's machinery.
-        connection.connection.driver_connection.execute(begin)
+        # Straight to the driver: the statement needs none of the engine's machinery. A read
+        # is begun on the driver; a session joining it finds it begun.
+        driver = connection.connection.driver_connection
+        if not driver.in_transaction:
+            driver.execute(begin)
 
     # The same for the savepoint of each grouped write transaction: the dialect would compile
     # a clause for each (a third of the cost of a small write transaction).
@@ -215,7 +218,8 @@ class Database:
     def read(self) -> Iterator[Session]:
         """A read-only transaction, rolled back at the end."""
         with self._read_engine.connect() as connection:
-            connection.begin()
+            if self.is_sqlite:  # PostgreSQL's driver begins at the first statement
+                connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
             session = _joined_session(connection, "rollback_only")
             try:
                 yield session
@@ -244,14 +248,24 @@ def _joined_session(connection: Connection, mode: JoinTransactionMode) -> Sessio
 
 
 def _end_session(session: Session, *, commit: bool) -> None:
-    """Commit (flush) or roll back what the session began, if it began, and close it."""
+    """Commit (flush) or roll back what the session began, if it began, and close it.
+
+    A session that only holds objects (the admission's activation row) began without a
+    statement of its own: with nothing to flush and no savepoint, closing it is its commit.
+    """
     if session.in_transaction():
-        if commit:
-            session.commit()
-        else:
+        if not commit:
             session.rollback()
-    if session.identity_map or session.new:
+        elif session.new or session.deleted or session.dirty or _has_savepoint(session):
+            session.commit()
         session.close()
+    elif session.identity_map or session.new:
+        session.close()
+
+
+def _has_savepoint(session: Session) -> bool:
+    connection: Connection = session.bind  # type: ignore[assignment]
+    return connection.in_nested_transaction()
 
 
 @dataclass(eq=False)
@@ -303,10 +317,9 @@ class _GroupCommit:
             self._turn.release()
             raise
         self._inside.active = True
-        driver = connection.connection.driver_connection
+        driver = self._driver(connection)
         callbacks: list[Callable[[], None]] = []
         try:
-            assert driver is not None
             driver.execute(_SAVEPOINT)
             session = _joined_session(connection, "create_savepoint")
         except BaseException as error:
@@ -355,7 +368,7 @@ class _GroupCommit:
         try:
             if session is not None:
                 _end_session(session, commit=False)
-            driver: Any = connection.connection.driver_connection
+            driver = self._driver(connection)
             # Some errors (disk full, I/O) make SQLite roll the whole transaction back.
             if driver.in_transaction:
                 driver.execute(_ROLLBACK)
@@ -393,6 +406,10 @@ class _GroupCommit:
             self._group = None
             group.committed.set()
             self._turn.release()
+
+    @staticmethod
+    def _driver(connection: Connection) -> Any:
+        return connection.connection.driver_connection
 
     def _discard_connection(self) -> None:
         """Close the connection after a failure, rolling back what it still holds."""
