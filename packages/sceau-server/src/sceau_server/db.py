@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import MetaData
@@ -34,9 +36,17 @@ def pin_connection(session: Session, connection: Connection) -> None:
 
     The transactions of :class:`~sceau_server.storage.database.Database` are opened on a
     connection first and join a session to it, which begins only if some code asks it for
-    something: a transaction whose statements all go through the driver never begins one.
+    something: a transaction whose statements all go through the driver never begins one. Its
+    statements share one driver cursor (creating a psycopg cursor costs more than using one).
     """
-    session.info[_PINNED] = (connection.connection.driver_connection, connection.dialect)
+    session.info[_PINNED] = [connection.connection.driver_connection, connection.dialect, None]
+
+
+def unpin_connection(session: Session) -> None:
+    """Close the shared cursor of a session given to :func:`pin_connection`."""
+    pinned = session.info.pop(_PINNED, None)
+    if pinned is not None and pinned[2] is not None:
+        pinned[2].close()
 
 
 def driver_cursor(
@@ -54,20 +64,46 @@ def driver_cursor(
     """
     session.flush()  # returns at once when the session holds no change
     driver, dialect = _driver(session)
-    if dialect.name == "postgresql":
-        sql = _postgres_sql(sql, for_update)
     cursor = driver.cursor()
     try:
-        cursor.execute(sql, parameters)
-    except dialect.loaded_dbapi.Error as error:
-        cursor.close()
-        raise DBAPIError.instance(
-            sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
-        ) from error
+        _execute(cursor, dialect, sql, parameters, for_update)
     except BaseException:
         cursor.close()
         raise
     return cursor
+
+
+def _execute(
+    cursor: Any, dialect: Dialect, sql: str, parameters: tuple[Any, ...], for_update: bool
+) -> None:
+    if dialect.name == "postgresql":
+        sql = _postgres_sql(sql, for_update)
+    try:
+        cursor.execute(sql, parameters)
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+
+
+@contextmanager
+def _statement(
+    session: Session, sql: str, parameters: tuple[Any, ...], for_update: bool
+) -> Iterator[Any]:
+    """A cursor that ran one statement: the shared one of a pinned session, else its own."""
+    session.flush()  # returns at once when the session holds no change
+    pinned = session.info.get(_PINNED)
+    if pinned is None:
+        cursor = driver_cursor(session, sql, parameters, for_update=for_update)
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        return
+    if pinned[2] is None:
+        pinned[2] = pinned[0].cursor()
+    _execute(pinned[2], pinned[1], sql, parameters, for_update)
+    yield pinned[2]
 
 
 @functools.lru_cache(maxsize=512)
@@ -83,9 +119,9 @@ def _driver(session: Session) -> tuple[Any, Dialect]:
     Kept in the session for the transaction: asking the session each time costs more than the
     statement.
     """
-    pinned: tuple[Any, Dialect] | None = session.info.get(_PINNED)
+    pinned = session.info.get(_PINNED)
     if pinned is not None:
-        return pinned
+        return pinned[0], pinned[1]
     transaction = session.get_transaction()
     cached = session.info.get(_DRIVER)
     if (
@@ -103,20 +139,14 @@ def _driver(session: Session) -> tuple[Any, Dialect]:
 
 def driver_rowcount(session: Session, sql: str, parameters: tuple[Any, ...]) -> int:
     """Run one statement through the driver (see :func:`driver_cursor`); its row count."""
-    cursor = driver_cursor(session, sql, parameters)
-    try:
+    with _statement(session, sql, parameters, False) as cursor:
         count: int = cursor.rowcount
         return count
-    finally:
-        cursor.close()
 
 
 def driver_rows(
     session: Session, sql: str, parameters: tuple[Any, ...], *, for_update: bool = False
 ) -> list[Any]:
     """Run one statement through the driver (see :func:`driver_cursor`); every row it returns."""
-    cursor = driver_cursor(session, sql, parameters, for_update=for_update)
-    try:
+    with _statement(session, sql, parameters, for_update) as cursor:
         return list(cursor.fetchall())
-    finally:
-        cursor.close()

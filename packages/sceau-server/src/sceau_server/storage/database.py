@@ -45,7 +45,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.session import JoinTransactionMode
 
-from sceau_server.db import pin_connection
+from sceau_server.db import pin_connection, unpin_connection
 
 __all__ = ["CommitFailed", "Database", "after_commit"]
 
@@ -253,6 +253,7 @@ def _end_session(session: Session, *, commit: bool) -> None:
     A session that only holds objects (the admission's activation row) began without a
     statement of its own: with nothing to flush and no savepoint, closing it is its commit.
     """
+    unpin_connection(session)
     if session.in_transaction():
         if not commit:
             session.rollback()
