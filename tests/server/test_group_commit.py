@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
+from sceau_server.db import driver_rowcount, driver_rows
 from sceau_server.storage.database import CommitFailed, Database, after_commit
 from tests.server.conftest import wait_until
 
@@ -148,6 +149,38 @@ def test_a_failed_integrity_check_rolls_back_only_its_job(database: Database) ->
     assert "UNIQUE" in str(jobs[1].error)
     assert [jobs[0].error, jobs[2].error] == [None, None]
     assert _stored(database) == {"a", "z"}
+
+
+def _insert_on_driver(session: Session, row: str) -> None:
+    assert driver_rowcount(session, "INSERT INTO rows (id) VALUES (?)", (row,)) == 1
+
+
+def test_driver_statements_commit_and_roll_back_with_their_job(database: Database) -> None:
+    def failing(session: Session) -> None:
+        _insert_on_driver(session, "failed")
+        _insert(session, "failed-orm")
+        _insert_on_driver(session, "failed-after")
+        raise ValueError("refused")
+
+    def mixed(session: Session) -> None:
+        _insert(session, "c")
+        _insert_on_driver(session, "d")
+
+    jobs = _group(
+        database,
+        lambda s: _insert_on_driver(s, "a"),
+        [failing, mixed, lambda s: _insert_on_driver(s, "e")],
+    )
+    assert isinstance(jobs[1].error, ValueError)
+    assert [jobs[0].error, jobs[2].error, jobs[3].error] == [None, None, None]
+    assert _stored(database) == {"a", "c", "d", "e"}
+    with database.read() as session:
+        assert sorted(driver_rows(session, "SELECT id FROM rows", ())) == [
+            ("a",),
+            ("c",),
+            ("d",),
+            ("e",),
+        ]
 
 
 def test_nothing_is_visible_and_nothing_returns_before_the_commit(database: Database) -> None:

@@ -140,15 +140,23 @@ def verify_signature(
 class Admitted:
     """An admitted device request: the locked activation and the counter before this request."""
 
-    activation: Activation
+    row: Activation
+    """The activation as admitted, an object of no session until :attr:`activation` is asked:
+    read it, and change it only through the repository functions that write its row."""
     previous_counter: int
     info: SignedRequestInfo
     session: Session = field(repr=False)
 
     @functools.cached_property
+    def activation(self) -> Activation:
+        """The activation as an object of the session, which writes what is changed in it."""
+        self.row = repository.attach_activation(self.session, self.row)
+        return self.row
+
+    @functools.cached_property
     def user(self) -> User:
         """The activation's user, read when first needed (most device requests never do)."""
-        user = self.session.get(User, self.activation.user_id)
+        user = self.session.get(User, self.row.user_id)
         assert user is not None
         return user
 
@@ -224,4 +232,4 @@ def admit(
     repository.move_counter(
         session, activation, info.counter, max(activation.last_signed_at, info.created)
     )
-    return Admitted(activation=activation, previous_counter=previous, info=info, session=session)
+    return Admitted(row=activation, previous_counter=previous, info=info, session=session)

@@ -574,8 +574,8 @@ def expire_due(ctx: ServerContext, limit: int = 200) -> int:
 def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted) -> dict[str, Any]:
     """The user's pending operations, each signed with the server key (brief D8)."""
     now = ctx.now()
-    own = repository.pending_operation_bodies(session, admitted.activation.user_id, now)
-    shared = pro.pending_account_operations(session, admitted.activation.user_id, now)
+    own = repository.pending_operation_bodies(session, admitted.row.user_id, now)
+    shared = pro.pending_account_operations(session, admitted.row.user_id, now)
     bodies = [
         body
         for _, _, body in sorted(
@@ -587,7 +587,7 @@ def pending_for_device(ctx: ServerContext, session: Session, admitted: Admitted)
         "operations": [
             sign_operation(stored_operation(body), private_key=ctx.signing_key) for body in bodies
         ],
-        **_attempt_state(ctx, session, admitted.activation, now),
+        **_attempt_state(ctx, session, admitted.row, now),
     }
 
 
@@ -671,10 +671,10 @@ def _device_operation(
                 ctx,
                 event="approval.forbidden",
                 subject=row.id,
-                data={"activation": admitted.activation.id, "reason": "no validate right"},
+                data={"activation": admitted.row.id, "reason": "no validate right"},
             )
             raise
-    elif row.user_id != admitted.activation.user_id:
+    elif row.user_id != admitted.row.user_id:
         raise NotFound("No such operation.")
     now = ctx.now()
     if row.status != "pending" or now >= row.expires_at:
@@ -751,7 +751,7 @@ def evaluate_counted(
     blinded_element: str,
 ) -> dict[str, Any]:
     """Count one attempt (for an operation, or a code change when ``None``), then evaluate."""
-    activation = admitted.activation
+    activation = admitted.row
     now = ctx.now()
     # This attempt is the newest of the window: it counts with those before it.
     window = [now, *_refuse_if_locked(ctx, session, activation, now)]
@@ -979,7 +979,7 @@ def decide(
     notes: list[tuple[str, str]],
 ) -> dict[str, Any]:
     """Verify a signed approval and finalize the operation with its decision (brief D1–D6)."""
-    activation = admitted.activation
+    activation = admitted.row
     now = ctx.now()
     row = _device_operation(ctx, session, admitted, operation_id)
     try:

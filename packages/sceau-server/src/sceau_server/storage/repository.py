@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -36,6 +36,7 @@ __all__ = [
     "OperationRecord",
     "UserRef",
     "active_activation_ids",
+    "attach_activation",
     "claim_delivery",
     "clear_attempt",
     "clear_open_attempts",
@@ -243,8 +244,12 @@ _LOCK_ACTIVATION_SQL = f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE id 
 def lock_activation(session: Session, activation_id: str) -> Activation | None:
     """The activation, its row locked until the transaction ends, read through the driver.
 
-    The row becomes a persistent object of ``session``, as if the ORM had loaded it (its
-    columns are plain integers and strings: nothing to convert), without the ORM's query.
+    The object is as the ORM would load it (its columns are plain integers and strings: nothing
+    to convert) but belongs to no session: attaching it costs more than the statement, and most
+    requests only read it and write its row through this module (:func:`move_counter`,
+    :func:`save_attempt_state`). Code that changes it through the ORM attaches it first
+    (:func:`attach_activation`). An activation the session already holds is returned as the
+    session's object, refreshed.
     """
     if session.identity_map and Session.identity_key(Activation, (activation_id,)) in (
         session.identity_map
@@ -253,10 +258,24 @@ def lock_activation(session: Session, activation_id: str) -> Activation | None:
     rows = driver_rows(session, _LOCK_ACTIVATION_SQL, (activation_id,), for_update=True)
     if not rows:
         return None
-    values = dict(zip(_ACTIVATION_ATTRIBUTES, rows[0], strict=True))
     activation: Activation = Activation.__mapper__.class_manager.new_instance()
-    activation.__dict__.update(values)  # As the ORM's loader fills a new instance.
-    make_transient_to_detached(activation)
+    activation.__dict__.update(zip(_ACTIVATION_ATTRIBUTES, rows[0], strict=True))
+    make_transient_to_detached(activation)  # As the ORM's loader fills a new instance.
+    return activation
+
+
+def attach_activation(session: Session, activation: Activation) -> Activation:
+    """``activation`` as an object of ``session``, whose changes the session writes.
+
+    If the session loaded the same row meanwhile, its object is returned, refreshed.
+    """
+    if inspect(activation).session is session:
+        return activation
+    key = Session.identity_key(Activation, (activation.id,))
+    if key in session.identity_map:
+        found = session.get(Activation, activation.id, populate_existing=True)
+        assert found is not None
+        return found
     session.add(activation)
     return activation
 
