@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import hmac
+import re
 import threading
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -31,6 +32,7 @@ __all__ = [
     "authenticate",
     "bearer_token",
     "problem_responses",
+    "request_path",
     "signed_request",
 ]
 
@@ -148,11 +150,23 @@ def signed_request(ctx: ServerContext, scope: Scope, body: bytes) -> HttpRequest
             headers[name] = f"{headers[name]}, {value}"
         else:
             headers[name] = value
-    # The path and query as Starlette's ``request.url`` gives them.
-    url = URL(scope=scope)
+    path, query = request_path(scope)
     return build_request(
-        ctx, method=scope["method"], path=url.path, query=url.query, headers=headers, body=body
+        ctx, method=scope["method"], path=path, query=query, headers=headers, body=body
     )
+
+
+_PLAIN_PATH: Final = re.compile(r"/[A-Za-z0-9_.~-][A-Za-z0-9_.~/-]*|/")
+
+
+def request_path(scope: Scope) -> tuple[str, str]:
+    """The path and query of the request as Starlette's ``request.url`` gives them."""
+    path: str = scope["path"]
+    if not scope.get("query_string") and _PLAIN_PATH.fullmatch(path):
+        # Nothing to escape, no authority to mistake it for: Starlette's URL would give it back.
+        return path, ""
+    url = URL(scope=scope)
+    return url.path, url.query
 
 
 async def _signed_http(request: Request) -> HttpRequest:
