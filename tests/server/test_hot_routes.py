@@ -71,6 +71,8 @@ class Pair:
 
     def __init__(self, server: ServerHandle) -> None:
         self.server = server
+        # The server under test runs what ``sceau serve`` runs: the hot routes.
+        assert create_app(server.settings, context=server.ctx).hot is not None
         app = create_app(server.settings, context=server.ctx, hot=False)
         assert app.hot is None
         app.state.context = server.ctx
