@@ -848,3 +848,144 @@ def test_flipping_any_body_byte_breaks_verification(
     tampered[index] ^= mask
     with pytest.raises(Mismatch):
         verify(_replace(request, body=bytes(tampered)))
+
+
+# The verifier reads a Signature-Input or Signature written exactly as sign_request writes it
+# without http-sf; these check that doing so changes nothing: over headers near that form and
+# far from it, the result is http-sf's own, or both refuse with the same error.
+# Each part of a Signature-Input: the form sign_request writes first, then variants of it.
+SIGNATURE_INPUT_PARTS: dict[str, list[str]] = {
+    "label": ["sceau", "sig1", "Sceau", "sceau ", "*"],
+    "components": [
+        '("@method" "@target-uri" "content-digest" "sceau-counter")',
+        '( "@method" "@target-uri" "content-digest" "sceau-counter" )',
+        '("@method"  "@target-uri" "content-digest" "sceau-counter")',
+        '("@target-uri" "@method" "content-digest" "sceau-counter")',
+        '("@method" "@target-uri" "content-digest")',
+        '("@method" "@target-uri" "content-digest" "sceau-counter";sf)',
+        '("@method" "@target-uri" "content-digest" sceau-counter)',
+        "()",
+        '"@method"',
+    ],
+    "created": [
+        f"={NOW}",
+        "=0",
+        "=-0",
+        "=00",
+        "=-5",
+        "=0123",
+        "=123456789012345",
+        "=1234567890123456",
+        "=1.5",
+        '="1"',
+        "",
+        "=?1",
+    ],
+    "keyid": [
+        '="act-1"',
+        '="act \\"1\\" \\\\ b"',
+        '=""',
+        '="é"',
+        '=" ~!#[]"',
+        "=act-1",
+        "=:AAAA:",
+        "",
+    ],
+    "alg": ['="ecdsa-p256-sha256"', '="ecdsa-p384-sha384"', "=ecdsa-p256-sha256"],
+    "nonce": [
+        '="AAECAwQFBgcICQoLDA0ODw"',
+        '="AAEC"',
+        '="AAECAwQFBgcICQoLDA0OD\\w"',
+        "=AAECAwQFBgcICQoLDA0ODw",
+        '="AAECAwQFBgcICQoLDA0ODw";x',
+    ],
+    "suffix": ["", ", other=1", ", sceau=1", " ", ";", ";created=1", ";expires=1"],
+}
+
+
+@st.composite
+def signature_input_headers(draw: st.DrawFn) -> str:
+    # Mostly the written form with one or two parts changed: most inputs then reach the checks
+    # that follow the parse, where a difference in the parse would show.
+    changed = draw(st.sets(st.sampled_from(sorted(SIGNATURE_INPUT_PARTS)), max_size=2))
+    part = {
+        name: draw(st.sampled_from(choices[1:])) if name in changed else choices[0]
+        for name, choices in SIGNATURE_INPUT_PARTS.items()
+    }
+    order = draw(st.permutations(["created", "keyid", "alg", "nonce"]))
+    return (
+        f"{part['label']}={part['components']}"
+        + "".join(f";{name}{part[name]}" for name in order)
+        + part["suffix"]
+    )
+
+
+def _outcome(read: Callable[[], object]) -> object:
+    try:
+        return read()
+    except (InvalidEncoding, Mismatch) as error:
+        return (type(error), str(error))
+
+
+@given(st.one_of(signature_input_headers(), st.text(max_size=60)))
+def test_signature_input_is_read_as_http_sf_reads_it(value: str) -> None:
+    from sceau_core import httpsig
+
+    fast = _outcome(lambda: httpsig._signature_input(value))
+    generic = _outcome(
+        lambda: httpsig._checked_signature_input(httpsig._generic_signature_input(value), None)
+    )
+    assert fast == generic
+
+
+def test_signature_input_as_the_sdk_writes_it_is_read_without_http_sf() -> None:
+    # Guards the test above: the form sign_request writes is the one read without http-sf.
+    from sceau_core import httpsig
+
+    request = signed()
+    value = request.headers["Signature-Input"]
+    canonical = httpsig._canonical_signature_input(value)
+    assert canonical is not None
+    parameters, params = canonical
+    assert (
+        params == http_sf.ser(http_sf.parse(value.encode(), tltype="dictionary"))[len("sceau=") :]
+    )
+    assert (parameters["created"], parameters["keyid"]) == (NOW, KEY_ID)
+    assert httpsig._CANONICAL_SIGNATURE.fullmatch(request.headers["Signature"])
+
+
+@given(
+    st.one_of(
+        st.binary(min_size=62, max_size=66).map(
+            lambda raw: f"sceau=:{base64.b64encode(raw).decode()}:"
+        ),
+        st.binary(min_size=64, max_size=64).map(
+            lambda raw: f"sceau=:{base64.b64encode(raw).decode().rstrip('=')}:"
+        ),
+        st.tuples(st.binary(min_size=64, max_size=64), st.sampled_from("ABQRgw")).map(
+            lambda pair: f"sceau=:{base64.b64encode(pair[0]).decode()[:85]}{pair[1]}==:"
+        ),
+        st.binary(min_size=64, max_size=64).map(
+            lambda raw: f"sig1=:{base64.b64encode(raw).decode()}:"
+        ),
+        st.binary(min_size=64, max_size=64).map(
+            lambda raw: f"sceau=:{base64.b64encode(raw).decode()}:;a=1"
+        ),
+        st.text(max_size=100),
+    )
+)
+def test_signature_is_read_as_http_sf_reads_it(value: str) -> None:
+    from sceau_core import httpsig
+
+    assert _outcome(lambda: httpsig._signature(value)) == _outcome(
+        lambda: httpsig._generic_signature(value)
+    )
+
+
+@given(st.binary(max_size=64))
+def test_content_digest_compared_is_the_one_http_sf_writes(body: bytes) -> None:
+    from sceau_core import httpsig
+
+    digest = hashlib.sha256(body).digest()
+    expected = http_sf.ser({"sha-256": (digest, {})})
+    assert httpsig._content_digest_value(digest) == expected == content_digest(body)

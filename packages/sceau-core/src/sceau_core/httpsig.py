@@ -42,6 +42,7 @@ and the counter must be greater than the last one accepted for the activation (b
 
 from __future__ import annotations
 
+import base64
 import hmac
 import ipaddress
 import re
@@ -361,8 +362,42 @@ class _SignatureInput:
     params: str  # The member's serialization: the "@signature-params" line of the base.
 
 
-def _parse_signature_input(request: HttpRequest) -> _SignatureInput:
-    members = _parse_dictionary(_header(request, "Signature-Input"), "Signature-Input")
+_COMPONENTS_SERIALIZED: Final = http_sf.ser(
+    {SIGNATURE_LABEL: list[http_sf.types.ItemType](COVERED_COMPONENTS)}
+).removeprefix(f"{SIGNATURE_LABEL}=")
+
+# Signature-Input exactly as :func:`sign_request` writes it, parameters in any order: the covered
+# components, then four parameters whose values are an integer as RFC 8941 serializes one (no
+# leading zero, no "-0", at most 15 digits) or a string without escapes. A member in this form is
+# its own serialization, so it is the "@signature-params" line as it is. Anything else (another
+# spacing, escapes, tokens, other or repeated parameters, several members) is parsed by http-sf.
+_CANONICAL_SIGNATURE_INPUT: Final = re.compile(
+    re.escape(f"{SIGNATURE_LABEL}={_COMPONENTS_SERIALIZED}")
+    + r'((?:;(?:created|keyid|alg|nonce)=(?:0|-?[1-9][0-9]{0,14}|"[ !#-\[\]-~]*")){4})'
+)
+_CANONICAL_PARAMETER: Final = re.compile(r';([a-z]+)=(?:(-?[0-9]+)|"([^"]*)")')
+# Signature exactly as :func:`sign_request` writes it: one member, 64 bytes in padded base64.
+_CANONICAL_SIGNATURE: Final = re.compile(
+    re.escape(f"{SIGNATURE_LABEL}=:") + r"([A-Za-z0-9+/]{85}[AQgw]==):"
+)
+
+
+def _canonical_signature_input(value: str) -> tuple[dict[str, Any], str] | None:
+    """The parameters and the "@signature-params" line of a canonical Signature-Input, or None."""
+    match = _CANONICAL_SIGNATURE_INPUT.fullmatch(value)
+    if match is None:
+        return None
+    parameters: dict[str, Any] = {}
+    for name, number, text in _CANONICAL_PARAMETER.findall(match[1]):
+        parameters[name] = int(number) if number else text
+    if len(parameters) != len(_PARAMETERS):
+        return None  # A repeated parameter: http-sf refuses it with its own message.
+    return parameters, value[len(SIGNATURE_LABEL) + 1 :]
+
+
+def _generic_signature_input(value: str) -> dict[str, Any]:
+    """The parameters of any Signature-Input in the profile's shape, through http-sf."""
+    members = _parse_dictionary(value, "Signature-Input")
     components, parameters = _single_member(members)
     if not isinstance(components, list):
         raise InvalidEncoding("Signature-Input member must be an inner list")
@@ -373,6 +408,11 @@ def _parse_signature_input(request: HttpRequest) -> _SignatureInput:
         raise Mismatch("covered components")
     if set(parameters) != _PARAMETERS:
         raise Mismatch("signature parameters")
+    return dict(parameters)
+
+
+def _checked_signature_input(parameters: dict[str, Any], params: str | None) -> _SignatureInput:
+    """Check the parameters; ``params`` is the "@signature-params" line, None to write it."""
     created, nonce, key_id, alg = (
         parameters[name] for name in ("created", "nonce", "keyid", "alg")
     )
@@ -386,15 +426,22 @@ def _parse_signature_input(request: HttpRequest) -> _SignatureInput:
         raise InvalidEncoding("nonce must be 16 to 43 base64url characters")
     if not _KEY_ID.fullmatch(key_id):
         raise InvalidEncoding("keyid must not be empty")
-    params = _COMPONENTS_SERIALIZED + "".join(
-        _serialize_parameter(name, value) for name, value in parameters.items()
-    )
+    if params is None:
+        params = _COMPONENTS_SERIALIZED + "".join(
+            _serialize_parameter(name, item) for name, item in parameters.items()
+        )
     return _SignatureInput(key_id=key_id, created=created, nonce=nonce, params=params)
 
 
-_COMPONENTS_SERIALIZED: Final = http_sf.ser(
-    {SIGNATURE_LABEL: list[http_sf.types.ItemType](COVERED_COMPONENTS)}
-).removeprefix(f"{SIGNATURE_LABEL}=")
+def _signature_input(value: str) -> _SignatureInput:
+    canonical = _canonical_signature_input(value)
+    if canonical is None:
+        return _checked_signature_input(_generic_signature_input(value), None)
+    return _checked_signature_input(*canonical)
+
+
+def _parse_signature_input(request: HttpRequest) -> _SignatureInput:
+    return _signature_input(_header(request, "Signature-Input"))
 
 
 def _serialize_parameter(name: str, value: int | str) -> str:
@@ -410,14 +457,25 @@ def _serialize_parameter(name: str, value: int | str) -> str:
     return f';{name}="{escaped}"'
 
 
-def _parse_signature(request: HttpRequest) -> bytes:
-    member = _single_member(_parse_dictionary(_header(request, "Signature"), "Signature"))
+def _generic_signature(value: str) -> bytes:
+    member = _single_member(_parse_dictionary(value, "Signature"))
     signature, parameters = member
     if not isinstance(signature, bytes) or parameters:
         raise InvalidEncoding("Signature member must be a byte sequence without parameters")
     if len(signature) != _SIGNATURE_LENGTH:
         raise InvalidEncoding(f"signature must be {_SIGNATURE_LENGTH} bytes")
     return signature
+
+
+def _signature(value: str) -> bytes:
+    match = _CANONICAL_SIGNATURE.fullmatch(value)
+    if match is None:
+        return _generic_signature(value)
+    return base64.b64decode(match[1], validate=True)
+
+
+def _parse_signature(request: HttpRequest) -> bytes:
+    return _signature(_header(request, "Signature"))
 
 
 def _signature_base(request: HttpRequest, params: str) -> bytes:
@@ -450,9 +508,14 @@ def _parse_counter(request: HttpRequest) -> int:
     return counter
 
 
+def _content_digest_value(digest: bytes) -> str:
+    """The Content-Digest field as ``http_sf.ser`` writes a sha-256 member holding ``digest``."""
+    return f"{_DIGEST_ALGORITHM}=:{base64.b64encode(digest).decode('ascii')}:"
+
+
 def _check_content_digest(request: HttpRequest) -> None:
     value = _header(request, "Content-Digest")
-    if value == http_sf.ser({_DIGEST_ALGORITHM: (sha256(request.body), {})}):
+    if value == _content_digest_value(sha256(request.body)):
         return  # The field as the profile writes it: parsing it would find this very digest.
     members = _parse_dictionary(value, "Content-Digest")
     if set(members) != {_DIGEST_ALGORITHM}:
