@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
@@ -59,9 +60,16 @@ def decode_public_key(text: str, *, field: str = "public key") -> ec.EllipticCur
     if data[0] != 0x04:
         raise InvalidEncoding(f"{field} must be an uncompressed P-256 point")
     try:
-        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), data)
+        return _p256_point(data)
     except ValueError as error:
         raise InvalidEncoding(f"{field} is not a point on P-256") from error
+
+
+@functools.lru_cache(maxsize=1024)
+def _p256_point(data: bytes) -> ec.EllipticCurvePublicKey:
+    # A device's key is read for each request it signs and for its approval: the point's
+    # on-curve check runs once per key. A point refused raises, and refusals are not cached.
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), data)
 
 
 def key_fingerprint(public_key: ec.EllipticCurvePublicKey) -> str:

@@ -14,12 +14,13 @@ The server publishes its public keys as a JWKS (RFC 7517) at ``/.well-known/jwks
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -121,7 +122,16 @@ def _jwk(key: ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) -> ECKey:
 
 def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
     """The RFC 7638 thumbprint used as ``kid``."""
-    return _jwk(public_key).kid or ""
+    point = public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return _thumbprint(type(public_key.curve), point)
+
+
+@functools.lru_cache(maxsize=64)
+def _thumbprint(curve: type[ec.EllipticCurve], point: bytes) -> str:
+    # Every result a server signs names its key: the thumbprint is computed once per key.
+    return _jwk(ec.EllipticCurvePublicKey.from_encoded_point(curve(), point)).kid or ""
 
 
 def jwks(public_keys: Sequence[ec.EllipticCurvePublicKey]) -> dict[str, Any]:
