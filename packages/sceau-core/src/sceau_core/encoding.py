@@ -17,7 +17,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import rfc8785
@@ -78,22 +78,28 @@ def _fast_encodable(value: object) -> bool:
     keys are exact strings whose code-point order is their UTF-16 order. Floats, which Python
     prints differently from ECMAScript, and every other type are not.
     """
-    if type(value) is str or type(value) is bool or value is None:
-        return True
-    if type(value) is int:
-        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
     if type(value) is dict:
-        for key, item in value.items():
-            if type(key) is not str:
+        for key in value:
+            if type(key) is not str or (not key.isascii() and _ORDER_MAY_DIFFER.search(key)):
                 return False
-            if not key.isascii() and _ORDER_MAY_DIFFER.search(key):
-                return False
-            if not _fast_encodable(item):
-                return False
-        return True
+        return _fast_encodable_members(value.values())
     if type(value) is list or type(value) is tuple:
-        return all(_fast_encodable(item) for item in value)
+        return _fast_encodable_members(value)
     return False
+
+
+def _fast_encodable_members(members: Iterable[object]) -> bool:
+    for item in members:
+        # The leaves, which most members are, are checked without a call of their own.
+        if type(item) is str or type(item) is bool or item is None:
+            continue
+        if type(item) is int:
+            if -_SAFE_INTEGER <= item <= _SAFE_INTEGER:
+                continue
+            return False
+        if not _fast_encodable(item):
+            return False
+    return True
 
 
 def canonical_json(value: Mapping[str, Any]) -> bytes:
