@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
 
+import base64
 import json
+import re
 import struct
+from collections.abc import Callable
 
 import pytest
 import rfc8785
@@ -226,3 +229,51 @@ def test_canonical_json_of_numbers_is_rfc8785(value: dict[str, object]) -> None:
 )
 def test_canonical_json_orders_keys_by_utf16_code_units_as_rfc8785(value: dict[str, int]) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def _base64_module_decode(text: str) -> bytes:
+    """b64url_decode's contract, through the base64 module: decode, then encode back."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        raise InvalidEncoding("value is not unpadded base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != text:
+        raise InvalidEncoding("value is not canonical base64url")
+    return data
+
+
+@given(
+    st.one_of(
+        st.text("AEIMQUYcgkosw048BRhx_-9azZ", max_size=11),
+        st.binary(max_size=10).map(lambda data: base64.urlsafe_b64encode(data).decode()),
+        st.text(max_size=6),
+    )
+)
+def test_base64url_decodes_and_refuses_as_the_base64_module(text: str) -> None:
+    def outcome(decode: Callable[[str], bytes]) -> object:
+        try:
+            return decode(text)
+        except InvalidEncoding as error:
+            return str(error)
+
+    assert outcome(b64url_decode) == outcome(_base64_module_decode)
+
+
+@given(st.binary(max_size=70))
+def test_base64url_encodes_as_the_base64_module(data: bytes) -> None:
+    assert b64url_encode(data) == base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_base64url_refuses_every_non_canonical_last_character_as_the_base64_module() -> None:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for prefix in ("", "A", "AA", "AAAA", "AAAAA", "AAAAAA"):
+        for last in alphabet:
+            text = prefix + last
+            try:
+                expected: object = _base64_module_decode(text)
+            except InvalidEncoding as error:
+                expected = str(error)
+            try:
+                actual: object = b64url_decode(text)
+            except InvalidEncoding as error:
+                actual = str(error)
+            assert actual == expected, text

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -34,6 +33,11 @@ __all__ = [
 ]
 
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE: Final = bytes.maketrans(b"-_", b"+/")
+_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# By the length of the text modulo 4: the characters its last one may be (2 or 4 low bits zero).
+_LAST_CHARACTERS: Final = {0: _ALPHABET, 2: _ALPHABET[::16], 3: _ALPHABET[::4]}
 
 _SAFE_INTEGER: Final = 2**53 - 1
 # Code points from U+E000 up sort differently by UTF-16 code units (RFC 8785 §3.2.3) than by
@@ -50,19 +54,24 @@ _JSON_ENCODER: Final = json.JSONEncoder(
 
 def b64url_encode(data: bytes) -> str:
     """Encode bytes as base64url without padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
 def b64url_decode(text: str, *, length: int | None = None, field: str = "value") -> bytes:
     """Decode unpadded base64url strictly; with ``length``, require exactly that many bytes."""
     if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise InvalidEncoding(f"{field} is not unpadded base64url")
+    # The last character of a text that ends mid-byte holds bits beyond the data, which must
+    # be zero: otherwise other texts decode to the same bytes.
+    if text and text[-1] not in _LAST_CHARACTERS[len(text) % 4]:
+        raise InvalidEncoding(f"{field} is not canonical base64url")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = binascii.a2b_base64(
+            (text + "=" * (-len(text) % 4)).encode("ascii").translate(_FROM_URLSAFE),
+            strict_mode=True,
+        )
     except (binascii.Error, ValueError) as error:
         raise InvalidEncoding(f"{field} is not unpadded base64url") from error
-    if b64url_encode(data) != text:
-        raise InvalidEncoding(f"{field} is not canonical base64url")
     if length is not None and len(data) != length:
         raise InvalidEncoding(f"{field} must be {length} bytes, not {len(data)}")
     return data
