@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -989,3 +990,43 @@ def test_content_digest_compared_is_the_one_http_sf_writes(body: bytes) -> None:
     digest = hashlib.sha256(body).digest()
     expected = http_sf.ser({"sha-256": (digest, {})})
     assert httpsig._content_digest_value(digest) == expected == content_digest(body)
+
+
+HEADER_NAMES = st.sampled_from(
+    [
+        *["Content-Type", "content-type", "X-Trace", "Sceau-Counter", "a", "bad name", ""],
+        *["x\ny", "é", "x:y", "X-TRACE", "!#$%&'*+-.^_`|~"],
+    ]
+)
+HEADER_VALUES = st.sampled_from(
+    [
+        *["", "application/json", " padded\t", "tab\tinside", "nul\x00", "del\x7f", "lf\n"],
+        *["é€", "\x1f", "cr\r"],
+    ]
+)
+
+
+@given(st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=5))
+def test_headers_are_accepted_or_refused_one_by_one_in_order(pairs: list[tuple[str, str]]) -> None:
+    # HttpRequest checks all header fields at once; the outcome must be the field-by-field one:
+    # the first malformed or repeated field in order is named, and good fields are trimmed.
+    headers = dict(pairs)
+    expected: object
+    try:
+        seen: dict[str, tuple[str, str]] = {}
+        for name, value in headers.items():
+            if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", name):
+                raise InvalidEncoding(f"header name {name!r} is not an HTTP token")
+            if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):
+                raise InvalidEncoding(f"header {name} has a value with control characters")
+            if name.lower() in seen:
+                raise InvalidEncoding(f"header {name} is given twice")
+            seen[name.lower()] = (name, value.strip(" \t"))
+        expected = dict(seen.values())
+    except InvalidEncoding as error:
+        expected = str(error)
+    try:
+        actual: object = dict(base_request(headers=headers).headers.items())
+    except InvalidEncoding as error:
+        actual = str(error)
+    assert actual == expected

@@ -93,6 +93,7 @@ _MANAGED_HEADERS: Final = frozenset(
 )
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKENS = re.compile(rf"(?:{_TOKEN.pattern}\n)*{_TOKEN.pattern}")
 _METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Z]+")
 _FIELD_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _URI_CHARACTERS = r"A-Za-z0-9\-._~!$&'()*+,;=%"
@@ -110,6 +111,20 @@ _COUNTER = re.compile(r"[1-9][0-9]{0,15}")
 _KEY_ID = re.compile(r"[\x20-\x7e]+")
 
 
+def _well_formed(headers: Mapping[str, str]) -> bool:
+    """Whether every name is an HTTP token and no value has a control character but tab.
+
+    Names are checked together, joined by a newline (no token holds one, and a name holding one
+    adds a newline to the count); values are checked together, concatenated.
+    """
+    names = "\n".join(headers)
+    return (
+        _TOKENS.fullmatch(names) is not None
+        and names.count("\n") == len(headers) - 1
+        and _FIELD_VALUE_FORBIDDEN.search("".join(headers.values())) is None
+    )
+
+
 class _Headers(Mapping[str, str]):
     """An immutable, case-insensitive copy of HTTP header fields, one value per name.
 
@@ -121,17 +136,26 @@ class _Headers(Mapping[str, str]):
     __slots__ = ("_fields",)
 
     def __init__(self, headers: Mapping[str, str]) -> None:
-        fields: dict[str, tuple[str, str]] = {}
+        if not _well_formed(headers):
+            self._refuse(headers)
+        fields = {name.lower(): (name, value) for name, value in headers.items()}
+        if len(fields) != len(headers):
+            self._refuse(headers)
+        self._fields = {key: (name, value.strip(" \t")) for key, (name, value) in fields.items()}
+
+    @staticmethod
+    def _refuse(headers: Mapping[str, str]) -> None:
+        """Raise for the first header, in order, that is malformed or repeats another."""
+        seen: set[str] = set()
         for name, value in headers.items():
             if not _TOKEN.fullmatch(name):
                 raise InvalidEncoding(f"header name {name!r} is not an HTTP token")
             if _FIELD_VALUE_FORBIDDEN.search(value):
                 raise InvalidEncoding(f"header {name} has a value with control characters")
             key = name.lower()
-            if key in fields:
+            if key in seen:
                 raise InvalidEncoding(f"header {name} is given twice")
-            fields[key] = (name, value.strip(" \t"))
-        self._fields = fields
+            seen.add(key)
 
     def __getitem__(self, name: str) -> str:
         if not isinstance(name, str):
