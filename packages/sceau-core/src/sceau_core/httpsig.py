@@ -53,7 +53,6 @@ from typing import Any, Final
 
 import http_sf
 from cryptography.exceptions import InvalidSignature as CryptographyInvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from http_message_signatures import (
@@ -65,6 +64,7 @@ from http_message_signatures.algorithms import ECDSA_P256_SHA256
 
 from sceau_core.encoding import b64url_encode, sha256
 from sceau_core.errors import Expired, InvalidEncoding, InvalidSignature, Mismatch
+from sceau_core.hazmat.p256 import ECDSA_SHA256, ECDSA_SHA256_DETERMINISTIC
 
 __all__ = [
     "ALGORITHM",
@@ -335,9 +335,7 @@ def sign_request(
             covered_component_ids=COVERED_COMPONENTS,
             use_existing_digest=True,
         )
-        der_signature = private_key.sign(
-            prepared.signature_base, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
-        )
+        der_signature = private_key.sign(prepared.signature_base, ECDSA_SHA256_DETERMINISTIC)
         signer.apply(message, prepared, ECDSA_P256_SHA256.signature_from_der(der_signature))
     except HTTPMessageSignaturesException as error:
         raise InvalidEncoding(f"request cannot be signed: {error}") from error
@@ -585,7 +583,7 @@ def verify_request(
         int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
     )
     try:
-        public_key.verify(der_signature, base, ec.ECDSA(hashes.SHA256()))
+        public_key.verify(der_signature, base, ECDSA_SHA256)
     except CryptographyInvalidSignature:
         raise InvalidSignature("request signature does not verify") from None
     return SignedRequestInfo(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -28,7 +28,7 @@ from joserfc.jwk import ECKey, KeySet
 
 from sceau_core.encoding import b64url_decode, b64url_encode, canonical_json, parse_json_object
 from sceau_core.errors import InvalidEncoding, InvalidSignature, Mismatch
-from sceau_core.hazmat.p256 import CURVE_ORDER, der_to_raw_signature
+from sceau_core.hazmat.p256 import CURVE_ORDER, ECDSA_SHA256_DETERMINISTIC, der_to_raw_signature
 
 __all__ = [
     "RESULT_TYPE",
@@ -154,9 +154,7 @@ def sign_result(claims: ResultClaims, *, private_key: ec.EllipticCurvePrivateKey
     signing_input = (
         f"{b64url_encode(canonical_json(header))}.{b64url_encode(canonical_json(claims.to_json()))}"
     )
-    der = private_key.sign(
-        signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
-    )
+    der = private_key.sign(signing_input.encode("ascii"), ECDSA_SHA256_DETERMINISTIC)
     raw = der_to_raw_signature(der)
     s = int.from_bytes(raw[32:], "big")
     if s > CURVE_ORDER // 2:
