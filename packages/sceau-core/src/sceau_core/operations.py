@@ -1225,7 +1225,11 @@ class Operation:
     @property
     def digest(self) -> str:
         """The base64url SHA-256 of :meth:`canonical`, which approvals and results bind."""
-        return sha256_b64url(self.canonical())
+        cached: str | None = self.__dict__.get("_digest")
+        if cached is None:
+            cached = sha256_b64url(self.canonical())
+            object.__setattr__(self, "_digest", cached)
+        return cached
 
     def check_not_expired(self, *, now: int) -> None:
         """Raise ``Expired`` unless ``now`` is before ``expires_at``."""

@@ -144,16 +144,20 @@ def jwks(public_keys: Sequence[ec.EllipticCurvePublicKey]) -> dict[str, Any]:
     return {"keys": keys}
 
 
+@functools.lru_cache(maxsize=64)
+def _protected_header(kid: str) -> str:
+    """The encoded JWS protected header of the results signed by the key ``kid``."""
+    return b64url_encode(canonical_json({"alg": "ES256", "kid": kid, "typ": RESULT_TYPE}))
+
+
 def sign_result(claims: ResultClaims, *, private_key: ec.EllipticCurvePrivateKey) -> str:
     """Sign ``claims`` as a compact JWS with ES256.
 
     The signature is deterministic (RFC 6979) and low-S, so one result has exactly one token and
     signing reads no randomness.
     """
-    header = {"alg": "ES256", "kid": key_id(private_key.public_key()), "typ": RESULT_TYPE}
-    signing_input = (
-        f"{b64url_encode(canonical_json(header))}.{b64url_encode(canonical_json(claims.to_json()))}"
-    )
+    header = _protected_header(key_id(private_key.public_key()))
+    signing_input = f"{header}.{b64url_encode(canonical_json(claims.to_json()))}"
     der = private_key.sign(signing_input.encode("ascii"), ECDSA_SHA256_DETERMINISTIC)
     raw = der_to_raw_signature(der)
     s = int.from_bytes(raw[32:], "big")
