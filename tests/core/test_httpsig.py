@@ -265,6 +265,49 @@ def test_sign_request_known_answer() -> None:
     assert again == headers  # RFC 6979 nonces: no randomness beyond rng
 
 
+@given(
+    key_id=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=40),
+    counter=st.integers(1, 2**53 - 1),
+    now=st.integers(0, 2**33),
+    nonce=st.binary(min_size=16, max_size=16),
+    body=st.binary(max_size=64),
+    method=st.sampled_from(["GET", "POST", "DELETE"]),
+    target=st.sampled_from(["/", "/v1/device/events", "/v1/x?a=b&c=%20d", "/%7Euser/;p=1"]),
+)
+def test_sign_request_writes_what_the_rfc9421_library_writes(
+    key_id: str, counter: int, now: int, nonce: bytes, body: bytes, method: str, target: str
+) -> None:
+    request = base_request(method=method, url=f"https://bank.example{target}", body=body)
+    headers = sign_request(
+        request,
+        private_key=DEVICE_KEY,
+        key_id=key_id,
+        counter=counter,
+        now=now,
+        rng=lambda _size: nonce,
+    )
+    message = _MutableRequest(
+        request.with_headers(
+            {"Content-Digest": content_digest(body), "Sceau-Counter": str(counter)}
+        )
+    )
+    prepared = HTTPMessageSigner(signature_algorithm=ECDSA_P256_SHA256).prepare(
+        message,
+        key_id=key_id,
+        created=datetime.fromtimestamp(now, tz=UTC),
+        nonce=base64.urlsafe_b64encode(nonce).decode().rstrip("="),
+        label="sceau",
+        include_alg=True,
+        covered_component_ids=COVERED_COMPONENTS,
+        use_existing_digest=True,
+    )
+    assert headers["Content-Digest"] == message.headers["Content-Digest"]
+    assert headers["Signature-Input"] == "sceau=" + prepared.signature_params
+    raw = base64.b64decode(headers["Signature"].removeprefix("sceau=:").removesuffix(":"))
+    der = encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:]))
+    DEVICE_KEY.public_key().verify(der, prepared.signature_base, ec.ECDSA(hashes.SHA256()))
+
+
 def test_round_trip_returns_what_was_signed() -> None:
     info = verify(signed(counter=7))
     assert info == SignedRequestInfo(

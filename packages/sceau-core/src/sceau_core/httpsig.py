@@ -48,19 +48,16 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Final
 
 import http_sf
 from cryptography.exceptions import InvalidSignature as CryptographyInvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from http_message_signatures import (
-    ContentDigest,
-    HTTPMessageSignaturesException,
-    HTTPMessageSigner,
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
 )
-from http_message_signatures.algorithms import ECDSA_P256_SHA256
+from http_message_signatures import ContentDigest
 
 from sceau_core.encoding import b64url_encode, sha256
 from sceau_core.errors import Expired, InvalidEncoding, InvalidSignature, Mismatch
@@ -88,9 +85,6 @@ _NONCE_BYTES: Final = 16
 _COUNTER_LIMIT: Final = 2**53
 _SIGNATURE_LENGTH: Final = 64
 _DIGEST_ALGORITHM: Final = "sha-256"
-_MANAGED_HEADERS: Final = frozenset(
-    {"content-digest", "sceau-counter", "signature-input", "signature"}
-)
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TOKENS = re.compile(rf"(?:{_TOKEN.pattern}\n)*{_TOKEN.pattern}")
@@ -264,15 +258,6 @@ class SignedRequestInfo:
         _check_counter(self.counter)
 
 
-class _LibraryRequest:
-    """The mutable request view that the RFC 9421 library reads and writes while signing."""
-
-    def __init__(self, method: str, url: str, headers: dict[str, str]) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-
-
 def _check_counter(counter: int) -> None:
     if type(counter) is not int or not 0 < counter < _COUNTER_LIMIT:
         raise InvalidEncoding("counter must be an integer with 0 < counter < 2**53")
@@ -313,37 +298,32 @@ def sign_request(
     nonce_bytes = rng(_NONCE_BYTES)
     if len(nonce_bytes) != _NONCE_BYTES:
         raise InvalidEncoding(f"rng must return {_NONCE_BYTES} bytes")
-    added = {
-        "Content-Digest": content_digest(request.body),
-        COUNTER_HEADER: str(counter),
-    }
-    headers = {
-        name: value
-        for name, value in request.headers.items()
-        if name.lower() not in _MANAGED_HEADERS
-    }
-    message = _LibraryRequest(request.method, request.url, {**headers, **added})
-    signer = HTTPMessageSigner(signature_algorithm=ECDSA_P256_SHA256)
-    try:
-        prepared = signer.prepare(
-            message,
-            key_id=key_id,
-            created=datetime.fromtimestamp(now, tz=UTC),
-            nonce=b64url_encode(nonce_bytes),
-            label=SIGNATURE_LABEL,
-            include_alg=True,
-            covered_component_ids=COVERED_COMPONENTS,
-            use_existing_digest=True,
-        )
-        der_signature = private_key.sign(prepared.signature_base, ECDSA_SHA256_DETERMINISTIC)
-        signer.apply(message, prepared, ECDSA_P256_SHA256.signature_from_der(der_signature))
-    except HTTPMessageSignaturesException as error:
-        raise InvalidEncoding(f"request cannot be signed: {error}") from error
+    digest = content_digest(request.body)
+    params = _signature_params(created=now, key_id=key_id, nonce=b64url_encode(nonce_bytes))
+    base = _base_lines(request.method, request.url, digest, str(counter), params)
+    r, s = decode_dss_signature(private_key.sign(base, ECDSA_SHA256_DETERMINISTIC))
+    raw = r.to_bytes(_SIGNATURE_LENGTH // 2, "big") + s.to_bytes(_SIGNATURE_LENGTH // 2, "big")
     return {
-        **added,
-        "Signature-Input": message.headers["Signature-Input"],
-        "Signature": message.headers["Signature"],
+        "Content-Digest": digest,
+        COUNTER_HEADER: str(counter),
+        "Signature-Input": f"{SIGNATURE_LABEL}={params}",
+        "Signature": f"{SIGNATURE_LABEL}=:{base64.b64encode(raw).decode('ascii')}:",
     }
+
+
+def _signature_params(*, created: int, key_id: str, nonce: str) -> str:
+    """The "@signature-params" value :func:`sign_request` writes, as RFC 9421 §2.3 serializes it.
+
+    The RFC 9421 library writes the same bytes (the tests compare them); building them here
+    costs a few microseconds against a millisecond through its structured-field machinery.
+    """
+    return (
+        _COMPONENTS_SERIALIZED
+        + _serialize_parameter("created", created)
+        + _serialize_parameter("keyid", key_id)
+        + _serialize_parameter("alg", ALGORITHM)
+        + _serialize_parameter("nonce", nonce)
+    )
 
 
 def _header(request: HttpRequest, name: str) -> str:
@@ -508,11 +488,21 @@ def _signature_base(request: HttpRequest, params: str) -> bytes:
     received (trimmed; a name cannot repeat). The last line is the Signature-Input member as
     parsed and serialized again, as the RFC requires.
     """
+    return _base_lines(
+        request.method,
+        request.url,
+        request.headers["Content-Digest"],
+        request.headers[COUNTER_HEADER],
+        params,
+    )
+
+
+def _base_lines(method: str, url: str, digest: str, counter: str, params: str) -> bytes:
     lines = (
-        f'"@method": {request.method}\n'
-        f'"@target-uri": {request.url}\n'
-        f'"content-digest": {request.headers["Content-Digest"]}\n'
-        f'"sceau-counter": {request.headers[COUNTER_HEADER]}\n'
+        f'"@method": {method}\n'
+        f'"@target-uri": {url}\n'
+        f'"content-digest": {digest}\n'
+        f'"sceau-counter": {counter}\n'
         f'"@signature-params": {params}'
     )
     try:
