@@ -23,11 +23,18 @@ from sceau_core.approval import (
     sign_approval,
     verify_approval,
 )
+from sceau_core.encoding import canonical_json
 from sceau_core.hazmat import oprf
 from sceau_core.httpsig import HttpRequest, sign_request, verify_request
 from sceau_core.keys import generate_private_key
 from sceau_core.knowledge import derive_knowledge_key, start_code_evaluation
-from sceau_core.operations import Operation, OperationType, RequestContext, TransferData
+from sceau_core.operations import (
+    Operation,
+    OperationType,
+    RequestContext,
+    TransferData,
+    parse_data,
+)
 from sceau_core.results import ResultClaims, ResultStatus, sign_result
 
 NOW = 1_767_225_600
@@ -101,6 +108,14 @@ def main() -> None:
         )
     )
     public = device_key.public_key()
+    operation_json = operation.to_json()
+    card_payment = {
+        "acs_transaction_id": "6f1c2a4e-8d0b-4c1e-9a57-3b2d1e0f4c88",
+        "merchant_name": "Librairie du Centre",
+        "merchant_url": "https://librairie.example/panier",
+        "amount": {"value": "129.99", "currency": "EUR"},
+        "card_last4": "4242",
+    }
 
     results = [
         measure(
@@ -131,6 +146,19 @@ def main() -> None:
         ),
         measure(
             "operation canonical digest", lambda: Operation.from_json(operation.to_json()).digest
+        ),
+        measure("operation canonical JSON (RFC 8785)", lambda: canonical_json(operation_json)),
+        measure(
+            "card payment operation create",
+            lambda: Operation.create(
+                id="op_bench",
+                type=OperationType.CARD_PAYMENT,
+                data=parse_data(OperationType.CARD_PAYMENT, card_payment, field="data"),
+                context=RequestContext(),
+                locale="fr",
+                now=NOW,
+                rng=rng,
+            ),
         ),
     ]
     print(

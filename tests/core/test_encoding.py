@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
 
+import base64
 import json
+import re
 import struct
+from collections.abc import Callable
 
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -156,3 +160,120 @@ def test_canonical_json_refuses_floats_it_cannot_represent() -> None:
 def test_parse_json_object_is_strict(text: str | bytes) -> None:
     with pytest.raises(InvalidEncoding):
         parse_json_object(text)
+
+
+# Characters where JSON encoders tend to differ: the controls and their short escapes, the
+# quote, the backslash and the solidus, DEL, the ECMAScript line terminators U+2028/2029, lone
+# surrogates, and code points around the UTF-16 ordering boundary (U+D7FF, U+E000, U+FFFF,
+# beyond U+FFFF).
+NASTY_CHARACTERS = st.sampled_from(
+    [chr(c) for c in range(0x20)]
+    + ['"', "\\", "/", "\x7f", "\x80", "\u2028", "\u2029", "\ud7ff", "\ud800", "\udfff"]
+    + ["\ue000", "\ufb33", "\ufeff", "\uffff", "\U00010000", "\U0001f600", "\U0010ffff", "é", "a"]
+)
+JSON_TEXT = st.one_of(
+    st.text(NASTY_CHARACTERS, max_size=8),
+    st.text(max_size=8),
+    st.text(st.characters(codec="utf-8"), max_size=8),
+)
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+    st.sampled_from([2**53 - 1, 2**53, -(2**53) + 1, -(2**53), 10**30, 0, -1]),
+    st.floats(),
+    JSON_TEXT,
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.tuples(children, children),
+        st.dictionaries(JSON_TEXT, children, max_size=5),
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(JSON_TEXT, JSON_VALUES, max_size=6))
+def test_canonical_json_is_byte_identical_to_rfc8785_or_refuses_alike(
+    value: dict[str, object],
+) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except ValueError:  # CanonicalizationError, or UnicodeError for a lone surrogate key
+        with pytest.raises(InvalidEncoding):
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == expected
+
+
+@given(st.dictionaries(JSON_TEXT, st.integers() | st.floats() | st.booleans(), max_size=4))
+def test_canonical_json_of_numbers_is_rfc8785(value: dict[str, object]) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except ValueError:  # CanonicalizationError, or UnicodeError for a lone surrogate key
+        with pytest.raises(InvalidEncoding):
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == expected
+
+
+@given(
+    st.dictionaries(
+        st.text(st.sampled_from(["a", "\u20ac", "\ud7ff", "\ue000", "\uffff", "\U0001f600"])),
+        st.integers(min_value=0, max_value=9),
+        min_size=2,
+        max_size=6,
+    )
+)
+def test_canonical_json_orders_keys_by_utf16_code_units_as_rfc8785(value: dict[str, int]) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def _base64_module_decode(text: str) -> bytes:
+    """b64url_decode's contract, through the base64 module: decode, then encode back."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        raise InvalidEncoding("value is not unpadded base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != text:
+        raise InvalidEncoding("value is not canonical base64url")
+    return data
+
+
+@given(
+    st.one_of(
+        st.text("AEIMQUYcgkosw048BRhx_-9azZ", max_size=11),
+        st.binary(max_size=10).map(lambda data: base64.urlsafe_b64encode(data).decode()),
+        st.text(max_size=6),
+    )
+)
+def test_base64url_decodes_and_refuses_as_the_base64_module(text: str) -> None:
+    def outcome(decode: Callable[[str], bytes]) -> object:
+        try:
+            return decode(text)
+        except InvalidEncoding as error:
+            return str(error)
+
+    assert outcome(b64url_decode) == outcome(_base64_module_decode)
+
+
+@given(st.binary(max_size=70))
+def test_base64url_encodes_as_the_base64_module(data: bytes) -> None:
+    assert b64url_encode(data) == base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_base64url_refuses_every_non_canonical_last_character_as_the_base64_module() -> None:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for prefix in ("", "A", "AA", "AAAA", "AAAAA", "AAAAAA"):
+        for last in alphabet:
+            text = prefix + last
+            try:
+                expected: object = _base64_module_decode(text)
+            except InvalidEncoding as error:
+                expected = str(error)
+            try:
+                actual: object = b64url_decode(text)
+            except InvalidEncoding as error:
+                actual = str(error)
+            assert actual == expected, text

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -262,6 +263,49 @@ def test_sign_request_known_answer() -> None:
         request, private_key=DEVICE_KEY, key_id=KEY_ID, counter=42, now=NOW, rng=counting_rng
     )
     assert again == headers  # RFC 6979 nonces: no randomness beyond rng
+
+
+@given(
+    key_id=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=40),
+    counter=st.integers(1, 2**53 - 1),
+    now=st.integers(0, 2**33),
+    nonce=st.binary(min_size=16, max_size=16),
+    body=st.binary(max_size=64),
+    method=st.sampled_from(["GET", "POST", "DELETE"]),
+    target=st.sampled_from(["/", "/v1/device/events", "/v1/x?a=b&c=%20d", "/%7Euser/;p=1"]),
+)
+def test_sign_request_writes_what_the_rfc9421_library_writes(
+    key_id: str, counter: int, now: int, nonce: bytes, body: bytes, method: str, target: str
+) -> None:
+    request = base_request(method=method, url=f"https://bank.example{target}", body=body)
+    headers = sign_request(
+        request,
+        private_key=DEVICE_KEY,
+        key_id=key_id,
+        counter=counter,
+        now=now,
+        rng=lambda _size: nonce,
+    )
+    message = _MutableRequest(
+        request.with_headers(
+            {"Content-Digest": content_digest(body), "Sceau-Counter": str(counter)}
+        )
+    )
+    prepared = HTTPMessageSigner(signature_algorithm=ECDSA_P256_SHA256).prepare(
+        message,
+        key_id=key_id,
+        created=datetime.fromtimestamp(now, tz=UTC),
+        nonce=base64.urlsafe_b64encode(nonce).decode().rstrip("="),
+        label="sceau",
+        include_alg=True,
+        covered_component_ids=COVERED_COMPONENTS,
+        use_existing_digest=True,
+    )
+    assert headers["Content-Digest"] == message.headers["Content-Digest"]
+    assert headers["Signature-Input"] == "sceau=" + prepared.signature_params
+    raw = base64.b64decode(headers["Signature"].removeprefix("sceau=:").removesuffix(":"))
+    der = encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:]))
+    DEVICE_KEY.public_key().verify(der, prepared.signature_base, ec.ECDSA(hashes.SHA256()))
 
 
 def test_round_trip_returns_what_was_signed() -> None:
@@ -848,3 +892,184 @@ def test_flipping_any_body_byte_breaks_verification(
     tampered[index] ^= mask
     with pytest.raises(Mismatch):
         verify(_replace(request, body=bytes(tampered)))
+
+
+# The verifier reads a Signature-Input or Signature written exactly as sign_request writes it
+# without http-sf; these check that doing so changes nothing: over headers near that form and
+# far from it, the result is http-sf's own, or both refuse with the same error.
+# Each part of a Signature-Input: the form sign_request writes first, then variants of it.
+SIGNATURE_INPUT_PARTS: dict[str, list[str]] = {
+    "label": ["sceau", "sig1", "Sceau", "sceau ", "*"],
+    "components": [
+        '("@method" "@target-uri" "content-digest" "sceau-counter")',
+        '( "@method" "@target-uri" "content-digest" "sceau-counter" )',
+        '("@method"  "@target-uri" "content-digest" "sceau-counter")',
+        '("@target-uri" "@method" "content-digest" "sceau-counter")',
+        '("@method" "@target-uri" "content-digest")',
+        '("@method" "@target-uri" "content-digest" "sceau-counter";sf)',
+        '("@method" "@target-uri" "content-digest" sceau-counter)',
+        "()",
+        '"@method"',
+    ],
+    "created": [
+        f"={NOW}",
+        "=0",
+        "=-0",
+        "=00",
+        "=-5",
+        "=0123",
+        "=123456789012345",
+        "=1234567890123456",
+        "=1.5",
+        '="1"',
+        "",
+        "=?1",
+    ],
+    "keyid": [
+        '="act-1"',
+        '="act \\"1\\" \\\\ b"',
+        '=""',
+        '="é"',
+        '=" ~!#[]"',
+        "=act-1",
+        "=:AAAA:",
+        "",
+    ],
+    "alg": ['="ecdsa-p256-sha256"', '="ecdsa-p384-sha384"', "=ecdsa-p256-sha256"],
+    "nonce": [
+        '="AAECAwQFBgcICQoLDA0ODw"',
+        '="AAEC"',
+        '="AAECAwQFBgcICQoLDA0OD\\w"',
+        "=AAECAwQFBgcICQoLDA0ODw",
+        '="AAECAwQFBgcICQoLDA0ODw";x',
+    ],
+    "suffix": ["", ", other=1", ", sceau=1", " ", ";", ";created=1", ";expires=1"],
+}
+
+
+@st.composite
+def signature_input_headers(draw: st.DrawFn) -> str:
+    # Mostly the written form with one or two parts changed: most inputs then reach the checks
+    # that follow the parse, where a difference in the parse would show.
+    changed = draw(st.sets(st.sampled_from(sorted(SIGNATURE_INPUT_PARTS)), max_size=2))
+    part = {
+        name: draw(st.sampled_from(choices[1:])) if name in changed else choices[0]
+        for name, choices in SIGNATURE_INPUT_PARTS.items()
+    }
+    order = draw(st.permutations(["created", "keyid", "alg", "nonce"]))
+    return (
+        f"{part['label']}={part['components']}"
+        + "".join(f";{name}{part[name]}" for name in order)
+        + part["suffix"]
+    )
+
+
+def _outcome(read: Callable[[], object]) -> object:
+    try:
+        return read()
+    except (InvalidEncoding, Mismatch) as error:
+        return (type(error), str(error))
+
+
+@given(st.one_of(signature_input_headers(), st.text(max_size=60)))
+def test_signature_input_is_read_as_http_sf_reads_it(value: str) -> None:
+    from sceau_core import httpsig
+
+    fast = _outcome(lambda: httpsig._signature_input(value))
+    generic = _outcome(
+        lambda: httpsig._checked_signature_input(httpsig._generic_signature_input(value), None)
+    )
+    assert fast == generic
+
+
+def test_signature_input_as_the_sdk_writes_it_is_read_without_http_sf() -> None:
+    # Guards the test above: the form sign_request writes is the one read without http-sf.
+    from sceau_core import httpsig
+
+    request = signed()
+    value = request.headers["Signature-Input"]
+    canonical = httpsig._canonical_signature_input(value)
+    assert canonical is not None
+    parameters, params = canonical
+    assert (
+        params == http_sf.ser(http_sf.parse(value.encode(), tltype="dictionary"))[len("sceau=") :]
+    )
+    assert (parameters["created"], parameters["keyid"]) == (NOW, KEY_ID)
+    assert httpsig._CANONICAL_SIGNATURE.fullmatch(request.headers["Signature"])
+
+
+@given(
+    st.one_of(
+        st.binary(min_size=62, max_size=66).map(
+            lambda raw: f"sceau=:{base64.b64encode(raw).decode()}:"
+        ),
+        st.binary(min_size=64, max_size=64).map(
+            lambda raw: f"sceau=:{base64.b64encode(raw).decode().rstrip('=')}:"
+        ),
+        st.tuples(st.binary(min_size=64, max_size=64), st.sampled_from("ABQRgw")).map(
+            lambda pair: f"sceau=:{base64.b64encode(pair[0]).decode()[:85]}{pair[1]}==:"
+        ),
+        st.binary(min_size=64, max_size=64).map(
+            lambda raw: f"sig1=:{base64.b64encode(raw).decode()}:"
+        ),
+        st.binary(min_size=64, max_size=64).map(
+            lambda raw: f"sceau=:{base64.b64encode(raw).decode()}:;a=1"
+        ),
+        st.text(max_size=100),
+    )
+)
+def test_signature_is_read_as_http_sf_reads_it(value: str) -> None:
+    from sceau_core import httpsig
+
+    assert _outcome(lambda: httpsig._signature(value)) == _outcome(
+        lambda: httpsig._generic_signature(value)
+    )
+
+
+@given(st.binary(max_size=64))
+def test_content_digest_compared_is_the_one_http_sf_writes(body: bytes) -> None:
+    from sceau_core import httpsig
+
+    digest = hashlib.sha256(body).digest()
+    expected = http_sf.ser({"sha-256": (digest, {})})
+    assert httpsig._content_digest_value(digest) == expected == content_digest(body)
+
+
+HEADER_NAMES = st.sampled_from(
+    [
+        *["Content-Type", "content-type", "X-Trace", "Sceau-Counter", "a", "bad name", ""],
+        *["x\ny", "é", "x:y", "X-TRACE", "!#$%&'*+-.^_`|~"],
+    ]
+)
+HEADER_VALUES = st.sampled_from(
+    [
+        *["", "application/json", " padded\t", "tab\tinside", "nul\x00", "del\x7f", "lf\n"],
+        *["é€", "\x1f", "cr\r"],
+    ]
+)
+
+
+@given(st.lists(st.tuples(HEADER_NAMES, HEADER_VALUES), max_size=5))
+def test_headers_are_accepted_or_refused_one_by_one_in_order(pairs: list[tuple[str, str]]) -> None:
+    # HttpRequest checks all header fields at once; the outcome must be the field-by-field one:
+    # the first malformed or repeated field in order is named, and good fields are trimmed.
+    headers = dict(pairs)
+    expected: object
+    try:
+        seen: dict[str, tuple[str, str]] = {}
+        for name, value in headers.items():
+            if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", name):
+                raise InvalidEncoding(f"header name {name!r} is not an HTTP token")
+            if re.search(r"[\x00-\x08\x0a-\x1f\x7f]", value):
+                raise InvalidEncoding(f"header {name} has a value with control characters")
+            if name.lower() in seen:
+                raise InvalidEncoding(f"header {name} is given twice")
+            seen[name.lower()] = (name, value.strip(" \t"))
+        expected = dict(seen.values())
+    except InvalidEncoding as error:
+        expected = str(error)
+    try:
+        actual: object = dict(base_request(headers=headers).headers.items())
+    except InvalidEncoding as error:
+        actual = str(error)
+    assert actual == expected

@@ -69,3 +69,12 @@ def test_signatures_are_bound_to_key_label_and_message() -> None:
             verify_message(public_key, signature, label=label, message=message)
     with pytest.raises(InvalidSignature):
         verify_message(key.public_key(), signature[:-1], label="sceau/test", message=b"hello")
+
+
+def test_decoding_a_key_again_gives_that_key_and_a_refused_point_stays_refused() -> None:
+    keys = [generate_private_key(os.urandom).public_key() for _ in range(3)]
+    for _ in range(2):
+        for key in keys:
+            assert decode_public_key(encode_public_key(key)) == key
+        with pytest.raises(InvalidEncoding, match="device key is not a point on P-256"):
+            decode_public_key(b64url_encode(b"\x04" + b"\x01" * 64), field="device key")

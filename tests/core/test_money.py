@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency, get_currency_precision
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -237,6 +238,18 @@ def test_amount_formats_in_the_customer_locale(
 def test_amount_format_refuses_an_unknown_locale() -> None:
     with pytest.raises(MalformedInput, match=r"locale: 'xx_ZZ' is not a known locale"):
         Amount.parse("1.00", "EUR").format("xx_ZZ")
+
+
+@given(
+    st.sampled_from(["EUR", "USD", "GBP", "CHF", "JPY", "KWD", "SEK", "PLN", "INR", "CLF", "XOF"]),
+    st.sampled_from(["fr", "fr_FR", "en", "en_IN", "de_CH", "es", "ar_EG", "ja", "he", "sw"]),
+    st.integers(min_value=0, max_value=10**13 - 1),
+)
+def test_amount_format_is_babel_format_currency(currency: str, locale: str, units: int) -> None:
+    # Amount.format writes the symbol into the locale's pattern once per pair; the text must
+    # stay what Babel's format_currency gives for every amount.
+    amount = Amount(Decimal(units).scaleb(-get_currency_precision(currency)), currency)
+    assert amount.format(locale) == format_currency(amount.value, currency, locale=locale)
 
 
 # --- IBANs ------------------------------------------------------------------------------------

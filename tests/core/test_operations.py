@@ -908,3 +908,61 @@ def test_ten_thousand_lines_round_trip_through_json() -> None:
     changed[9_999] = dataclasses.replace(changed[9_999], payee_name="Fournisseur n°10001")
     with pytest.raises(InvalidOperation, match=exactly("lines_digest: does not match the lines")):
         check_batch(changed, parsed_data)
+
+
+# check_text accepts plain text (Latin letters, digits, punctuation, symbols, single spaces)
+# without scanning it character by character; it must decide as the scans do, with their error.
+PLAIN_CHARACTERS = ["a", "Z", "0", "é", "É", "ß", "ÿ", "Ł", "ɏ", "€", "•", "…", "‐", "’", "!", "~"]
+PLAIN_CHARACTERS += ["_", "@", "\u20c0", " ", "\u00a0", "\u202f"]
+EDGE_CHARACTERS = [
+    *[" ", "\u00a0", "\u202f", "\u2009", "\u3000", "\u200b", "\u200d", "\u2028", "\u00ad"],
+    *["\u0301", "\u0300", "\u20dd", "\u034f", "\u2800", "\ufe0f", "\x00", "\x7f", "\x85"],
+    *["\u0250", "\u02b0", "\u2010", "\u20c1", "\u2100", "\u0149", "\u212b", "٣", "\u2000"],
+    # Runs the scans refuse: two spaces, three accents on a character without a composed form.
+    *["  ", "\u00a0\u202f", "0\u0301\u0300", "0\u0301\u0300\u0301", "\u0301\u0300\u0301"],
+]
+PLAIN_RUNS = st.lists(st.sampled_from(PLAIN_CHARACTERS), max_size=5).map("".join)
+TEXTS = st.one_of(
+    # Plain text around one character or run at the edge of what plain text is.
+    st.tuples(PLAIN_RUNS, st.sampled_from(EDGE_CHARACTERS), PLAIN_RUNS).map(
+        lambda parts: f"x{parts[0]}{parts[1]}{parts[2]}0"
+    ),
+    st.lists(st.sampled_from(PLAIN_CHARACTERS + EDGE_CHARACTERS), max_size=10).map("".join),
+)
+
+
+@given(TEXTS)
+def test_check_text_decides_plain_text_as_its_character_scans(text: str) -> None:
+    from sceau_core.operations import _check_characters
+
+    def outcome(check: Callable[[], object]) -> str | None:
+        try:
+            check()
+        except InvalidOperation as error:
+            return str(error)
+        return None
+
+    if not text or text.strip() != text:
+        return  # Refused before any character is looked at.
+    assert outcome(lambda: check_text(text, field="f")) == outcome(
+        lambda: _check_characters(text, field="f")
+    )
+
+
+def test_plain_lines_of_an_operation_skip_the_character_scans() -> None:
+    # Guards the test above: the lines the server renders take the plain-text path.
+    from sceau_core.operations import _PLAIN_TEXT
+
+    lines = render_lines(
+        OperationType.TRANSFER,
+        TransferData.from_json(
+            {
+                "amount": {"value": "1234.56", "currency": "EUR"},
+                "payee_name": "Élodie Lefèvre",
+                "payee_iban": "FR7630006000011234567890189",
+            }
+        ),
+        RequestContext(),
+        "fr",
+    )
+    assert all(_PLAIN_TEXT.fullmatch(line) for line in lines), lines

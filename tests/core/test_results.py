@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from sceau_core.encoding import b64url_encode, canonical_json
 from sceau_core.errors import InvalidEncoding, InvalidSignature, Mismatch
@@ -108,3 +110,24 @@ def test_garbage_tokens_are_refused(token: str) -> None:
             expected_operation_id="x",
             expected_issuer=ISSUER,
         )
+
+
+def _rfc7638_thumbprint(public_key: ec.EllipticCurvePublicKey) -> str:
+    # RFC 7638 §3.2: SHA-256 of the JWK's required members, sorted, without white space.
+    numbers = public_key.public_numbers()
+    size = (public_key.curve.key_size + 7) // 8
+    member = {"secp256r1": "P-256", "secp384r1": "P-384"}[public_key.curve.name]
+    jwk = (
+        f'{{"crv":"{member}","kty":"EC",'
+        f'"x":"{b64url_encode(numbers.x.to_bytes(size, "big"))}",'
+        f'"y":"{b64url_encode(numbers.y.to_bytes(size, "big"))}"}}'
+    )
+    return b64url_encode(hashlib.sha256(jwk.encode()).digest())
+
+
+def test_key_id_is_each_key_own_rfc7638_thumbprint_every_time() -> None:
+    keys = [generate_private_key(os.urandom).public_key() for _ in range(3)]
+    keys.append(ec.generate_private_key(ec.SECP384R1()).public_key())
+    for _ in range(2):
+        assert [key_id(key) for key in keys] == [_rfc7638_thumbprint(key) for key in keys]
+    assert len({key_id(key) for key in keys}) == len(keys)

@@ -10,15 +10,22 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sceau_core.encoding import b64url_decode, b64url_encode, sha256
 from sceau_core.errors import InvalidEncoding, InvalidSignature
-from sceau_core.hazmat.p256 import der_to_raw_signature, private_key_from_seed, raw_to_der_signature
+from sceau_core.hazmat.p256 import (
+    ECDSA_SHA256,
+    ECDSA_SHA256_DETERMINISTIC,
+    der_to_raw_signature,
+    private_key_from_seed,
+    raw_to_der_signature,
+)
 
 __all__ = [
     "PUBLIC_KEY_LENGTH",
@@ -59,9 +66,16 @@ def decode_public_key(text: str, *, field: str = "public key") -> ec.EllipticCur
     if data[0] != 0x04:
         raise InvalidEncoding(f"{field} must be an uncompressed P-256 point")
     try:
-        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), data)
+        return _p256_point(data)
     except ValueError as error:
         raise InvalidEncoding(f"{field} is not a point on P-256") from error
+
+
+@functools.lru_cache(maxsize=1024)
+def _p256_point(data: bytes) -> ec.EllipticCurvePublicKey:
+    # A device's key is read for each request it signs and for its approval: the point's
+    # on-curve check runs once per key. A point refused raises, and refusals are not cached.
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), data)
 
 
 def key_fingerprint(public_key: ec.EllipticCurvePublicKey) -> str:
@@ -81,9 +95,7 @@ def sign_message(private_key: ec.EllipticCurvePrivateKey, *, label: str, message
     Signing is deterministic (RFC 6979): it needs no randomness, so a weak random source can
     never leak the key, and the protocol vectors are reproducible.
     """
-    der = private_key.sign(
-        _labelled(label, message), ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
-    )
+    der = private_key.sign(_labelled(label, message), ECDSA_SHA256_DETERMINISTIC)
     return der_to_raw_signature(der)
 
 
@@ -94,8 +106,6 @@ def verify_message(
     if len(signature) != SIGNATURE_LENGTH:
         raise InvalidSignature("signature must be 64 bytes")
     try:
-        public_key.verify(
-            raw_to_der_signature(signature), _labelled(label, message), ec.ECDSA(hashes.SHA256())
-        )
+        public_key.verify(raw_to_der_signature(signature), _labelled(label, message), ECDSA_SHA256)
     except _CryptographyInvalidSignature as error:
         raise InvalidSignature("signature does not verify") from error

@@ -16,6 +16,7 @@ Wire rules, fixed so that one value has exactly one encoding:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +24,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from babel.core import UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision, is_currency
+from babel.core import Locale, UnknownLocaleError
+from babel.numbers import (
+    NumberPattern,
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    is_currency,
+)
 from schwifty import IBAN
 from schwifty.exceptions import (
     InvalidChecksumDigits,
@@ -80,10 +87,14 @@ def _within(field: str) -> Iterator[None]:
         raise type(error)(f"{field}.{error}") from error
 
 
+# Babel's answers for a code, a currency and locale pair do not change while the process runs.
+_is_currency = functools.lru_cache(maxsize=512)(is_currency)
+
+
 def _check_currency(currency: object, field: str) -> str:
     if not isinstance(currency, str):
         raise InvalidAmount(f"{field}: must be a string, not {type(currency).__name__}")
-    if not _CURRENCY.fullmatch(currency) or not is_currency(currency):
+    if not _CURRENCY.fullmatch(currency) or not _is_currency(currency):
         raise InvalidAmount(f"{field}: {currency!r} is not an ISO 4217 alphabetic code")
     if currency in _NOT_MONEY:
         raise InvalidAmount(f"{field}: {currency} is not a currency for payments")
@@ -184,9 +195,44 @@ class Amount:
         its no-break space (U+00A0) before the symbol, so the amount never wraps on a screen.
         """
         try:
-            return format_currency(self.value, self.currency, locale=locale)
+            prepared = _currency_format(self.currency, locale)
+            if prepared is None:
+                return format_currency(self.value, self.currency, locale=locale)
+            babel_locale, pattern = prepared
+            text: str = pattern.apply(self.value, babel_locale, currency=self.currency)
+            return text
         except (UnknownLocaleError, ValueError) as error:
             raise MalformedInput(f"locale: {locale!r} is not a known locale") from error
+
+
+@functools.lru_cache(maxsize=256)
+def _currency_format(currency: str, locale: str) -> tuple[Locale, NumberPattern] | None:
+    """The locale's currency pattern with ``currency``'s symbol written in, as Babel would.
+
+    ``format_currency`` formats the number with the pattern, then replaces each ``¤`` with the
+    symbol; the number holds no ``¤``, so writing the symbol into the pattern's prefixes and
+    suffixes once gives the same text, and spares the currency name that Babel looks up (with
+    its plural rules) for a ``¤¤¤`` that standard patterns do not have. A pattern with ``¤¤``
+    or ``¤¤¤`` is left to ``format_currency`` (None).
+    """
+    babel_locale = Locale.parse(locale)
+    pattern = babel_locale.currency_formats["standard"]
+    if any("¤¤" in affix for affix in (*pattern.prefix, *pattern.suffix)):
+        return None
+    symbol = get_currency_symbol(currency, babel_locale)
+    prefix = tuple(affix.replace("¤", symbol) for affix in pattern.prefix)
+    suffix = tuple(affix.replace("¤", symbol) for affix in pattern.suffix)
+    return babel_locale, NumberPattern(
+        pattern.pattern,
+        (prefix[0], prefix[1]),
+        (suffix[0], suffix[1]),
+        pattern.grouping,
+        pattern.int_prec,
+        pattern.frac_prec,
+        pattern.exp_prec,
+        pattern.exp_plus,
+        pattern.number_pattern,
+    )
 
 
 def normalize_iban(text: str, *, field: str = "iban") -> str:

@@ -155,6 +155,35 @@ _SPACES = frozenset({"\u0020", "\u00a0", "\u202f"})
 _MAX_COMBINING_RUN = 2
 
 
+def _plain_text_pattern() -> re.Pattern[str]:
+    """Text that :func:`_check_characters` accepts if it is in NFC, found without its scans.
+
+    Every character the class holds passes the per-character checks whatever surrounds it (a
+    letter, digit, punctuation or symbol: not a control, not a space, not a combining mark, not
+    invisible); a space of ``_SPACES`` passes when no space follows it; the text also needs an
+    ASCII letter or digit. Any other text takes the scans.
+    """
+    ranges: list[list[int]] = []
+    for code in [*range(0x21, 0x250), *range(0x2010, 0x20C1)]:
+        if unicodedata.category(chr(code))[0] not in "LNPS" or any(
+            low <= code <= high for low, high in _INVISIBLE_RANGES
+        ):
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    members = "".join(
+        re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
+        for low, high in ranges
+    )
+    spaces = "".join(sorted(_SPACES))
+    return re.compile(f"(?=.*[0-9A-Za-z])(?:[{members}]|[{spaces}](?![{spaces}]))*", re.DOTALL)
+
+
+_PLAIN_TEXT: Final = _plain_text_pattern()
+
+
 class OperationType(StrEnum):
     """The kinds of operation a customer approves (the seed's sensitive operations)."""
 
@@ -260,6 +289,15 @@ def check_text(value: object, *, field: str, max_length: int = MAX_TEXT_LENGTH) 
         raise InvalidOperation(f"{field}: must not be empty or start or end with white space")
     if len(value) > max_length:
         raise InvalidOperation(f"{field}: longer than {max_length} characters")
+    if _PLAIN_TEXT.fullmatch(value) is None:
+        _check_characters(value, field=field)
+    elif not unicodedata.is_normalized("NFC", value):
+        # Plain text has nothing else _check_characters refuses.
+        raise InvalidOperation(f"{field}: must be in Unicode normalization form C")
+    return value
+
+
+def _check_characters(value: str, *, field: str) -> None:
     if not value.isprintable():
         # isprintable() also rejects spaces other than U+0020, which French text needs.
         for char in value:
@@ -270,7 +308,6 @@ def check_text(value: object, *, field: str, max_length: int = MAX_TEXT_LENGTH) 
     if not unicodedata.is_normalized("NFC", value):
         raise InvalidOperation(f"{field}: must be in Unicode normalization form C")
     _check_visible(value, field=field)
-    return value
 
 
 def _check_visible(value: str, *, field: str) -> None:
@@ -1188,7 +1225,11 @@ class Operation:
     @property
     def digest(self) -> str:
         """The base64url SHA-256 of :meth:`canonical`, which approvals and results bind."""
-        return sha256_b64url(self.canonical())
+        cached: str | None = self.__dict__.get("_digest")
+        if cached is None:
+            cached = sha256_b64url(self.canonical())
+            object.__setattr__(self, "_digest", cached)
+        return cached
 
     def check_not_expired(self, *, now: int) -> None:
         """Raise ``Expired`` unless ``now`` is before ``expires_at``."""

@@ -14,12 +14,13 @@ The server publishes its public keys as a JWKS (RFC 7517) at ``/.well-known/jwks
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -27,7 +28,7 @@ from joserfc.jwk import ECKey, KeySet
 
 from sceau_core.encoding import b64url_decode, b64url_encode, canonical_json, parse_json_object
 from sceau_core.errors import InvalidEncoding, InvalidSignature, Mismatch
-from sceau_core.hazmat.p256 import CURVE_ORDER, der_to_raw_signature
+from sceau_core.hazmat.p256 import CURVE_ORDER, ECDSA_SHA256_DETERMINISTIC, der_to_raw_signature
 
 __all__ = [
     "RESULT_TYPE",
@@ -121,7 +122,16 @@ def _jwk(key: ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) -> ECKey:
 
 def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
     """The RFC 7638 thumbprint used as ``kid``."""
-    return _jwk(public_key).kid or ""
+    point = public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return _thumbprint(type(public_key.curve), point)
+
+
+@functools.lru_cache(maxsize=64)
+def _thumbprint(curve: type[ec.EllipticCurve], point: bytes) -> str:
+    # Every result a server signs names its key: the thumbprint is computed once per key.
+    return _jwk(ec.EllipticCurvePublicKey.from_encoded_point(curve(), point)).kid or ""
 
 
 def jwks(public_keys: Sequence[ec.EllipticCurvePublicKey]) -> dict[str, Any]:
@@ -134,19 +144,21 @@ def jwks(public_keys: Sequence[ec.EllipticCurvePublicKey]) -> dict[str, Any]:
     return {"keys": keys}
 
 
+@functools.lru_cache(maxsize=64)
+def _protected_header(kid: str) -> str:
+    """The encoded JWS protected header of the results signed by the key ``kid``."""
+    return b64url_encode(canonical_json({"alg": "ES256", "kid": kid, "typ": RESULT_TYPE}))
+
+
 def sign_result(claims: ResultClaims, *, private_key: ec.EllipticCurvePrivateKey) -> str:
     """Sign ``claims`` as a compact JWS with ES256.
 
     The signature is deterministic (RFC 6979) and low-S, so one result has exactly one token and
     signing reads no randomness.
     """
-    header = {"alg": "ES256", "kid": key_id(private_key.public_key()), "typ": RESULT_TYPE}
-    signing_input = (
-        f"{b64url_encode(canonical_json(header))}.{b64url_encode(canonical_json(claims.to_json()))}"
-    )
-    der = private_key.sign(
-        signing_input.encode("ascii"), ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
-    )
+    header = _protected_header(key_id(private_key.public_key()))
+    signing_input = f"{header}.{b64url_encode(canonical_json(claims.to_json()))}"
+    der = private_key.sign(signing_input.encode("ascii"), ECDSA_SHA256_DETERMINISTIC)
     raw = der_to_raw_signature(der)
     s = int.from_bytes(raw[32:], "big")
     if s > CURVE_ORDER // 2:

@@ -9,6 +9,8 @@ is below 2**-64 and ``d`` is never zero.
 
 from __future__ import annotations
 
+from typing import Final
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -21,6 +23,8 @@ from sceau_core.errors import InvalidEncoding
 
 __all__ = [
     "CURVE_ORDER",
+    "ECDSA_SHA256",
+    "ECDSA_SHA256_DETERMINISTIC",
     "SEED_EXPANSION_LENGTH",
     "der_to_raw_signature",
     "private_key_from_seed",
@@ -31,6 +35,12 @@ __all__ = [
 CURVE_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 SEED_EXPANSION_LENGTH = 48
 _COORDINATE_LENGTH = 32
+
+# The signature algorithms, made once: each construction asks the OpenSSL backend again.
+ECDSA_SHA256: Final = ec.ECDSA(hashes.SHA256())
+"""ECDSA with SHA-256, for verifying."""
+ECDSA_SHA256_DETERMINISTIC: Final = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+"""ECDSA with SHA-256 and RFC 6979 nonces, for signing."""
 
 
 def scalar_from_seed(seed: bytes, *, salt: bytes, info: bytes) -> int:
