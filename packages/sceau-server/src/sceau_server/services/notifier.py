@@ -28,9 +28,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Final, Protocol
 
 import psycopg
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from sceau_server.db import driver_rowcount
 
 __all__ = [
     "REPLACED",
@@ -174,6 +175,10 @@ class InProcessNotifier:
             return bool(self._channels.get(channel))
 
 
+def _notify_sql(count: int) -> str:
+    return "SELECT " + ", ".join([f"pg_notify('{PG_CHANNEL}', ?)"] * count)
+
+
 class PostgresNotifier:
     """Notifications across server nodes through PostgreSQL ``LISTEN``/``NOTIFY``.
 
@@ -261,10 +266,13 @@ class PostgresNotifier:
         return f"SELECT {calls}", params
 
     def publish_in_transaction(self, session: Session, notes: Sequence[tuple[str, str]]) -> None:
-        """Queue ``notes`` in the session's transaction: delivered when it commits."""
+        """Queue ``notes`` in the session's transaction: delivered when it commits.
+
+        One statement for all of them, straight through the driver like the hot path's others.
+        """
         if notes:
-            statement, params = self._statement(list(dict.fromkeys(notes)))
-            session.execute(text(statement), params)
+            payloads = tuple(f"{channel}\n{message}" for channel, message in dict.fromkeys(notes))
+            driver_rowcount(session, _notify_sql(len(payloads)), payloads)
 
     def publish(self, channel: str, message: str) -> None:
         """Tell every listener of ``channel``, on every node (one short autocommit statement)."""
