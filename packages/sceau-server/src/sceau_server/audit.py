@@ -255,7 +255,8 @@ _INSERT_ENTRY_SQL: Final = (
 _APPEND_PG_SQL: Final = (
     "WITH old AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE), "
     "new AS (SELECT seq + 1 AS seq, hash AS prev, translate(encode(sha256("
-    "?::bytea || convert_to('\"' || hash || '\",\"seq\":' || (seq + 1)::text, 'UTF8') || ?::bytea"
+    "?::bytea || convert_to('\"prev\":\"' || hash || '\",\"seq\":' || (seq + 1)::text, 'UTF8')"
+    " || ?::bytea"
     "), 'base64'), '+/=', '-_') AS hash FROM old), "
     "moved AS (UPDATE audit_head SET seq = new.seq, hash = new.hash FROM new "
     "WHERE audit_head.id = 1 RETURNING audit_head.seq) "
@@ -317,21 +318,21 @@ def _entry_bytes(
     thus encodes its data once.
     """
     before, after = _entry_parts(at=at, event=event, actor=actor, subject=subject, data=data)
-    return before + canonical_json(prev) + b',"seq":' + str(seq).encode("ascii") + after
+    return before + canonical_json({"prev": prev, "seq": seq})[1:-1] + after
 
 
 def _entry_parts(
     *, at: int, event: str, actor: str, subject: str, data: bytes
 ) -> tuple[bytes, bytes]:
-    """The entry's JCS bytes before ``prev`` and after ``seq``.
+    """The entry's JCS bytes before its ``prev`` member and after its ``seq`` member.
 
-    Between them come ``prev`` as a JSON string, ``,"seq":`` and ``seq``'s digits, which only
-    the append knows once it holds the head.
+    Between them come ``"prev":"…","seq":…``, which only the append knows once it holds the
+    head.
     """
     head = canonical_json({"actor": actor, "at": at})
     named = canonical_json({"event": event})
     about = canonical_json({"subject": subject})
-    before = head[:-1] + b',"data":' + data + b"," + named[1:-1] + b',"prev":'
+    before = head[:-1] + b',"data":' + data + b"," + named[1:-1] + b","
     return before, b"," + about[1:]
 
 
