@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from sceau_server.db import driver_rowcount
+from sceau_server.storage.database import WITH_COMMIT
 
 __all__ = [
     "REPLACED",
@@ -268,10 +269,22 @@ class PostgresNotifier:
     def publish_in_transaction(self, session: Session, notes: Sequence[tuple[str, str]]) -> None:
         """Queue ``notes`` in the session's transaction: delivered when it commits.
 
-        One statement for all of them, straight through the driver like the hot path's others.
+        On the server's engine they travel with the COMMIT, in its round trip (see
+        ``storage.database.WITH_COMMIT``); elsewhere as one statement now.
         """
-        if notes:
-            payloads = tuple(f"{channel}\n{message}" for channel, message in dict.fromkeys(notes))
+        if not notes:
+            return
+        payloads = tuple(f"{channel}\n{message}" for channel, message in dict.fromkeys(notes))
+        connection = session.connection()
+        if getattr(connection.dialect, WITH_COMMIT, False):
+            driver: Any = connection.connection.driver_connection
+            escape = psycopg.pq.Escaping(driver.pgconn).escape_literal
+            calls = b", ".join(
+                b"pg_notify('" + PG_CHANNEL.encode() + b"', " + escape(payload.encode()) + b")"
+                for payload in payloads
+            )
+            connection.connection.info.setdefault(WITH_COMMIT, []).append(b"SELECT " + calls + b";")
+        else:
             driver_rowcount(session, _notify_sql(len(payloads)), payloads)
 
     def publish(self, channel: str, message: str) -> None:
