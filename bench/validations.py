@@ -6,8 +6,11 @@ its server-sent-events stream, is notified; it reads the operation (checking the
 signature), evaluates its code through the VOPRF (the server counts the attempt first), signs
 its approval with its device and knowledge keys and sends it; the relying party reads the final
 result with its JWS. The mix is 70 % card payments, 20 % transfers and 10 % logins (with number
-matching). Devices are the SDK's :class:`~sceau_device.transport.DeviceClient` in-process, with
-no human delay.
+matching). Devices run the SDK's protocol steps in-process, with no human delay: by default
+(``--client lean``, ``bench/lean.py``) each generator process is one event loop whose devices use
+``sceau_core``'s functions over persistent HTTP/1.1 connections parsed by ``httptools``; with
+``--client sdk`` they are the SDK's :class:`~sceau_device.transport.DeviceClient` over httpx, a
+thread per device, which costs the generator about twice the CPU per validation.
 
 Configurations (``--config``), each started fresh in a temporary directory on loopback:
 
@@ -75,8 +78,8 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+import lean
 from sceau_core.activation import ActivationCode, ServerBinding, registration_proof, verify_binding
-from sceau_core.approval import Approval, Decision, Factor, sign_approval
 from sceau_core.encoding import b64url_decode, b64url_encode
 from sceau_core.httpsig import HttpRequest, sign_request
 from sceau_core.keys import decode_public_key, encode_public_key, generate_private_key
@@ -541,26 +544,9 @@ class SimulatedDevice:
         )
         mark()
         assert answer is not None
-        knowledge = finish_code_evaluation(
-            evaluation,
-            evaluated_element=b64url_decode(answer["evaluated_element"], length=32),
-            proof=b64url_decode(answer["proof"], length=64),
-            expected_oprf_public_key=self.record.oprf_public_key,
-            device_secret=self.record.device_secret,
+        body = lean.approval_signer(
+            self.record, self.identity.private_key, operation, evaluation, answer, match
         )
-        keys = {Factor.POSSESSION: self.identity.private_key, Factor.KNOWLEDGE: knowledge}
-
-        def body(counter: int) -> dict[str, Any]:
-            approval = Approval.for_operation(
-                operation,
-                activation=self.record.activation_id,
-                decision=Decision.APPROVE,
-                factors=(Factor.KNOWLEDGE, Factor.POSSESSION),
-                counter=counter,
-                match=match,
-            )
-            return sign_approval(approval, keys).to_json()
-
         decided = self.client.signed(
             "POST", f"/v1/device/operations/{operation_id}/decision", self.identity, body
         )
@@ -737,13 +723,7 @@ def _run_open(
     slower than the arrival rate, or there are too few users for it).
     """
     jobs: queue.Queue[tuple[float, float] | None] = queue.Queue()
-    flows: list[float] = []
-    notifies: list[float] = []
-    errors: list[str] = []
-    dispatch_late: list[float] = []
-    device_waits: list[float] = []
-    from_due: list[tuple[float, float]] = []
-    ended = [schedule.start]
+    tally = lean.OpenTally(schedule.start)
     lock = threading.Lock()
 
     def worker(index: int, device: SimulatedDevice, bank: httpx.Client) -> None:
@@ -755,17 +735,17 @@ def _run_open(
                 flow, notify = validate(bank, device, rng)
             except Exception as error:
                 with lock:
-                    errors.append(f"{type(error).__name__}: {error}"[:300])
+                    tally.errors.append(f"{type(error).__name__}: {error}"[:300])
                 continue
             finally:
                 with lock:
-                    dispatch_late.append(dispatched - due)
-                    device_waits.append(began - dispatched)
-                    ended[0] = max(ended[0], time.monotonic())
+                    tally.dispatch_late.append(dispatched - due)
+                    tally.device_waits.append(began - dispatched)
+                    tally.ended = max(tally.ended, time.monotonic())
             with lock:
-                flows.append(flow)
-                notifies.append(notify)
-                from_due.append((flow + began - due, notify + began - due))
+                tally.flows.append(flow)
+                tally.notifies.append(notify)
+                tally.from_due.append((flow + began - due, notify + began - due))
 
     times = schedule.times()
     cpu = time.process_time()
@@ -784,18 +764,7 @@ def _run_open(
         jobs.put(None)
     for thread in threads:
         thread.join()
-    return {
-        "flows": flows,
-        "notifies": notifies,
-        "errors": errors,
-        "cpu": time.process_time() - cpu,
-        "wall": ended[0] - schedule.start,
-        "dispatch_late": dispatch_late,
-        "device_waits": device_waits,
-        "from_due": from_due,
-        "ended": ended[0],
-        "last_due": times[-1] if times else schedule.start,
-    }
+    return tally.answer(time.process_time() - cpu, times)
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -1016,15 +985,11 @@ def benchmark(arguments: argparse.Namespace) -> None:
         context = multiprocessing.get_context("fork")
         for index in range(arguments.generators):
             parent, child = context.Pipe()
+            share = records[index :: arguments.generators]
             process = context.Process(
-                target=generator,
-                args=(
-                    deployment.url,
-                    api_key,
-                    records[index :: arguments.generators],
-                    child,
-                    index,
-                ),
+                target=lean.generator if arguments.client == "lean" else generator,
+                args=(deployment.url, api_key, share, child, index)
+                + ((operation_request,) if arguments.client == "lean" else ()),
                 daemon=True,
             )
             process.start()
@@ -1085,7 +1050,8 @@ def report(
     print(
         f"\n== {deployment.name}: {len(deployment.server_pids)} server process(es), "
         f"{len(records)} users with an active device (provisioned in {provisioning:.1f} s), "
-        f"{arguments.generators} generator processes, {os.cpu_count()} CPUs"
+        f"{arguments.generators} generator processes ({arguments.client} client), "
+        f"{os.cpu_count()} CPUs"
     )
     header = (
         f"{'load':>9} {'valid.':>6} {'val/s':>7} {'flow p50':>9} {'p99':>7} "
@@ -1395,6 +1361,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000, help="validations per level")
     parser.add_argument("--users", type=int, default=128, help="users with an active device")
     parser.add_argument("--generators", type=int, default=2, help="load-generator processes")
+    parser.add_argument(
+        "--client",
+        choices=["lean", "sdk"],
+        default="lean",
+        help="devices and bank over a minimal HTTP/1.1 client on uvloop (lean, bench/lean.py), "
+        "or the SDK's DeviceClient and httpx, a thread per device (sdk)",
+    )
     parser.add_argument(
         "--workers", type=int, default=1, help="server processes of the node (postgres only)"
     )

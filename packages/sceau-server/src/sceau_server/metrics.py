@@ -37,7 +37,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CONTENT_TYPE", "METRICS", "Metrics", "RequestMetrics"]
+__all__ = ["CONTENT_TYPE", "METRICS", "Metrics", "RequestMetrics", "RouteRecorder"]
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
 _BUCKETS: Final = (
@@ -143,21 +143,17 @@ METRICS: Final = Metrics()
 """This process's metrics."""
 
 
-class RequestMetrics:
-    """ASGI middleware: time to headers and status of each request, labelled by route template.
+class RouteRecorder:
+    """Records one response: its time to headers and its status, by method and route template."""
 
-    The route is the matched path template (``/v1/operations/{operation_id}``), never the raw
-    path, so identifiers do not multiply the series; unmatched paths count as ``unmatched``.
-    """
-
-    def __init__(self, app: ASGIApp, *, metrics: Metrics = METRICS) -> None:
-        self.app = app
+    def __init__(self, metrics: Metrics = METRICS) -> None:
         self.metrics = metrics
         # Label lookups cost more than the observation: keep each route's children.
         self._timers: dict[tuple[str, str], Any] = {}
         self._counters: dict[tuple[str, str, int], Any] = {}
 
-    def _observe(self, method: str, template: str, status: int, seconds: float) -> None:
+    def observe(self, method: str, template: str, status: int, seconds: float) -> None:
+        """Count one response of ``template`` (``unmatched`` when no route took the request)."""
         timer = self._timers.get((method, template))
         if timer is None:
             timer = self._timers[method, template] = self.metrics.request_duration.labels(
@@ -171,6 +167,18 @@ class RequestMetrics:
         timer.observe(seconds)
         counter.inc()
 
+
+class RequestMetrics:
+    """ASGI middleware: time to headers and status of each request, labelled by route template.
+
+    The route is the matched path template (``/v1/operations/{operation_id}``), never the raw
+    path, so identifiers do not multiply the series; unmatched paths count as ``unmatched``.
+    """
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics = METRICS) -> None:
+        self.app = app
+        self.recorder = RouteRecorder(metrics)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -181,7 +189,7 @@ class RequestMetrics:
             if message["type"] == "http.response.start":
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
-                self._observe(
+                self.recorder.observe(
                     scope["method"], template, message["status"], time.perf_counter() - start
                 )
             await send(message)

@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from sceau_core.results import jwks
 from sceau_server import errors
 from sceau_server.api import admin, device, health, logs, pro, rp
 from sceau_server.api.deps import Ctx
+from sceau_server.api.hot import HotRoutes, SceauApp
 from sceau_server.api.streams import Streams
 from sceau_server.metrics import METRICS, RequestMetrics
 from sceau_server.services import device_lifecycle
@@ -54,11 +55,16 @@ async def _every(
             await asyncio.wait_for(stop.wait(), interval)
 
 
-def create_app(settings: Settings, *, context: ServerContext | None = None) -> FastAPI:
-    """Build the application; the database must already be migrated."""
+def create_app(
+    settings: Settings, *, context: ServerContext | None = None, hot: bool = True
+) -> SceauApp:
+    """Build the application; the database must already be migrated.
+
+    ``hot=False`` serves every request through FastAPI, the hot ones included (tests compare).
+    """
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: SceauApp) -> AsyncIterator[None]:
         ctx = context or ServerContext.create(settings)
         app.state.context = ctx
         count = getattr(ctx.notifier, "listener_count", None)
@@ -98,10 +104,12 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await webhooks.close()
+            if app.hot is not None:
+                app.hot.close()
             if context is None:
                 ctx.close()
 
-    app = FastAPI(
+    app = SceauApp(
         title="Sceau server",
         version="0.1.0",
         summary="Strong customer authentication (PSD2 SCA) for banks",
@@ -120,4 +128,6 @@ def create_app(settings: Settings, *, context: ServerContext | None = None) -> F
     # every route before it. Their prefixes and tags are already part of each route.
     for router in (pro.router, rp.router, device.router, admin.router, well_known, health.router):
         app.router.routes.extend(router.routes)
+    if hot:
+        app.hot = HotRoutes(app, body_limit=settings.max_body_bytes, metrics=settings.metrics)
     return app

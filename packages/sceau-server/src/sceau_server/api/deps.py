@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 import hmac
+import re
 import threading
 import time
 import weakref
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL
+from starlette.types import Scope
 
 from sceau_core.httpsig import HttpRequest
 from sceau_server.errors import MalformedRequest, Unauthorized
@@ -21,7 +25,16 @@ from sceau_server.services.devices import build_request
 from sceau_server.storage.database import Database
 from sceau_server.storage.models import RelyingParty
 
-__all__ = ["Ctx", "Rp", "SignedHttp", "problem_responses"]
+__all__ = [
+    "Ctx",
+    "Rp",
+    "SignedHttp",
+    "authenticate",
+    "bearer_token",
+    "problem_responses",
+    "request_path",
+    "signed_request",
+]
 
 _SIGNED_HEADERS = frozenset({"signature", "signature-input", "content-digest", "sceau-counter"})
 _bearer = HTTPBearer(auto_error=False, description="the relying party's API key")
@@ -82,6 +95,36 @@ def _load_relying_party(ctx: ServerContext, token: str, digest: str) -> RelyingP
     return rp
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The API key of an ``Authorization`` header, read as FastAPI's ``HTTPBearer`` reads it."""
+    if not authorization:
+        return None
+    scheme, _, param = authorization.partition(" ")
+    token = param.strip()
+    if not (scheme and token) or scheme.lower() != "bearer":
+        return None
+    return token
+
+
+async def authenticate(
+    ctx: ServerContext,
+    token: str | None,
+    *,
+    to_thread: Callable[..., Awaitable[Any]] = run_in_threadpool,
+) -> RelyingParty:
+    """The relying party whose API key is ``token`` (:class:`Unauthorized` if none)."""
+    if token is None:
+        raise Unauthorized("An API key is required (Authorization: Bearer …).")
+    # Two RP requests per validation: the key's row is read at most once per RP_CACHE_SECONDS,
+    # in a worker thread; a key found in memory costs one HMAC on the event loop.
+    digest = ctx.digest("api-key", "", token)
+    cached = _rp_cache(ctx).get(digest)
+    if cached is not None:
+        return cached
+    rp: RelyingParty = await to_thread(_load_relying_party, ctx, token, digest)
+    return rp
+
+
 async def _relying_party(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -89,25 +132,16 @@ async def _relying_party(
     # The context straight from the application rather than through Ctx: each level of
     # dependencies costs FastAPI a solving pass per request.
     ctx: ServerContext = request.app.state.context
-    if credentials is None:
-        raise Unauthorized("An API key is required (Authorization: Bearer …).")
-    # Two RP requests per validation: the key's row is read at most once per RP_CACHE_SECONDS,
-    # in a worker thread; a key found in memory costs one HMAC on the event loop.
-    digest = ctx.digest("api-key", "", credentials.credentials)
-    cached = _rp_cache(ctx).get(digest)
-    if cached is not None:
-        return cached
-    return await run_in_threadpool(_load_relying_party, ctx, credentials.credentials, digest)
+    return await authenticate(ctx, None if credentials is None else credentials.credentials)
 
 
 Rp = Annotated[RelyingParty, Depends(_relying_party)]
 
 
-async def _signed_http(request: Request) -> HttpRequest:
-    ctx: ServerContext = request.app.state.context
-    body = await request.body()
+def signed_request(ctx: ServerContext, scope: Scope, body: bytes) -> HttpRequest:
+    """The device's request as it signed it, from the ASGI scope and the whole body."""
     headers: dict[str, str] = {}
-    for raw_name, raw_value in request.headers.raw:
+    for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
         value = raw_value.decode("latin-1")
         if name in headers:
@@ -116,14 +150,28 @@ async def _signed_http(request: Request) -> HttpRequest:
             headers[name] = f"{headers[name]}, {value}"
         else:
             headers[name] = value
+    path, query = request_path(scope)
     return build_request(
-        ctx,
-        method=request.method,
-        path=request.url.path,
-        query=request.url.query,
-        headers=headers,
-        body=body,
+        ctx, method=scope["method"], path=path, query=query, headers=headers, body=body
     )
+
+
+_PLAIN_PATH: Final = re.compile(r"/[A-Za-z0-9_.~-][A-Za-z0-9_.~/-]*|/")
+
+
+def request_path(scope: Scope) -> tuple[str, str]:
+    """The path and query of the request as Starlette's ``request.url`` gives them."""
+    path: str = scope["path"]
+    if not scope.get("query_string") and _PLAIN_PATH.fullmatch(path):
+        # Nothing to escape, no authority to mistake it for: Starlette's URL would give it back.
+        return path, ""
+    url = URL(scope=scope)
+    return url.path, url.query
+
+
+async def _signed_http(request: Request) -> HttpRequest:
+    ctx: ServerContext = request.app.state.context
+    return signed_request(ctx, request.scope, await request.body())
 
 
 SignedHttp = Annotated[HttpRequest, Depends(_signed_http)]

@@ -49,7 +49,7 @@ from sceau_server.services.devices import Admitted, admit, verify_signature
 from sceau_server.services.notifier import REPLACED, RESYNC, TooManyListeners
 from sceau_server.storage.models import Activation, CodeReset, User
 
-__all__ = ["router"]
+__all__ = ["decide_signed", "evaluate_signed", "router"]
 
 _log = logging.getLogger("sceau.server")
 
@@ -267,6 +267,13 @@ async def evaluate(
     ctx: Ctx, http: SignedHttp, operation_id: OperationIdPath, body: EvaluateRequest
 ) -> Any:
     """Count the attempt, then answer the VOPRF evaluation and the attempts left (K3)."""
+    return await run_in_threadpool(evaluate_signed, ctx, http, operation_id, body)
+
+
+def evaluate_signed(
+    ctx: ServerContext, http: HttpRequest, operation_id: str, body: EvaluateRequest
+) -> dict[str, Any]:
+    """``POST …/evaluate`` once its request is parsed: signature check and transaction."""
 
     def work(
         session: Session, _notes: list[tuple[str, str]], info: SignedRequestInfo
@@ -276,7 +283,7 @@ async def evaluate(
             ctx, session, admitted, operation_id, blinded_element=body.blinded_element
         )
 
-    return await _in_thread(ctx, http, work)
+    return _signed_transaction(ctx, http, work)
 
 
 @router.post(
@@ -292,6 +299,13 @@ async def decision(
     body: Annotated[dict[str, Any], Body(description="a SignedApproval")],
 ) -> Any:
     """Approve, refuse or report "not me"; ``approval.counter`` equals the request's counter."""
+    return await run_in_threadpool(decide_signed, ctx, http, operation_id, body)
+
+
+def decide_signed(
+    ctx: ServerContext, http: HttpRequest, operation_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """``POST …/decision`` once its request is parsed: signature check and transaction."""
 
     def work(
         session: Session, notes: list[tuple[str, str]], info: SignedRequestInfo
@@ -299,7 +313,7 @@ async def decision(
         admitted: Admitted = admit(ctx, session, info)
         return operation_service.decide(ctx, session, admitted, operation_id, body, notes)
 
-    result = await _in_thread(ctx, http, work)
+    result = _signed_transaction(ctx, http, work)
     if result.pop("refused"):
         raise AuthenticationFailed()
     return result

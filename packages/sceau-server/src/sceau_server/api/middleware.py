@@ -7,7 +7,38 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sceau_server.errors import PayloadTooLarge, problem_response
 
-__all__ = ["BodyLimit"]
+__all__ = ["BodyLimit", "declared_too_large", "read_limited"]
+
+
+def declared_too_large(scope: Scope, limit: int) -> bool:
+    """Whether a ``Content-Length`` of the request is above ``limit``, or not a number."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                declared = int(value)
+            except ValueError:
+                declared = -1
+            if declared > limit or declared < 0:
+                return True
+    return False
+
+
+async def read_limited(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or ``None`` as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
 class BodyLimit:
@@ -25,36 +56,19 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > self.limit or declared < 0:
-                    await problem_response(
-                        PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
-                    )(scope, receive, send)
-                    return
+        if declared_too_large(scope, self.limit):
+            await problem_response(
+                PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
+            )(scope, receive, send)
+            return
         # Read the whole body first (it is small by construction): a body over the limit is
         # refused before the application sees any of it, chunked or not.
-        chunks: list[bytes] = []
-        received = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            received += len(chunk)
-            if received > self.limit:
-                await problem_response(
-                    PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
-                )(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body = await read_limited(receive, self.limit)
+        if body is None:
+            await problem_response(
+                PayloadTooLarge(f"The request body must be at most {self.limit} bytes.")
+            )(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:

@@ -31,9 +31,11 @@ from sceau_server.services.accounts import (
     upsert_user,
     user_view,
 )
+from sceau_server.services.context import ServerContext
 from sceau_server.services.notifier import TooManyListeners
+from sceau_server.storage.models import RelyingParty
 
-__all__ = ["router"]
+__all__ = ["new_operation", "router"]
 
 router = APIRouter(prefix="/v1", tags=["relying party"])
 
@@ -177,6 +179,18 @@ async def create_operation(
     ] = None,
 ) -> Any:
     """Create an operation; the user's devices are notified. A login answers ``match``."""
+    # A coroutine with one hand-off: a plain function endpoint costs a second one for the
+    # validation of its answer against the response model.
+    view, created = await run_in_threadpool(new_operation, ctx, rp, body, idempotency_key)
+    response.status_code = 201 if created else 200
+    return view
+
+
+def new_operation(
+    ctx: ServerContext, rp: RelyingParty, body: OperationCreate, idempotency_key: str | None
+) -> tuple[dict[str, Any], bool]:
+    """``POST /v1/operations`` once its request is checked (in a worker thread): the view, and
+    whether it was created (or found under its Idempotency-Key)."""
     if body.ttl is not None and body.ttl > ctx.settings.max_ttl:
         raise InvalidRequest(
             f"ttl must be at most {ctx.settings.max_ttl} seconds on this server.",
@@ -195,11 +209,7 @@ async def create_operation(
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
         return operation_service.create_operation(ctx, session, rp, request, idempotency_key, notes)
 
-    # A coroutine with one hand-off: a plain function endpoint costs a second one for the
-    # validation of its answer against the response model.
-    view, created = await run_in_threadpool(ctx.transaction, work)
-    response.status_code = 201 if created else 200
-    return view
+    return ctx.transaction(work)
 
 
 @router.get(
