@@ -28,9 +28,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Final, Protocol
 
 import psycopg
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from sceau_server.db import driver_rowcount
+from sceau_server.storage.database import WITH_COMMIT
 
 __all__ = [
     "REPLACED",
@@ -174,6 +176,10 @@ class InProcessNotifier:
             return bool(self._channels.get(channel))
 
 
+def _notify_sql(count: int) -> str:
+    return "SELECT " + ", ".join([f"pg_notify('{PG_CHANNEL}', ?)"] * count)
+
+
 class PostgresNotifier:
     """Notifications across server nodes through PostgreSQL ``LISTEN``/``NOTIFY``.
 
@@ -261,10 +267,25 @@ class PostgresNotifier:
         return f"SELECT {calls}", params
 
     def publish_in_transaction(self, session: Session, notes: Sequence[tuple[str, str]]) -> None:
-        """Queue ``notes`` in the session's transaction: delivered when it commits."""
-        if notes:
-            statement, params = self._statement(list(dict.fromkeys(notes)))
-            session.execute(text(statement), params)
+        """Queue ``notes`` in the session's transaction: delivered when it commits.
+
+        On the server's engine they travel with the COMMIT, in its round trip (see
+        ``storage.database.WITH_COMMIT``); elsewhere as one statement now.
+        """
+        if not notes:
+            return
+        payloads = tuple(f"{channel}\n{message}" for channel, message in dict.fromkeys(notes))
+        connection = session.connection()
+        if getattr(connection.dialect, WITH_COMMIT, False):
+            driver: Any = connection.connection.driver_connection
+            escape = psycopg.pq.Escaping(driver.pgconn).escape_literal
+            calls = b", ".join(
+                b"pg_notify('" + PG_CHANNEL.encode() + b"', " + escape(payload.encode()) + b")"
+                for payload in payloads
+            )
+            connection.connection.info.setdefault(WITH_COMMIT, []).append(b"SELECT " + calls + b";")
+        else:
+            driver_rowcount(session, _notify_sql(len(payloads)), payloads)
 
     def publish(self, channel: str, message: str) -> None:
         """Tell every listener of ``channel``, on every node (one short autocommit statement)."""

@@ -47,7 +47,7 @@ from sqlalchemy.orm.session import JoinTransactionMode
 
 from sceau_server.db import pin_connection, unpin_connection
 
-__all__ = ["CommitFailed", "Database", "after_commit"]
+__all__ = ["WITH_COMMIT", "CommitFailed", "Database", "after_commit"]
 
 _BUSY_TIMEOUT_MS = 30_000
 _PING_AFTER_IDLE_S = 1.0
@@ -120,10 +120,46 @@ def _driver_statement(statement: str) -> Callable[[Connection, str], None]:
     return run
 
 
+WITH_COMMIT = "sceau.with_commit"
+"""Key of a PostgreSQL connection's ``info``: statements (bytes, each ending with ``;``, every
+value a literal) that the COMMIT of its transaction sends in the same round trip, before it.
+Dropped if the transaction rolls back. Only on engines whose dialect has :data:`WITH_COMMIT`
+set (:func:`_postgres_engine`)."""
+
+
+def _pop_with_commit(connection: Any) -> list[bytes] | None:
+    # The bare connection that the dialect sees on a first connect has no ``info``.
+    with contextlib.suppress(NotImplementedError):
+        statements: list[bytes] | None = connection.info.pop(WITH_COMMIT, None)
+        return statements
+    return None
+
+
+def _commit_with_statements(connection: Any) -> None:
+    statements = _pop_with_commit(connection)
+    if not statements:
+        connection.commit()
+        return
+    # One simple-protocol query: if a statement fails, PostgreSQL skips the COMMIT and the
+    # error is the commit's, so the transaction rolls back and nothing is acknowledged.
+    with connection.driver_connection.cursor() as cursor:
+        cursor.execute(b"".join(statements) + b"COMMIT", prepare=False)
+
+
 def _postgres_engine(url: str, *, pool_size: int, ping_after_idle: float) -> Engine:
     engine = create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=_RECYCLE_S
     )
+    dialect: Any = engine.dialect
+    rollback = dialect.do_rollback
+
+    def _rollback(connection: Any) -> None:
+        _pop_with_commit(connection)
+        rollback(connection)
+
+    dialect.do_commit = _commit_with_statements
+    dialect.do_rollback = _rollback
+    setattr(dialect, WITH_COMMIT, True)
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
