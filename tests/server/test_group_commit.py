@@ -2,7 +2,7 @@
 """SQLite write transactions committed in groups: one COMMIT for those that queued together.
 
 Real SQLite files and real threads. A first job holds the writer's turn until the others have
-queued behind it, so that they form one group; the engine's ``commit`` event counts the COMMITs.
+queued behind it, so that they form one group; SQLite's statement trace counts the COMMITs.
 """
 
 from __future__ import annotations
@@ -36,10 +36,17 @@ def database(tmp_path: Path) -> Iterator[Database]:
     db.dispose()
 
 
-def _commits(database: Database) -> list[object]:
-    """A list that receives one item per COMMIT of the write engine."""
-    seen: list[object] = []
-    event.listen(database.engine, "commit", lambda connection: seen.append(connection))
+def _commits(database: Database) -> list[str]:
+    """A list that receives one item per COMMIT that SQLite runs on the write engine."""
+    seen: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(
+            lambda statement: seen.append(statement) if statement == "COMMIT" else None
+        )
+
+    event.listen(database.engine, "connect", trace)
+    database.dispose()  # The connections opened from now on are traced.
     return seen
 
 

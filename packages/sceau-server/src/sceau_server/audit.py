@@ -33,6 +33,7 @@ Errors::
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import re
@@ -330,10 +331,16 @@ def _entry_parts(
     head.
     """
     head = canonical_json({"actor": actor, "at": at})
-    named = canonical_json({"event": event})
+    named = _event_member(event)
     about = canonical_json({"subject": subject})
-    before = head[:-1] + b',"data":' + data + b"," + named[1:-1] + b","
+    before = head[:-1] + b',"data":' + data + b"," + named + b","
     return before, b"," + about[1:]
+
+
+@functools.lru_cache(maxsize=256)
+def _event_member(event: str) -> bytes:
+    """``"event":"…"`` in JCS (an event name is one of a few constants)."""
+    return canonical_json({"event": event})[1:-1]
 
 
 def evidence_digest(value: Mapping[str, Any] | str) -> str:
@@ -385,12 +392,35 @@ _SECRET_FRAGMENTS: Final = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _looks_secret(key: str) -> bool:
     words = [word.lower() for word in _WORD.findall(key)]
     if any(word in _SECRET_WORDS for word in words):
         return True
     joined = "".join(words)
     return any(fragment in joined for fragment in _SECRET_FRAGMENTS)
+
+
+def _clean(value: Any) -> bool:
+    """Whether :func:`_refuse_secrets` accepts ``value``, without naming where it would not."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and _looks_secret(key):
+                return False
+            if not _clean(item):
+                return False
+        return True
+    if isinstance(value, list | tuple):
+        for item in value:
+            if not _clean(item):
+                return False
+        return True
+    if isinstance(value, float):
+        return not (value.is_integer() and 2**53 <= abs(value) < 1e21)
+    return True
 
 
 def _refuse_secrets(value: Any, path: str) -> None:
@@ -453,7 +483,8 @@ def record_event(
     _check_time(now, field="now")
     if not isinstance(data, Mapping):
         raise TypeError("data must be a mapping")
-    _refuse_secrets(data, "")
+    if not _clean(data):
+        _refuse_secrets(data, "")
     data_text = canonical_json(data)  # InvalidEncoding is a ValueError.
     if len(data_text) > MAX_DATA_BYTES:
         raise ValueError(f"audit data must be at most {MAX_DATA_BYTES} bytes of JSON")

@@ -41,7 +41,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.session import JoinTransactionMode
 
@@ -380,18 +380,37 @@ class _GroupCommit:
             raise CommitFailed("the write transaction was not committed") from group.error
 
     def _join(self) -> tuple[_Group, Connection]:
-        """The open group and its connection, beginning them if there are none (turn held)."""
+        """The open group and its connection, beginning them if there are none (turn held).
+
+        The connection stays in one SQLAlchemy transaction for its whole life, so that a session
+        that begins inside a job always takes a savepoint of it (and never commits the group);
+        each group is one transaction of the driver under it, begun and committed on the driver
+        (through SQLAlchemy they cost more than the small write transactions they cover).
+        """
         if self._group is not None and self._connection is not None:
             return self._group, self._connection
-        if self._connection is None:
-            self._connection = self._engine.connect()
         try:
-            self._connection.begin()
+            if self._connection is None:
+                self._connection = self._engine.connect()
+                self._connection.begin()  # BEGIN IMMEDIATE, from the engine's begin event
+            else:
+                self._on_driver(self._connection, "BEGIN IMMEDIATE")
         except BaseException:
             self._discard_connection()
             raise
         self._group = _Group()
         return self._group, self._connection
+
+    @staticmethod
+    def _on_driver(connection: Connection, statement: str) -> None:
+        """Run ``statement`` on the driver, its errors raised as SQLAlchemy's."""
+        dialect = connection.dialect
+        try:
+            connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+        except dialect.loaded_dbapi.Error as error:
+            raise DBAPIError.instance(
+                statement, (), error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
 
     def _job_failed(
         self,
@@ -432,10 +451,7 @@ class _GroupCommit:
         connection = self._connection
         assert connection is not None
         try:
-            if group.jobs:
-                connection.commit()
-            else:
-                connection.rollback()
+            self._on_driver(connection, "COMMIT" if group.jobs else "ROLLBACK")
         except BaseException as error:
             group.error = error
             self._discard_connection()
