@@ -210,6 +210,8 @@ class Database:
             )
             self._read_engine = self._write_engine
         self._group = _GroupCommit(self._write_engine) if self.is_sqlite else None
+        self._readers: list[Connection] = []
+        self._keep_readers = pool_size
 
     @property
     def engine(self) -> Engine:
@@ -253,6 +255,10 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction, rolled back at the end."""
+        if self.is_sqlite:
+            with self._sqlite_read() as session:
+                yield session
+            return
         with self._read_engine.connect() as connection:
             if self.is_sqlite:  # PostgreSQL's driver begins at the first statement
                 connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
@@ -262,8 +268,35 @@ class Database:
             finally:
                 _end_session(session, commit=False)
 
+    @contextmanager
+    def _sqlite_read(self) -> Iterator[Session]:
+        """A read on an idle connection kept checked out (a pool checkout costs more than it)."""
+        try:
+            connection = self._readers.pop()
+        except IndexError:
+            connection = self._read_engine.connect()
+        reusable = False
+        try:
+            driver: Any = connection.connection.driver_connection
+            driver.execute("BEGIN")
+            session = _joined_session(connection, "rollback_only")
+            try:
+                yield session
+            finally:
+                _end_session(session, commit=False)
+                if driver.in_transaction:
+                    driver.rollback()
+            reusable = not connection.invalidated and not connection.in_transaction()
+        finally:
+            if reusable and len(self._readers) < self._keep_readers:
+                self._readers.append(connection)
+            else:
+                connection.close()
+
     def dispose(self) -> None:
         """Close every pooled connection."""
+        while self._readers:
+            self._readers.pop().close()
         if self._group is not None:
             self._group.close()
         self._write_engine.dispose()
