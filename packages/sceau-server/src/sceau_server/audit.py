@@ -414,10 +414,7 @@ def _clean(value: Any) -> bool:
                 return False
         return True
     if isinstance(value, list | tuple):
-        for item in value:
-            if not _clean(item):
-                return False
-        return True
+        return all(map(_clean, value))
     if isinstance(value, float):
         return not (value.is_integer() and 2**53 <= abs(value) < 1e21)
     return True

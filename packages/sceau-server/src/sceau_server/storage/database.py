@@ -259,9 +259,7 @@ class Database:
             with self._sqlite_read() as session:
                 yield session
             return
-        with self._read_engine.connect() as connection:
-            if self.is_sqlite:  # PostgreSQL's driver begins at the first statement
-                connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
+        with self._read_engine.connect() as connection:  # PostgreSQL begins at a statement
             session = _joined_session(connection, "rollback_only")
             try:
                 yield session
