@@ -279,3 +279,26 @@ def test_a_new_database_file_and_its_journal_are_readable_by_their_owner_only(
         database.dispose()
     assert modes.get("sceau.db") == 0o600
     assert modes.get("sceau.db-wal") == 0o600
+
+
+def _stored_by_driver(database: Database) -> set[str]:
+    with database.read() as session:
+        return {row for (row,) in driver_rows(session, "SELECT id FROM rows", ())}
+
+
+def test_reads_see_every_commit_before_them_on_kept_connections(database: Database) -> None:
+    for name in ("a", "b", "c"):
+        with database.write() as session:
+            _insert(session, name)
+        assert name in _stored_by_driver(database)
+
+    def failing_read() -> None:
+        with database.read() as session:
+            driver_rows(session, "SELECT id FROM rows", ())
+            raise LookupError
+
+    with pytest.raises(LookupError):
+        failing_read()
+    with database.write() as session:
+        _insert(session, "d")
+    assert _stored_by_driver(database) == _stored(database) == {"a", "b", "c", "d"}
