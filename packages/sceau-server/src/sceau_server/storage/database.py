@@ -260,7 +260,10 @@ class Database:
             try:
                 yield session
             finally:
-                _end_session(session, commit=False)
+                # Closed, not rolled back: a rollback would expire the objects read, which
+                # callers use once the read is over; the connection's close rolls it back.
+                unpin_connection(session)
+                session.close()
 
     def dispose(self) -> None:
         """Close every pooled connection."""
