@@ -282,7 +282,8 @@ class HotRoutes:
 
     async def _read_operation(self, request: _Request) -> tuple[int, Any]:
         ctx = request.ctx
-        on_loop = ctx.db.is_sqlite
+        # Never wait on the loop for a pooled connection: with none idle, the thread reads.
+        on_loop = ctx.db.is_sqlite and ctx.db.idle_read_connections() > 0
         party = await authenticate(
             ctx,
             bearer_token(request.header(b"authorization")),

@@ -216,6 +216,12 @@ class Database:
         """The engine used for writes and migrations."""
         return self._write_engine
 
+    def idle_read_connections(self) -> int:
+        """Read connections resting in the pool, ready to be checked out without waiting."""
+        pool: Any = self._read_engine.pool
+        idle: int = pool.checkedin()
+        return idle
+
     @property
     def queued_writes(self) -> int:
         """Write transactions waiting for their turn (SQLite; always 0 on PostgreSQL)."""
