@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
 from sceau_server.db import Base
 from sceau_server.storage.database import Database
-from tests.databases import POSTGRES_URL, postgres_databases
+from sceau_server.storage.models import SmsMessage
+from tests.databases import BACKENDS, POSTGRES_URL, postgres_databases
 from tests.server.conftest import RelyingPartyClient, ServerHandle
 
 COUNTER_BEYOND_32_BITS = 2**40
@@ -85,3 +88,28 @@ def test_counters_and_times_beyond_32_bits(server: ServerHandle, bank: RelyingPa
         "SELECT counter FROM attempts WHERE operation_id = :id", id=operation["id"]
     )[0]
     assert counter > COUNTER_BEYOND_32_BITS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_objects_read_or_written_keep_their_values_once_the_transaction_ends(
+    backend: str, tmp_path: Path
+) -> None:
+    # The demo's SMS page reads the outbox in a read transaction and uses the rows after it.
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'objects.db'}"
+        Base.metadata.create_all(create_engine(url))
+    else:
+        url = postgres_databases().create()
+    database = Database(url)
+    try:
+        with database.write() as session:
+            written = SmsMessage(phone="+33600000001", kind="k", message="écrit", created_at=1)
+            session.add(written)
+        with database.read() as session:
+            found = session.scalars(select(SmsMessage)).one()
+        with database.write() as session:
+            changed = session.scalars(select(SmsMessage)).one()
+            changed.message = "changé"
+        assert (written.message, found.message, changed.message) == ("écrit", "écrit", "changé")
+    finally:
+        database.dispose()

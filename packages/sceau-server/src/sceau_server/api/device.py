@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Path, Request, Response
@@ -36,7 +36,7 @@ from sceau_server.api.schemas import (
     ResetStarted,
     ResetStartRequest,
 )
-from sceau_server.api.streams import CLOSING, HeldStream, streams_of
+from sceau_server.api.streams import CLOSING, EventStream, streams_of
 from sceau_server.errors import AuthenticationFailed, ServiceUnavailable
 from sceau_server.services import activations as activation_service
 from sceau_server.services import biometrics as biometrics_service
@@ -62,6 +62,8 @@ ResetIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-
 _SIGNED = problem_responses(400, 401, 413, 422)
 _STREAM_SECONDS = 300.0
 _HEARTBEAT = 15.0
+_REVOKED = b"event: revoked\ndata: {}\n\n"
+_REPLACED = b"event: replaced\ndata: {}\n\n"
 T = TypeVar("T")
 
 
@@ -579,41 +581,43 @@ async def events(ctx: Ctx, http: SignedHttp, request: Request) -> StreamingRespo
             headers={"Retry-After": str(int(_HEARTBEAT))},
         ) from error
 
-    async def stream() -> AsyncIterator[str]:
-        yield ": connected\n\n"
-        deadline = ctx.clock() + _STREAM_SECONDS
-        while ctx.clock() < deadline:
+    deadline = ctx.clock() + _STREAM_SECONDS
+    ended = False
+
+    async def next_chunk() -> bytes | None:
+        nonlocal ended
+        while not ended and ctx.clock() < deadline:
             message = await subscription.get(_HEARTBEAT)
             if message is None:
-                yield ": keep-alive\n\n"
-            elif message == "revoked":
-                yield "event: revoked\ndata: {}\n\n"
-                return
-            elif message == REPLACED:
-                yield "event: replaced\ndata: {}\n\n"
-                return
-            elif message in (RESYNC, CLOSING):
-                # Notifications may have been lost, or the server stops: the device
-                # reconnects and catches up.
-                return
-            elif message.startswith("{"):
+                return b": keep-alive\n\n"
+            if message.startswith("{"):
                 # Built by the transaction that changed the operation (its signed body or
                 # its end): nothing to read.
-                yield f"event: operation\ndata: {message}\n\n"
-            else:
-                try:
-                    event = await run_in_threadpool(
-                        operation_service.device_event, ctx, user_id, message
-                    )
-                except Exception:
-                    # The id alone still tells the device to read its pending list.
-                    _log.exception("reading operation %s for an event failed", message)
-                    event = {"id": message}
-                yield f"event: operation\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+                return b"event: operation\ndata: " + message.encode() + b"\n\n"
+            if message in ("revoked", REPLACED):
+                # The last event of this stream.
+                ended = True
+                return _REVOKED if message == "revoked" else _REPLACED
+            if message in (RESYNC, CLOSING):
+                # Notifications may have been lost, or the server stops: the device
+                # reconnects and catches up.
+                return None
+            try:
+                event = await run_in_threadpool(
+                    operation_service.device_event, ctx, user_id, message
+                )
+            except Exception:
+                # The id alone still tells the device to read its pending list.
+                _log.exception("reading operation %s for an event failed", message)
+                event = {"id": message}
+            data = json.dumps(event, separators=(",", ":"))
+            return f"event: operation\ndata: {data}\n\n".encode()
+        return None
 
-    return HeldStream(
-        stream(),
+    return EventStream(
+        b": connected\n\n",
+        next_chunk,
+        subscription=subscription,
         close=listening.__aexit__,
-        media_type="text/event-stream",
         headers={"Cache-Control": "no-store"},
     )

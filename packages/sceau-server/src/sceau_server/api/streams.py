@@ -12,6 +12,7 @@ reconnects, to another node or to this one once restarted, and the server exits 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -27,7 +28,7 @@ from sceau_server.services.notifier import Notifier, Subscription
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["CLOSING", "HeldStream", "Streams", "closing_server", "streams_of"]
+__all__ = ["CLOSING", "EventStream", "HeldStream", "Streams", "closing_server", "streams_of"]
 
 CLOSING: Final = "\x00closing"
 """The message a stream gets when the server stops (never an identifier sent on a channel)."""
@@ -94,6 +95,56 @@ class HeldStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
+            await self._close(None, None, None)
+
+
+class EventStream(StreamingResponse):
+    """A server-sent-events answer written straight to the ASGI ``send``, one body message per
+    event, already encoded, and its subscription released however the response ends.
+
+    ``next_chunk`` gives the next chunk of the stream, or ``None`` to end it; when the client
+    leaves, ``subscription`` gets :data:`CLOSING`, so ``next_chunk`` should then end it. What
+    :class:`HeldStream` costs per event (an async generator's turn, Starlette's checks and
+    encoding, a task per wait) is left out; the disconnect is watched as Starlette watches it.
+    """
+
+    def __init__(
+        self,
+        first: bytes,
+        next_chunk: Callable[[], Awaitable[bytes | None]],
+        *,
+        subscription: Subscription,
+        close: Callable[[None, None, None], Awaitable[bool | None]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__((), media_type="text/event-stream", **kwargs)
+        self._first = first
+        self._next = next_chunk
+        self._subscription = subscription
+        self._close = close
+
+    async def _watch(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self._subscription.put(CLOSING)
+
+    async def __call__(self, _scope: Scope, receive: Receive, send: Send) -> None:
+        watcher = asyncio.ensure_future(self._watch(receive))
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            chunk: bytes | None = self._first
+            while chunk is not None:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                chunk = await self._next()
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
             await self._close(None, None, None)
 
 

@@ -20,6 +20,7 @@ waits re-read the state.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import threading
@@ -59,29 +60,49 @@ PG_CHANNEL: Final = "sceau_events"
 _log = logging.getLogger("sceau.notifier")
 
 
+_MAX_QUEUED: Final = 1000
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class Subscription:
     """A queue of messages for one listener, fed from any thread."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1000)
+        self._messages: collections.deque[str] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
 
-    def _put(self, message: str) -> None:
-        if not self._queue.full():
-            self._queue.put_nowait(message)
+    def put(self, message: str) -> None:
+        """Queue ``message`` (on the listener's event loop only); beyond 1 000 it is dropped."""
+        if len(self._messages) < _MAX_QUEUED:
+            self._messages.append(message)
+            if self._waiter is not None:
+                _wake(self._waiter)
 
     def deliver(self, message: str) -> None:
         """Hand ``message`` to the listener's event loop (thread-safe)."""
         # A closed loop means the listener is gone.
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._put, message)
+            self._loop.call_soon_threadsafe(self.put, message)
 
     async def get(self, timeout: float) -> str | None:
         """The next message, or ``None`` after ``timeout`` seconds."""
-        try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
+        # A future and a timer rather than ``asyncio.wait_for``, which makes a task per call.
+        if not self._messages:
+            waiter = self._waiter = self._loop.create_future()
+            timer = self._loop.call_later(timeout, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+            if not self._messages:
+                return None
+        return self._messages.popleft()
 
 
 class Notifier(Protocol):

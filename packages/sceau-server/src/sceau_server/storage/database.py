@@ -218,6 +218,12 @@ class Database:
         """The engine used for writes and migrations."""
         return self._write_engine
 
+    def idle_read_connections(self) -> int:
+        """Read connections resting in the pool, ready to be checked out without waiting."""
+        pool: Any = self._read_engine.pool
+        idle: int = pool.checkedin()
+        return idle
+
     @property
     def queued_writes(self) -> int:
         """Write transactions waiting for their turn (SQLite; always 0 on PostgreSQL)."""
@@ -264,7 +270,10 @@ class Database:
             try:
                 yield session
             finally:
-                _end_session(session, commit=False)
+                # Closed, not rolled back: a rollback would expire the objects read, which
+                # callers use once the read is over; the connection's close rolls it back.
+                unpin_connection(session)
+                session.close()
 
     @contextmanager
     def _sqlite_read(self) -> Iterator[Session]:
