@@ -222,7 +222,7 @@ class Database:
         """Read connections resting in the pool, ready to be checked out without waiting."""
         pool: Any = self._read_engine.pool
         idle: int = pool.checkedin()
-        return idle
+        return idle + len(self._readers)
 
     @property
     def queued_writes(self) -> int:
@@ -290,7 +290,9 @@ class Database:
             try:
                 yield session
             finally:
-                _end_session(session, commit=False)
+                # Closed, not rolled back, as above; then the driver's transaction ends.
+                unpin_connection(session)
+                session.close()
                 if driver.in_transaction:
                     driver.rollback()
             reusable = not connection.invalidated and not connection.in_transaction()
