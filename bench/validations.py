@@ -228,16 +228,24 @@ def _postmaster_pid(pg_directory: Path) -> int:
 
 @contextlib.contextmanager
 def deploy(
-    config: str, directory: Path, profile: str | None = None, workers: int = 1
+    config: str,
+    directory: Path,
+    profile: str | None = None,
+    workers: int = 1,
+    streams: int = 0,
 ) -> Iterator[Deployment]:
     """Start ``config`` (sqlite, postgres, cluster) in ``directory``; stop it afterwards.
 
-    ``workers`` (postgres only) starts the node with ``sceau serve --workers``.
+    ``workers`` (postgres only) starts the node with ``sceau serve --workers``. ``streams``
+    raises the node's caps on event streams (per device and in all) to hold that many.
 
     With ``profile`` (one node only), the server runs under cProfile (``profiled_serve.py``)
     and writes its merged profile to that file when it stops.
     """
     env = _base_env(directory)
+    if streams:
+        env["SCEAU_MAX_STREAMS_PER_DEVICE"] = str(streams)
+        env["SCEAU_MAX_STREAMS"] = str(streams + 100)
     directory.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data directory
     if config == "cluster":
         script = str(ROOT / "scripts" / "cluster")
@@ -1277,7 +1285,9 @@ def streams(arguments: argparse.Namespace) -> None:
     deadline = time.monotonic() + arguments.max_seconds
     with (
         tempfile.TemporaryDirectory(prefix="sceau-bench-") as temp,
-        deploy(arguments.config, Path(temp), workers=arguments.workers) as deployment,
+        deploy(
+            arguments.config, Path(temp), workers=arguments.workers, streams=arguments.streams
+        ) as deployment,
     ):
         api_key = create_relying_party(deployment)
         records = provision(deployment, api_key, max(1, min(arguments.users, 100)))
@@ -1323,6 +1333,11 @@ def streams(arguments: argparse.Namespace) -> None:
             f"{1024 * (rss - base_rss) / total:.1f} KiB per stream; idle CPU with every "
             f"stream open: {100 * idle_cpu / 5:.1f} % of a core (keep-alives every 15 s)"
         )
+        if streams_gauge != total:
+            print(
+                f"NOT EVERY STREAM OPEN: the server counts {streams_gauge:,.0f} of {total:,}; "
+                "the memory per stream above is not the figure asked for"
+            )
 
 
 def _gauge(url: str, name: str) -> float:
