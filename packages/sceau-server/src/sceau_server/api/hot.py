@@ -299,22 +299,19 @@ class HotRoutes:
         return 200, view
 
     async def _evaluate(self, request: _Request) -> tuple[int, Any]:
-        route = self._routes["evaluate"]
-        body = route.parse_body(request)
-        http = signed_request(request.ctx, request.scope, request.body)
-        operation_id, _, evaluation = route.validate(request, body)
-        return 200, await self._in_thread(
-            device.evaluate_signed, request.ctx, http, operation_id, evaluation
-        )
+        return await self._signed_operation_request(request, "evaluate", device.evaluate_signed)
 
     async def _decision(self, request: _Request) -> tuple[int, Any]:
-        route = self._routes["decision"]
+        return await self._signed_operation_request(request, "decision", device.decide_signed)
+
+    async def _signed_operation_request(
+        self, request: _Request, name: str, work: Callable[..., Any]
+    ) -> tuple[int, Any]:
+        route = self._routes[name]
         body = route.parse_body(request)
         http = signed_request(request.ctx, request.scope, request.body)
-        operation_id, _, approval = route.validate(request, body)
-        return 200, await self._in_thread(
-            device.decide_signed, request.ctx, http, operation_id, approval
-        )
+        operation_id, _, value = route.validate(request, body)
+        return 200, await self._in_thread(work, request.ctx, http, operation_id, value)
 
 
 async def _on_loop(work: Callable[..., Any], *args: Any) -> Any:

@@ -270,10 +270,7 @@ class Database:
             try:
                 yield session
             finally:
-                # Closed, not rolled back: a rollback would expire the objects read, which
-                # callers use once the read is over; the connection's close rolls it back.
-                unpin_connection(session)
-                session.close()
+                _close_read(session)  # then the connection's close rolls the transaction back
 
     @contextmanager
     def _sqlite_read(self) -> Iterator[Session]:
@@ -290,9 +287,7 @@ class Database:
             try:
                 yield session
             finally:
-                # Closed, not rolled back, as above; then the driver's transaction ends.
-                unpin_connection(session)
-                session.close()
+                _close_read(session)
                 if driver.in_transaction:
                     driver.rollback()
             reusable = not connection.invalidated and not connection.in_transaction()
@@ -323,6 +318,13 @@ def _joined_session(connection: Connection, mode: JoinTransactionMode) -> Sessio
     session = Session(bind=connection, join_transaction_mode=mode, expire_on_commit=False)
     pin_connection(session, connection)
     return session
+
+
+def _close_read(session: Session) -> None:
+    """End a read's session: closed, not rolled back, since a rollback would expire the objects
+    read, which callers use once the read is over."""
+    unpin_connection(session)
+    session.close()
 
 
 def _end_session(session: Session, *, commit: bool) -> None:
