@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
@@ -15,6 +16,12 @@ from sqlalchemy.orm import DeclarativeBase, Session
 
 _DRIVER = "sceau.driver"
 _PINNED = "sceau.connection"
+_CLIENT_CURSOR = "sceau.client_cursor"
+
+BEGIN_PENDING = "sceau.begin_pending"
+"""Key of a PostgreSQL connection's ``info``: its transaction has begun for SQLAlchemy, but the
+``BEGIN`` waits to travel with the transaction's first statement (the connection is in
+autocommit mode: see ``storage.database``)."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,7 +46,12 @@ def pin_connection(session: Session, connection: Connection) -> None:
     something: a transaction whose statements all go through the driver never begins one. Its
     statements share one driver cursor (creating a psycopg cursor costs more than using one).
     """
-    session.info[_PINNED] = [connection.connection.driver_connection, connection.dialect, None]
+    session.info[_PINNED] = [
+        connection.connection.driver_connection,
+        connection.dialect,
+        None,
+        connection.connection.info,
+    ]
 
 
 def unpin_connection(session: Session) -> None:
@@ -63,7 +75,9 @@ def driver_cursor(
     are raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``…), as through the ORM.
     """
     session.flush()  # returns at once when the session holds no change
-    driver, dialect = _driver(session)
+    driver, dialect, info = _driver(session)
+    if dialect.name == "postgresql" and info.get(BEGIN_PENDING):
+        return _BorrowedCursor(_begin_with(driver, dialect, sql, parameters, for_update, info))
     cursor = driver.cursor()
     try:
         _execute(cursor, dialect, sql, parameters, for_update)
@@ -71,6 +85,19 @@ def driver_cursor(
         cursor.close()
         raise
     return cursor
+
+
+class _BorrowedCursor:
+    """A connection's kept cursor, lent for one statement: closing it only gives it back."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def close(self) -> None:
+        """Nothing to release: the cursor stays with its connection."""
 
 
 def _execute(
@@ -84,6 +111,36 @@ def _execute(
         raise DBAPIError.instance(
             sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
         ) from error
+
+
+def _begin_with(
+    driver: Any,
+    dialect: Dialect,
+    sql: str,
+    parameters: tuple[Any, ...],
+    for_update: bool,
+    info: dict[Any, Any],
+) -> Any:
+    """Send ``BEGIN`` and a transaction's first statement in one round trip (PostgreSQL).
+
+    Two statements travel together only in the simple query protocol, so the values are bound
+    on the client (psycopg's literal quoting); the cursor is positioned on the statement's
+    result. If the statement fails, the transaction is left aborted and the caller rolls it
+    back, as after any failed statement.
+    """
+    del info[BEGIN_PENDING]
+    sql = _postgres_sql(sql, for_update)
+    cursor = info.get(_CLIENT_CURSOR)
+    if cursor is None or cursor.connection is not driver:
+        cursor = info[_CLIENT_CURSOR] = psycopg.ClientCursor(driver)
+    try:
+        cursor.execute("BEGIN;" + sql, parameters)
+        cursor.nextset()
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+    return cursor
 
 
 @contextmanager
@@ -100,6 +157,9 @@ def _statement(
         finally:
             cursor.close()
         return
+    if pinned[3].get(BEGIN_PENDING) and pinned[1].name == "postgresql":
+        yield _begin_with(pinned[0], pinned[1], sql, parameters, for_update, pinned[3])
+        return
     if pinned[2] is None:
         pinned[2] = pinned[0].cursor()
     _execute(pinned[2], pinned[1], sql, parameters, for_update)
@@ -113,7 +173,7 @@ def _postgres_sql(sql: str, for_update: bool) -> str:
     return sql + " FOR UPDATE" if for_update else sql
 
 
-def _driver(session: Session) -> tuple[Any, Dialect]:
+def _driver(session: Session) -> tuple[Any, Dialect, dict[Any, Any]]:
     """The driver connection of the session's transaction, and its dialect.
 
     Kept in the session for the transaction: asking the session each time costs more than the
@@ -121,7 +181,7 @@ def _driver(session: Session) -> tuple[Any, Dialect]:
     """
     pinned = session.info.get(_PINNED)
     if pinned is not None:
-        return pinned[0], pinned[1]
+        return pinned[0], pinned[1], pinned[3]
     transaction = session.get_transaction()
     cached = session.info.get(_DRIVER)
     if (
@@ -130,11 +190,12 @@ def _driver(session: Session) -> tuple[Any, Dialect]:
         and cached[0] is transaction
         and transaction.is_active
     ):
-        return cached[1], cached[2]
+        return cached[1], cached[2], cached[3]
     connection = session.connection()
     driver = connection.connection.driver_connection
-    session.info[_DRIVER] = (session.get_transaction(), driver, connection.dialect)
-    return driver, connection.dialect
+    info = connection.connection.info
+    session.info[_DRIVER] = (session.get_transaction(), driver, connection.dialect, info)
+    return driver, connection.dialect, info
 
 
 def driver_rowcount(session: Session, sql: str, parameters: tuple[Any, ...]) -> int:

@@ -39,13 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.session import JoinTransactionMode
 
-from sceau_server.db import pin_connection, unpin_connection
+from sceau_server.db import BEGIN_PENDING, pin_connection, unpin_connection
 
 __all__ = ["WITH_COMMIT", "CommitFailed", "Database", "after_commit"]
 
@@ -54,6 +55,7 @@ _PING_AFTER_IDLE_S = 1.0
 _RECYCLE_S = 1800
 _IDLE_SINCE = "sceau.idle_since"
 _AFTER_COMMIT = "sceau.after_commit"
+_AUTOCOMMIT_READ = "sceau.autocommit_read"
 _MAX_GROUP = 32
 _SAVEPOINT = "SAVEPOINT sceau_job"
 _RELEASE = "RELEASE SAVEPOINT sceau_job"
@@ -127,26 +129,40 @@ Dropped if the transaction rolls back. Only on engines whose dialect has :data:`
 set (:func:`_postgres_engine`)."""
 
 
-def _pop_with_commit(connection: Any) -> list[bytes] | None:
+def _pop_with_commit(connection: Any) -> tuple[list[bytes] | None, bool]:
+    """The statements to send with the COMMIT, and whether the transaction sent its BEGIN."""
     # The bare connection that the dialect sees on a first connect has no ``info``.
     with contextlib.suppress(NotImplementedError):
-        statements: list[bytes] | None = connection.info.pop(WITH_COMMIT, None)
-        return statements
-    return None
+        info = connection.info
+        statements: list[bytes] | None = info.pop(WITH_COMMIT, None)
+        return statements, not info.pop(BEGIN_PENDING, False)
+    return None, True
 
 
 def _commit_with_statements(connection: Any) -> None:
-    statements = _pop_with_commit(connection)
+    statements, begun = _pop_with_commit(connection)
     if not statements:
-        connection.commit()
+        connection.commit()  # psycopg sends nothing when no transaction is open
         return
     # One simple-protocol query: if a statement fails, PostgreSQL skips the COMMIT and the
     # error is the commit's, so the transaction rolls back and nothing is acknowledged.
     with connection.driver_connection.cursor() as cursor:
-        cursor.execute(b"".join(statements) + b"COMMIT", prepare=False)
+        cursor.execute(b"".join(statements) + (b"COMMIT" if begun else b""), prepare=False)
 
 
 def _postgres_engine(url: str, *, pool_size: int, ping_after_idle: float) -> Engine:
+    """The PostgreSQL engine: its connections are in autocommit mode, and a transaction's
+    ``BEGIN`` is sent only with its first statement.
+
+    psycopg would send the ``BEGIN`` of each transaction in a round trip of its own. Here a
+    transaction that SQLAlchemy begins is only marked (:data:`~sceau_server.db.BEGIN_PENDING`):
+    a statement on the driver path takes the ``BEGIN`` with it in one round trip
+    (:mod:`sceau_server.db`), a statement through SQLAlchemy sends it just before. A transaction
+    that ran no statement sends nothing at all, not even its ``COMMIT`` or ``ROLLBACK`` (psycopg
+    sends them only when the server has a transaction open). Reads (:meth:`Database.read`) send
+    no ``BEGIN``: each of their statements sees the rows committed when it starts, as it would
+    in a ``READ COMMITTED`` transaction.
+    """
     engine = create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=_RECYCLE_S
     )
@@ -160,6 +176,25 @@ def _postgres_engine(url: str, *, pool_size: int, ping_after_idle: float) -> Eng
     dialect.do_commit = _commit_with_statements
     dialect.do_rollback = _rollback
     setattr(dialect, WITH_COMMIT, True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            dbapi_connection.rollback()
+        dbapi_connection.autocommit = True
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        info = connection.connection.info
+        if not info.get(_AUTOCOMMIT_READ):
+            info[BEGIN_PENDING] = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(
+        connection: Connection, cursor: Any, *_statement: Any, **_options: Any
+    ) -> None:
+        if connection.connection.info.pop(BEGIN_PENDING, False):
+            cursor.execute(b"BEGIN", prepare=False)
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -265,12 +300,17 @@ class Database:
             with self._sqlite_read() as session:
                 yield session
             return
-        with self._read_engine.connect() as connection:  # PostgreSQL begins at a statement
+        with self._read_engine.connect() as connection:
+            # No BEGIN: each statement reads what is committed, as in a READ COMMITTED
+            # transaction, without the BEGIN and ROLLBACK round trips (see _postgres_engine).
+            info = connection.connection.info
+            info[_AUTOCOMMIT_READ] = True
             session = _joined_session(connection, "rollback_only")
             try:
                 yield session
             finally:
-                _close_read(session)  # then the connection's close rolls the transaction back
+                _close_read(session)
+                del info[_AUTOCOMMIT_READ]
 
     @contextmanager
     def _sqlite_read(self) -> Iterator[Session]:
