@@ -198,6 +198,13 @@ def _driver(session: Session) -> tuple[Any, Dialect, dict[Any, Any]]:
     return driver, connection.dialect, info
 
 
+def is_postgresql(session: Session) -> bool:
+    """Whether the session's transaction runs on PostgreSQL."""
+    pinned = session.info.get(_PINNED)
+    dialect: Dialect = pinned[1] if pinned is not None else session.get_bind().dialect
+    return dialect.name == "postgresql"
+
+
 def driver_rowcount(session: Session, sql: str, parameters: tuple[Any, ...]) -> int:
     """Run one statement through the driver (see :func:`driver_cursor`); its row count."""
     with _statement(session, sql, parameters, False) as cursor:

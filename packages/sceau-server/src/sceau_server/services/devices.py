@@ -215,9 +215,22 @@ def admit(
         raise AuthenticationFailed()
     now = ctx.now()
     window = ctx.settings.signature_max_age + ctx.settings.signature_max_skew
+    previous = activation.counter
     # The nonce is recorded first; if the request is refused below, the transaction rolls back
-    # and ServerContext.transaction records it again (see SIGNED_REQUEST).
-    if not repository.remember_new_nonce(session, activation.id, info.nonce, now + window):
+    # and ServerContext.transaction records it again (see SIGNED_REQUEST). A request that will be
+    # admitted moves its counter in the same statement on PostgreSQL.
+    if activation.status in statuses and info.counter > previous:
+        new = repository.remember_nonce_and_move_counter(
+            session,
+            activation,
+            info.nonce,
+            now + window,
+            info.counter,
+            max(activation.last_signed_at, info.created),
+        )
+    else:
+        new = repository.remember_new_nonce(session, activation.id, info.nonce, now + window)
+    if not new:
         raise AuthenticationFailed(follow_up=_replayed(ctx, activation.id, info.nonce))
     # From here on the request is genuine device traffic: even if it is refused below or later in
     # this transaction, ServerContext.transaction keeps its nonce and counter (see SIGNED_REQUEST),
@@ -226,10 +239,6 @@ def admit(
     session.info[SIGNED_REQUEST] = (activation.id, info.nonce, info.counter, now + window)
     if activation.status not in statuses:
         raise AuthenticationFailed()
-    previous = activation.counter
     if info.counter <= previous:
         raise AuthenticationFailed(follow_up=_suspend(ctx, activation.id, info.counter, previous))
-    repository.move_counter(
-        session, activation, info.counter, max(activation.last_signed_at, info.created)
-    )
     return Admitted(row=activation, previous_counter=previous, info=info, session=session)

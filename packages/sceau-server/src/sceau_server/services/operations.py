@@ -234,14 +234,19 @@ def create_operation(
         context = RequestContext.from_json(request.get("context") or {})
     except MalformedInput as error:
         raise InvalidOperationData(str(error)) from error
-    recent = repository.count_recent_operations(session, user.id, now - _RATE_WINDOW)
+    if plan is None:
+        recent, devices = repository.recent_operations_and_devices(
+            session, user.id, now - _RATE_WINDOW
+        )
+    else:
+        recent = repository.count_recent_operations(session, user.id, now - _RATE_WINDOW)
+        devices = plan.devices
     if recent >= ctx.settings.operations_per_minute:
         raise RateLimited(
             "Too many operations for this user; try again later.",
             headers={"Retry-After": str(_RATE_WINDOW)},
             extra={"retry_after": _RATE_WINDOW},
         )
-    devices = plan.devices if plan else repository.active_activation_ids(session, user.id)
     if not devices:
         raise Conflict("The user has no active device.")
     ttl = request.get("ttl") or ctx.settings.ttl_for(operation_type.value)

@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from sceau_server.db import driver_rowcount, driver_rows
+from sceau_server.db import driver_rowcount, driver_rows, is_postgresql
 from sceau_server.storage.models import (
     Activation,
     Attempt,
@@ -64,8 +64,10 @@ __all__ = [
     "operation_record_for_rp",
     "pending_operation_bodies",
     "purge_nonces",
+    "recent_operations_and_devices",
     "remember_new_nonce",
     "remember_nonce",
+    "remember_nonce_and_move_counter",
     "save_attempt_state",
     "supersede_open_resets",
     "supersede_unused_activations",
@@ -90,6 +92,25 @@ def find_rp_by_key_digest(session: Session, digest: str) -> RelyingParty | None:
     return session.scalars(
         select(RelyingParty).where(RelyingParty.api_key_digest == digest)
     ).first()
+
+
+_RECENT_AND_DEVICES_PG_SQL = (
+    "SELECT (SELECT count(*) FROM operations WHERE user_id = ? AND created_at > ?), "
+    "ARRAY(SELECT id FROM activations WHERE user_id = ? AND status = 'active')"
+)
+
+
+def recent_operations_and_devices(
+    session: Session, user_id: int, since: int
+) -> tuple[int, Sequence[str]]:
+    """:func:`count_recent_operations` and :func:`active_activation_ids` (one statement on
+    PostgreSQL)."""
+    if not is_postgresql(session):
+        recent = count_recent_operations(session, user_id, since)
+        return recent, active_activation_ids(session, user_id)
+    rows = driver_rows(session, _RECENT_AND_DEVICES_PG_SQL, (user_id, since, user_id))
+    recent, devices = rows[0]
+    return int(recent or 0), list(devices)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +360,42 @@ def remember_new_nonce(session: Session, activation_id: str, nonce: str, expires
         (activation_id, nonce, expires_at),
     )
     return inserted == 1
+
+
+_NONCE_AND_COUNTER_PG_SQL = (
+    "WITH nonce AS (INSERT INTO nonces (activation_id, nonce, expires_at) VALUES (?, ?, ?) "
+    "ON CONFLICT DO NOTHING RETURNING 1) "
+    "UPDATE activations SET counter = ?, last_signed_at = ? "
+    "WHERE id = ? AND EXISTS (SELECT 1 FROM nonce)"
+)
+
+
+def remember_nonce_and_move_counter(
+    session: Session,
+    activation: Activation,
+    nonce: str,
+    expires_at: int,
+    counter: int,
+    signed_at: int,
+) -> bool:
+    """:func:`remember_new_nonce`, then :func:`move_counter` only if the nonce was new; return
+    whether it was. On PostgreSQL one statement (one round trip): the counter moves only when
+    the insert of the nonce inserted a row."""
+    if not is_postgresql(session):
+        if not remember_new_nonce(session, activation.id, nonce, expires_at):
+            return False
+        move_counter(session, activation, counter, signed_at)
+        return True
+    moved = driver_rowcount(
+        session,
+        _NONCE_AND_COUNTER_PG_SQL,
+        (activation.id, nonce, expires_at, counter, signed_at, activation.id),
+    )
+    if moved != 1:
+        return False
+    set_committed_value(activation, "counter", counter)
+    set_committed_value(activation, "last_signed_at", signed_at)
+    return True
 
 
 def purge_nonces(session: Session, now: int) -> None:
