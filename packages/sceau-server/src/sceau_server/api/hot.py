@@ -58,7 +58,9 @@ HOT_ROUTES: Final = {
 """The hot (method, route template) pairs and the names of their FastAPI endpoints."""
 
 THREADS: Final = 40
-"""Worker threads of the hot requests (anyio's default limit for the other endpoints)."""
+"""Worker threads of the hot requests at most (anyio's default limit for the other endpoints);
+never more than the database pool keeps (``SCEAU_DB_POOL_SIZE``), since each may hold a
+connection: the pool's overflow is there for anyio's threads (``storage.database``)."""
 
 _DEVICE_OPERATIONS: Final = "/v1/device/operations/"
 _OPERATIONS: Final = "/v1/operations/"
@@ -263,7 +265,8 @@ class HotRoutes:
 
     async def _in_thread(self, work: Callable[..., Any], *args: Any) -> Any:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(THREADS, thread_name_prefix="sceau-hot")
+            threads = min(THREADS, self._app.state.context.settings.db_pool_size)
+            self._executor = ThreadPoolExecutor(threads, thread_name_prefix="sceau-hot")
         return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
 
     # --- the four endpoints, in FastAPI's order: body, dependencies, parameters, endpoint --

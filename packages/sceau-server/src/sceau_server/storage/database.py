@@ -57,6 +57,10 @@ _IDLE_SINCE = "sceau.idle_since"
 _AFTER_COMMIT = "sceau.after_commit"
 _AUTOCOMMIT_READ = "sceau.autocommit_read"
 _MAX_GROUP = 32
+_OTHER_THREADS = 40
+"""anyio's worker threads (FastAPI's other endpoints, the background tasks): the PostgreSQL
+pool's overflow, so that they and the hot requests' threads (``SCEAU_DB_POOL_SIZE`` at most,
+``api.hot``) never wait for a connection."""
 _SAVEPOINT = "SAVEPOINT sceau_job"
 _RELEASE = "RELEASE SAVEPOINT sceau_job"
 _ROLLBACK = "ROLLBACK TO SAVEPOINT sceau_job"
@@ -164,7 +168,7 @@ def _postgres_engine(url: str, *, pool_size: int, ping_after_idle: float) -> Eng
     in a ``READ COMMITTED`` transaction.
     """
     engine = create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=_RECYCLE_S
+        url, pool_size=pool_size, max_overflow=_OTHER_THREADS, pool_recycle=_RECYCLE_S
     )
     dialect: Any = engine.dialect
     rollback = dialect.do_rollback
