@@ -9,13 +9,14 @@ import socket
 import ssl
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 import sceau_server.audit
 import sceau_server.storage.models
@@ -229,3 +230,58 @@ def test_serve_terminates_tls(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
+
+
+@pytest.fixture
+def admin_env(
+    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The ``SCEAU_*`` variables of ``sceau admin`` on a fresh database of ``backend``."""
+    from tests.databases import postgres_databases
+
+    database_url = (
+        postgres_databases().create()
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'sceau.db'}"
+    )
+    env = {
+        **_environment(8000),
+        "SCEAU_DATABASE_URL": database_url,
+        "SCEAU_CHECKPOINT_KEY": str(tmp_path / "checkpoint.pem"),
+        "SCEAU_CHECKPOINT_JOURNAL": str(tmp_path / "checkpoints.jsonl"),
+    }
+    for name, value in env.items():
+        if name.startswith("SCEAU_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    yield env
+    if backend == "postgresql":
+        postgres_databases().drop(database_url)
+
+
+def _relying_parties(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text("SELECT name FROM relying_parties")).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_rp_create_refuses_a_name_already_taken(
+    admin_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["admin", "rp", "create", "Banque en ligne"]) == 0
+    capsys.readouterr()
+    for taken in ("Banque en ligne", " banque EN LIGNE "):
+        assert cli.main(["admin", "rp", "create", taken, "--scopes", "login"]) == 1
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert err.startswith("sceau: a relying party is already named")
+        assert "Traceback" not in err
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == ["Banque en ligne"]
+    assert cli.main(["admin", "rp", "create", "Back-office", "--scopes", "admin"]) == 0
+    assert sorted(_relying_parties(admin_env["SCEAU_DATABASE_URL"])) == [
+        "Back-office",
+        "Banque en ligne",
+    ]

@@ -370,7 +370,7 @@ def _admin_with_context(ctx: Any, arguments: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from sceau_server import audit
-    from sceau_server.errors import NotFound
+    from sceau_server.errors import Conflict, NotFound
     from sceau_server.services.accounts import ALL_SCOPES, create_rp
     from sceau_server.services.checkpoints import write_checkpoint
     from sceau_server.services.maintenance import unlock
@@ -387,6 +387,13 @@ def _admin_with_context(ctx: Any, arguments: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"sceau: {error}", file=sys.stderr)
             return 2
+        except Conflict:
+            print(
+                f"sceau: a relying party is already named {arguments.name.strip()!r}; "
+                "choose another name.",
+                file=sys.stderr,
+            )
+            return 1
         print(f"Relying party {rp.name} created: {rp.id}")
         print(f"API key (shown once, store it now): {rp.api_key}")
         print(f"Webhook secret (shown once): {rp.webhook_secret}")
