@@ -161,6 +161,99 @@ def test_serve_refuses_to_start_in_production_with_dev_secrets(tmp_path: Path) -
     assert not (tmp_path / "var").exists()
 
 
+def _development_environment(**more: str) -> dict[str, str]:
+    """The process environment without any secret: ``sceau serve`` uses its development ones."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("SCEAU_MASTER_KEY", "SCEAU_SECRET", "SCEAU_ENV")
+    }
+    return {**env, **more}
+
+
+def _serve_until_up(tmp_path: Path, host: str, env: dict[str, str]) -> str:
+    """Start ``sceau serve`` on ``host`` in a new directory, wait until it answers, stop it;
+    return its stderr."""
+    directory = tmp_path / f"serve-{len(list(tmp_path.iterdir()))}"
+    directory.mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [SCEAU, "serve", "--host", host, "--port", str(port), "--no-access-log"],
+        cwd=directory,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/openapi.json").status_code == 200
+            except httpx.TransportError:
+                return server.poll() is not None
+
+        wait_until(up, timeout=30, interval=0.1)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=20)
+    assert server.returncode == 0, errors
+    return errors
+
+
+def _warnings(errors: str) -> list[str]:
+    return [line for line in errors.splitlines() if "development secret" in line]
+
+
+@pytest.mark.slow
+def test_serve_warns_once_when_it_uses_the_development_secrets(tmp_path: Path) -> None:
+    errors = _serve_until_up(tmp_path, "127.0.0.1", _development_environment())
+    [warning] = _warnings(errors)
+    assert warning.startswith("sceau: warning: SCEAU_MASTER_KEY and SCEAU_SECRET are built-in")
+    assert "SCEAU_ENV=production" in warning
+    real = _serve_until_up(tmp_path, "127.0.0.1", _environment(8000))
+    assert _warnings(real) == []
+    # One real secret: the warning names the other one only.
+    one = _serve_until_up(
+        tmp_path,
+        "127.0.0.1",
+        _development_environment(SCEAU_MASTER_KEY="cli-test-master-key-0123456789abcdef-xyz"),
+    )
+    [warning] = _warnings(one)
+    assert "SCEAU_SECRET is a built-in development secret" in warning
+    assert "SCEAU_MASTER_KEY and" not in warning
+
+
+def test_serve_refuses_development_secrets_beyond_loopback(tmp_path: Path) -> None:
+    for host in ("0.0.0.0", "::", "sceau.example"):  # noqa: S104
+        done = subprocess.run(
+            [SCEAU, "serve", "--host", host, "--port", "1"],
+            cwd=tmp_path,
+            env=_development_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert done.stdout == ""
+        [line] = done.stderr.splitlines()
+        assert line.startswith(f"sceau: refusing to serve on {host}: SCEAU_MASTER_KEY and")
+        assert "SCEAU_ALLOW_DEV_SECRETS=on" in line
+    assert not (tmp_path / "var").exists()  # nothing created
+
+
+@pytest.mark.slow
+def test_serve_beyond_loopback_with_development_secrets_when_allowed(tmp_path: Path) -> None:
+    every_interface = "0.0.0.0"  # noqa: S104
+    errors = _serve_until_up(
+        tmp_path, every_interface, _development_environment(SCEAU_ALLOW_DEV_SECRETS="on")
+    )
+    [warning] = _warnings(errors)
+    assert warning.startswith("sceau: warning: ")
+
+
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     import datetime
     import ipaddress
