@@ -253,6 +253,29 @@ def test_a_login_refused_on_the_phone_stays_logged_out(demo: DemoProcess, visito
     assert visitor.get("/banque/").url.path == "/banque/connexion"
 
 
+def test_a_login_asked_again_cancels_the_earlier_one_on_the_phone(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    login = {"identifiant": "marie", "mot_de_passe": demo.customer_password}
+    first = _operation_id(visitor.post("/banque/connexion", login))
+    assert first in visitor.get("/telephone/marie").text
+    wrong = visitor.post("/banque/connexion", {**login, "mot_de_passe": "non"})
+    assert wrong.status_code == 401
+    assert first in visitor.get("/telephone/marie").text  # a refused login changes nothing
+    second = _operation_id(visitor.post("/banque/connexion", login))
+    assert second != first
+    phone = visitor.get("/telephone/marie").text
+    assert first not in phone
+    assert second in phone
+    assert "Opération annulée" in text_of(visitor.get(f"/banque/operations/{first}"))
+    late = visitor.post(f"/telephone/marie/operations/{first}", {"action": "valider", "code": CODE})
+    assert "Opération validée" not in text_of(late)
+    refused = visitor.post(f"/telephone/marie/operations/{second}", {"action": "refuser"})
+    assert "Opération refusée." in text_of(refused)
+    assert "Aucune opération en attente." in text_of(visitor.get("/telephone/marie"))
+    assert visitor.get("/banque/").url.path == "/banque/connexion"
+
+
 def test_a_new_device_waits_for_the_current_one_to_approve_it(
     demo: DemoProcess, visitor: Visitor
 ) -> None:
