@@ -54,6 +54,24 @@ def test_the_demo_prints_its_addresses_and_credentials_in_french(demo: DemoProce
     assert "Tout reste sur cette machine" in output
 
 
+def test_the_demo_help_is_in_english_as_the_rest_of_sceau() -> None:
+    sceau = str(Path(sys.executable).with_name("sceau"))
+    helps = [
+        subprocess.run([sceau, *words], capture_output=True, text=True, timeout=60, check=True)
+        for words in (["--help"], ["demo", "--help"])
+    ]
+    assert [done.stderr for done in helps] == ["", ""]
+    main, demo = (done.stdout for done in helps)
+    assert main.startswith("usage: sceau ")
+    assert demo.startswith("usage: sceau demo ")
+    for text in (main, demo):
+        assert "options:" in text
+        assert text.isascii(), text  # no French sentence inside argparse's English words
+    for option in ("--host HOST", "--port PORT", "--sceau-port PORT", "--data DIR"):
+        assert option in demo
+    assert "loopback" in demo
+
+
 def test_the_demo_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "sceau_server.demo", "--host", "0.0.0.0", "--data", str(tmp_path)],  # noqa: S104
