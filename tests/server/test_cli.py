@@ -378,3 +378,45 @@ def test_rp_create_refuses_a_name_already_taken(
         "Back-office",
         "Banque en ligne",
     ]
+
+
+def test_rp_create_waits_for_a_concurrent_creation_of_the_same_name(
+    admin_env: dict[str, str], backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer at a time (BEGIN IMMEDIATE): nothing can interleave")
+    import threading
+
+    engine = create_engine(admin_env["SCEAU_DATABASE_URL"])
+    codes: list[int] = []
+    try:
+        with engine.connect() as other, engine.connect() as observer:
+            # Another creation of the same name, not committed yet.
+            other.begin()
+            other.execute(
+                text(
+                    "INSERT INTO relying_parties (id, name, api_key_digest, scopes, "
+                    "callback_allow, webhook_secret_wrapped, created_at, disabled) VALUES "
+                    "('rp_other', 'Banque en ligne', 'digest', '[]', '[]', 'x', 0, false)"
+                )
+            )
+            thread = threading.Thread(
+                target=lambda: codes.append(cli.main(["admin", "rp", "create", "Banque en ligne"]))
+            )
+            thread.start()
+
+            def blocked_or_done() -> bool:
+                waiting = observer.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar_one()
+                observer.rollback()
+                return bool(waiting) or not thread.is_alive()
+
+            wait_until(blocked_or_done, timeout=60, interval=0.05)
+            other.commit()
+            thread.join(timeout=60)
+    finally:
+        engine.dispose()
+    assert codes == [1]
+    assert "already named" in capsys.readouterr().err
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == ["Banque en ligne"]
