@@ -285,7 +285,9 @@ def test_a_login_asked_again_cancels_the_earlier_one_on_the_phone(
     phone = visitor.get("/telephone/marie").text
     assert first not in phone
     assert second in phone
-    assert "Opération annulée" in text_of(visitor.get(f"/banque/operations/{first}"))
+    replaced = text_of(visitor.get(f"/banque/operations/{first}"))
+    assert "Opération annulée" in replaced
+    assert "Une demande de connexion plus récente a remplacé celle-ci" in replaced
     late = visitor.post(f"/telephone/marie/operations/{first}", {"action": "valider", "code": CODE})
     assert "Opération validée" not in text_of(late)
     refused = visitor.post(f"/telephone/marie/operations/{second}", {"action": "refuser"})

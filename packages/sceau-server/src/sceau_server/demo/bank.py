@@ -646,6 +646,8 @@ class Bank:
                 and other["status"] == "pending"
                 and other["id"] != record["id"]
             ]
+            for operation_id in earlier:
+                self._state["operations"][operation_id]["replaced"] = True
         for operation_id in earlier:
             try:
                 self.cancel(operation_id)
