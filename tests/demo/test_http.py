@@ -54,6 +54,24 @@ def test_the_demo_prints_its_addresses_and_credentials_in_french(demo: DemoProce
     assert "Tout reste sur cette machine" in output
 
 
+def test_the_demo_help_is_in_english_as_the_rest_of_sceau() -> None:
+    sceau = str(Path(sys.executable).with_name("sceau"))
+    helps = [
+        subprocess.run([sceau, *words], capture_output=True, text=True, timeout=60, check=True)
+        for words in (["--help"], ["demo", "--help"])
+    ]
+    assert [done.stderr for done in helps] == ["", ""]
+    main, demo = (done.stdout for done in helps)
+    assert main.startswith("usage: sceau ")
+    assert demo.startswith("usage: sceau demo ")
+    for text in (main, demo):
+        assert "options:" in text
+        assert text.isascii(), text  # no French sentence inside argparse's English words
+    for option in ("--host HOST", "--port PORT", "--sceau-port PORT", "--data DIR"):
+        assert option in demo
+    assert "loopback" in demo
+
+
 def test_the_demo_refuses_to_listen_beyond_loopback(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "sceau_server.demo", "--host", "0.0.0.0", "--data", str(tmp_path)],  # noqa: S104
@@ -250,6 +268,31 @@ def test_a_login_refused_on_the_phone_stays_logged_out(demo: DemoProcess, visito
     assert "Opération refusée." in text_of(refused)
     page = text_of(visitor.get(f"/banque/operations/{operation_id}"))
     assert "Connexion refusée" in page
+    assert visitor.get("/banque/").url.path == "/banque/connexion"
+
+
+def test_a_login_asked_again_cancels_the_earlier_one_on_the_phone(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    login = {"identifiant": "marie", "mot_de_passe": demo.customer_password}
+    first = _operation_id(visitor.post("/banque/connexion", login))
+    assert first in visitor.get("/telephone/marie").text
+    wrong = visitor.post("/banque/connexion", {**login, "mot_de_passe": "non"})
+    assert wrong.status_code == 401
+    assert first in visitor.get("/telephone/marie").text  # a refused login changes nothing
+    second = _operation_id(visitor.post("/banque/connexion", login))
+    assert second != first
+    phone = visitor.get("/telephone/marie").text
+    assert first not in phone
+    assert second in phone
+    replaced = text_of(visitor.get(f"/banque/operations/{first}"))
+    assert "Opération annulée" in replaced
+    assert "Une demande de connexion plus récente a remplacé celle-ci" in replaced
+    late = visitor.post(f"/telephone/marie/operations/{first}", {"action": "valider", "code": CODE})
+    assert "Opération validée" not in text_of(late)
+    refused = visitor.post(f"/telephone/marie/operations/{second}", {"action": "refuser"})
+    assert "Opération refusée." in text_of(refused)
+    assert "Aucune opération en attente." in text_of(visitor.get("/telephone/marie"))
     assert visitor.get("/banque/").url.path == "/banque/connexion"
 
 

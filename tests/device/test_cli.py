@@ -192,3 +192,95 @@ def test_no_keyring_is_said_before_any_question_or_network_call(
     assert "Aucun trousseau de clés sécurisé" in err
     assert "Nom de cet appareil" not in err
     assert not (tmp_path / "keystore.json").exists()
+
+
+class _InterruptedInput(io.StringIO):
+    """Standard input on which the customer presses Ctrl+C."""
+
+    def readline(self, _size: int | None = -1) -> str:
+        raise KeyboardInterrupt
+
+
+def _one_json_failure(out: str, err: str, code: int) -> dict[str, object]:
+    """The single JSON document on stdout, checked against the sentence and the exit code."""
+    failure: dict[str, object] = json.loads(out)  # two documents would be "extra data"
+    assert failure["ok"] is False
+    assert failure["exit_code"] == code != 0
+    message = failure["message"]
+    assert isinstance(message, str)
+    assert message.strip()
+    assert message.strip() in err
+    assert "Traceback" not in err
+    return failure
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["--json", "valider"],
+        ["approve", "--json"],
+        ["--json", "listen", "--count", "zéro"],
+    ],
+)
+def test_with_json_a_usage_error_is_one_json_document_on_stdout(
+    capsys: pytest.CaptureFixture[str], words: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(words)
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    failure = _one_json_failure(captured.out, captured.err, 2)
+    assert failure["error"] == "usage"
+    assert "commande incorrecte" in captured.err
+
+
+def test_without_json_a_usage_error_leaves_stdout_empty(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["valider"])
+    assert capsys.readouterr().out == ""
+
+
+def test_with_json_an_interruption_is_one_json_document_on_stdout(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("sys.stdin", _InterruptedInput())
+    text = ActivationCode.generate(lambda n: bytes(range(n))).text
+    keystore = tmp_path / "keystore.json"
+    code = main(
+        [
+            "--json",
+            "--lang",
+            "en",
+            "activate",
+            text,
+            "--server",
+            "https://sceau.invalid",
+            "--sms-code",
+            "123456",
+            "--code-stdin",
+            "--keystore",
+            str(keystore),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 130
+    failure = _one_json_failure(captured.out, captured.err, 130)
+    assert failure == {
+        "ok": False,
+        "error": "interrupted",
+        "message": "Interrupted.",
+        "exit_code": 130,
+    }
+    assert not keystore.exists()
+
+
+def test_with_json_a_command_error_is_one_json_document_on_stdout(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code, out, err = _run(
+        capsys, monkeypatch, "--json", "status", "--keystore", str(tmp_path / "keystore.json")
+    )
+    assert code == 6
+    assert _one_json_failure(out, err, 6)["error"] == "profile_not_found"

@@ -9,13 +9,14 @@ import socket
 import ssl
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 import sceau_server.audit
 import sceau_server.storage.models
@@ -160,6 +161,99 @@ def test_serve_refuses_to_start_in_production_with_dev_secrets(tmp_path: Path) -
     assert not (tmp_path / "var").exists()
 
 
+def _development_environment(**more: str) -> dict[str, str]:
+    """The process environment without any secret: ``sceau serve`` uses its development ones."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("SCEAU_MASTER_KEY", "SCEAU_SECRET", "SCEAU_ENV")
+    }
+    return {**env, **more}
+
+
+def _serve_until_up(tmp_path: Path, host: str, env: dict[str, str]) -> str:
+    """Start ``sceau serve`` on ``host`` in a new directory, wait until it answers, stop it;
+    return its stderr."""
+    directory = tmp_path / f"serve-{len(list(tmp_path.iterdir()))}"
+    directory.mkdir()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [SCEAU, "serve", "--host", host, "--port", str(port), "--no-access-log"],
+        cwd=directory,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/openapi.json").status_code == 200
+            except httpx.TransportError:
+                return server.poll() is not None
+
+        wait_until(up, timeout=30, interval=0.1)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=20)
+    assert server.returncode == 0, errors
+    return errors
+
+
+def _warnings(errors: str) -> list[str]:
+    return [line for line in errors.splitlines() if "development secret" in line]
+
+
+@pytest.mark.slow
+def test_serve_warns_once_when_it_uses_the_development_secrets(tmp_path: Path) -> None:
+    errors = _serve_until_up(tmp_path, "127.0.0.1", _development_environment())
+    [warning] = _warnings(errors)
+    assert warning.startswith("sceau: warning: SCEAU_MASTER_KEY and SCEAU_SECRET are built-in")
+    assert "SCEAU_ENV=production" in warning
+    real = _serve_until_up(tmp_path, "127.0.0.1", _environment(8000))
+    assert _warnings(real) == []
+    # One real secret: the warning names the other one only.
+    one = _serve_until_up(
+        tmp_path,
+        "127.0.0.1",
+        _development_environment(SCEAU_MASTER_KEY="cli-test-master-key-0123456789abcdef-xyz"),
+    )
+    [warning] = _warnings(one)
+    assert "SCEAU_SECRET is a built-in development secret" in warning
+    assert "SCEAU_MASTER_KEY and" not in warning
+
+
+def test_serve_refuses_development_secrets_beyond_loopback(tmp_path: Path) -> None:
+    for host in ("0.0.0.0", "::", "sceau.example"):  # noqa: S104
+        done = subprocess.run(
+            [SCEAU, "serve", "--host", host, "--port", "1"],
+            cwd=tmp_path,
+            env=_development_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert done.stdout == ""
+        [line] = done.stderr.splitlines()
+        assert line.startswith(f"sceau: refusing to serve on {host}: SCEAU_MASTER_KEY and")
+        assert "SCEAU_ALLOW_DEV_SECRETS=on" in line
+    assert not (tmp_path / "var").exists()  # nothing created
+
+
+@pytest.mark.slow
+def test_serve_beyond_loopback_with_development_secrets_when_allowed(tmp_path: Path) -> None:
+    every_interface = "0.0.0.0"  # noqa: S104
+    errors = _serve_until_up(
+        tmp_path, every_interface, _development_environment(SCEAU_ALLOW_DEV_SECRETS="on")
+    )
+    [warning] = _warnings(errors)
+    assert warning.startswith("sceau: warning: ")
+
+
 def _self_signed(directory: Path) -> tuple[Path, Path]:
     import datetime
     import ipaddress
@@ -229,3 +323,100 @@ def test_serve_terminates_tls(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
+
+
+@pytest.fixture
+def admin_env(
+    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The ``SCEAU_*`` variables of ``sceau admin`` on a fresh database of ``backend``."""
+    from tests.databases import postgres_databases
+
+    database_url = (
+        postgres_databases().create()
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'sceau.db'}"
+    )
+    env = {
+        **_environment(8000),
+        "SCEAU_DATABASE_URL": database_url,
+        "SCEAU_CHECKPOINT_KEY": str(tmp_path / "checkpoint.pem"),
+        "SCEAU_CHECKPOINT_JOURNAL": str(tmp_path / "checkpoints.jsonl"),
+    }
+    for name, value in env.items():
+        if name.startswith("SCEAU_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    yield env
+    if backend == "postgresql":
+        postgres_databases().drop(database_url)
+
+
+def _relying_parties(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text("SELECT name FROM relying_parties")).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_rp_create_refuses_a_name_already_taken(
+    admin_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["admin", "rp", "create", "Banque en ligne"]) == 0
+    capsys.readouterr()
+    for taken in ("Banque en ligne", " banque EN LIGNE "):
+        assert cli.main(["admin", "rp", "create", taken, "--scopes", "login"]) == 1
+        out, err = capsys.readouterr()
+        assert out == ""
+        assert err.startswith("sceau: a relying party is already named")
+        assert "Traceback" not in err
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == ["Banque en ligne"]
+    assert cli.main(["admin", "rp", "create", "Back-office", "--scopes", "admin"]) == 0
+    assert sorted(_relying_parties(admin_env["SCEAU_DATABASE_URL"])) == [
+        "Back-office",
+        "Banque en ligne",
+    ]
+
+
+def test_rp_create_waits_for_a_concurrent_creation_of_the_same_name(
+    admin_env: dict[str, str], backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer at a time (BEGIN IMMEDIATE): nothing can interleave")
+    import threading
+
+    engine = create_engine(admin_env["SCEAU_DATABASE_URL"])
+    codes: list[int] = []
+    try:
+        with engine.connect() as other, engine.connect() as observer:
+            # Another creation of the same name, not committed yet.
+            other.begin()
+            other.execute(
+                text(
+                    "INSERT INTO relying_parties (id, name, api_key_digest, scopes, "
+                    "callback_allow, webhook_secret_wrapped, created_at, disabled) VALUES "
+                    "('rp_other', 'Banque en ligne', 'digest', '[]', '[]', 'x', 0, false)"
+                )
+            )
+            thread = threading.Thread(
+                target=lambda: codes.append(cli.main(["admin", "rp", "create", "Banque en ligne"]))
+            )
+            thread.start()
+
+            def blocked_or_done() -> bool:
+                waiting = observer.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar_one()
+                observer.rollback()
+                return bool(waiting) or not thread.is_alive()
+
+            wait_until(blocked_or_done, timeout=60, interval=0.05)
+            other.commit()
+            thread.join(timeout=60)
+    finally:
+        engine.dispose()
+    assert codes == [1]
+    assert "already named" in capsys.readouterr().err
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == ["Banque en ligne"]

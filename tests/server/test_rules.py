@@ -62,7 +62,7 @@ def test_scopes_limit_operation_types(server: ServerHandle) -> None:
         data={"payee_name": "A", "payee_iban": "DE89370400440532013000"},
     )
     assert response.status_code == 403
-    acs = server.relying_party(scopes=["card_payment"])
+    acs = server.relying_party("ACS 3-D Secure", scopes=["card_payment"])
     assert (
         acs.http.put("/v1/users/x", json={"phone": "+33600000000", "display_name": "X"}).status_code
         == 403

@@ -64,16 +64,24 @@ XDG_DATA_HOME (trousseau par défaut sous $XDG_DATA_HOME/sceau/).
 """
 
 
+class _UsageError(SystemExit):
+    """A command line that argparse refused; ``sentence`` says why."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__(int(ExitCode.USAGE))
+        self.sentence = sentence
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its errors said in a sentence and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        print(
-            f"{self.prog} : commande incorrecte ({message}). Aide : {self.prog.split()[0]} --help",
-            file=sys.stderr,
+        sentence = (
+            f"{self.prog} : commande incorrecte ({message}). Aide : {self.prog.split()[0]} --help"
         )
-        raise SystemExit(int(ExitCode.USAGE))
+        print(sentence, file=sys.stderr)
+        raise _UsageError(sentence)
 
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -321,8 +329,20 @@ class Console:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``sceau-device``; returns the exit code."""
-    arguments = _parser().parse_args(argv)
+    """Entry point of ``sceau-device``; returns the exit code.
+
+    With ``--json``, a failure writes exactly one JSON object on stdout (``"ok": false``, the
+    machine word, the sentence and the exit code) and the sentence on stderr, whatever failed:
+    the command line itself, the command, an interruption or an unexpected error.
+    """
+    words = list(sys.argv[1:] if argv is None else argv)
+    try:
+        arguments = _parser().parse_args(words)
+    except _UsageError as refused:
+        if "--json" in words:
+            failure = {"error": "usage", "message": refused.sentence, "exit_code": refused.code}
+            print(json.dumps({"ok": False, **failure}, ensure_ascii=False), flush=True)
+        raise
     console = Console(
         lang=arguments.lang or "fr",
         json_output=arguments.json,
@@ -338,19 +358,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.emit({"ok": False, **error.to_json(console.lang)})
         return int(error.exit_code)
     except KeyboardInterrupt:
-        console.info("\nInterrompu." if console.lang == "fr" else "\nInterrupted.")
-        return int(ExitCode.INTERRUPTED)
+        sentence = "Interrompu." if console.lang == "fr" else "Interrupted."
+        console.info("\n" + sentence)
+        code = int(ExitCode.INTERRUPTED)
+        console.emit({"ok": False, "error": "interrupted", "message": sentence, "exit_code": code})
+        return code
     except Exception as error:
         if os.environ.get("SCEAU_DEBUG"):
             traceback.print_exc()
-        console.info(
+        sentence = (
             "Erreur inattendue : "
             f"{type(error).__name__}. Relancez avec SCEAU_DEBUG=1 pour le détail."
             if console.lang == "fr"
             else f"Unexpected error: {type(error).__name__}. Run with SCEAU_DEBUG=1 for details."
         )
-        console.emit({"ok": False, "error": "unexpected", "exit_code": int(ExitCode.SERVER)})
-        return int(ExitCode.SERVER)
+        console.info(sentence)
+        code = int(ExitCode.SERVER)
+        console.emit({"ok": False, "error": "unexpected", "message": sentence, "exit_code": code})
+        return code
 
 
 def _keystore(arguments: argparse.Namespace, console: Console) -> Keystore:

@@ -167,6 +167,27 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
     if bool(arguments.tls_cert) != bool(arguments.tls_key):
         print("sceau: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    if settings.development_secrets:
+        names = " and ".join(settings.development_secrets)
+        what = (
+            f"{names} are built-in development secrets"
+            if len(settings.development_secrets) > 1
+            else f"{names} is a built-in development secret"
+        )
+        if not _loopback(arguments.host) and not settings.allow_dev_secrets:
+            print(
+                f"sceau: refusing to serve on {arguments.host}: {what}, published in the "
+                "source; set real secrets (and SCEAU_ENV=production), or "
+                "SCEAU_ALLOW_DEV_SECRETS=on for a test machine.",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            f"sceau: warning: {what}, published in the source, so API keys and stored keys "
+            "are not protected; in production set SCEAU_MASTER_KEY, SCEAU_SECRET and "
+            "SCEAU_ENV=production.",
+            file=sys.stderr,
+        )
     workers = arguments.workers or settings.workers
     if workers > 1 and make_url(settings.database_url).get_backend_name() == "sqlite":
         print(
@@ -201,6 +222,18 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     print("sceau: server stopped.", file=sys.stderr)
     return 0
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (a host name other than localhost is not)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _server_options(arguments: argparse.Namespace) -> dict[str, Any]:
@@ -370,7 +403,7 @@ def _admin_with_context(ctx: Any, arguments: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from sceau_server import audit
-    from sceau_server.errors import NotFound
+    from sceau_server.errors import Conflict, NotFound
     from sceau_server.services.accounts import ALL_SCOPES, create_rp
     from sceau_server.services.checkpoints import write_checkpoint
     from sceau_server.services.maintenance import unlock
@@ -387,6 +420,13 @@ def _admin_with_context(ctx: Any, arguments: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"sceau: {error}", file=sys.stderr)
             return 2
+        except Conflict:
+            print(
+                f"sceau: a relying party is already named {arguments.name.strip()!r}; "
+                "choose another name.",
+                file=sys.stderr,
+            )
+            return 1
         print(f"Relying party {rp.name} created: {rp.id}")
         print(f"API key (shown once, store it now): {rp.api_key}")
         print(f"Webhook secret (shown once): {rp.webhook_secret}")

@@ -3,7 +3,9 @@
 
 Every setting has a development default so that ``sceau serve`` runs out of the box; the
 defaults of the two secrets contain the word ``insecure``, and :meth:`Settings.check` refuses to
-start in production (``SCEAU_ENV=production``) while any of them is in use.
+start in production (``SCEAU_ENV=production``) while any of them is in use. In development,
+``sceau serve`` warns when it uses them and refuses them on an address other than loopback unless
+``SCEAU_ALLOW_DEV_SECRETS`` is on.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ class Settings:
     password_verifier: str | None = None
     sms_outbox: str = "clear"
     workers: int = 1
+    allow_dev_secrets: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -170,6 +173,7 @@ class Settings:
             password_verifier=env.get("SCEAU_PASSWORD_VERIFIER") or None,
             sms_outbox=env.get("SCEAU_SMS_OUTBOX") or "clear",
             workers=_int(env, "SCEAU_WORKERS", 1, minimum=1),
+            allow_dev_secrets=_switch(env, "SCEAU_ALLOW_DEV_SECRETS", False),
         )
         settings.check()
         return settings
@@ -178,6 +182,18 @@ class Settings:
     def production(self) -> bool:
         """Whether the server runs in production mode."""
         return self.env == "production"
+
+    @property
+    def development_secrets(self) -> tuple[str, ...]:
+        """The variables whose value is a development default (a known, public secret)."""
+        return tuple(
+            name
+            for name, value in (
+                ("SCEAU_MASTER_KEY", self.master_key),
+                ("SCEAU_SECRET", self.secret),
+            )
+            if "insecure" in value.lower()
+        )
 
     def ttl_for(self, operation_type: str) -> int:
         """The default time to live of an operation of ``operation_type``, in seconds."""
@@ -196,7 +212,7 @@ class Settings:
         for name, value in (("SCEAU_MASTER_KEY", self.master_key), ("SCEAU_SECRET", self.secret)):
             if len(value) < _MIN_SECRET_LENGTH:
                 raise ConfigurationError(f"{name} must be at least {_MIN_SECRET_LENGTH} characters")
-            if self.production and "insecure" in value.lower():
+            if self.production and name in self.development_secrets:
                 raise ConfigurationError(f"{name} is a development default: set a real secret")
         if self.master_key == self.secret:
             raise ConfigurationError("SCEAU_MASTER_KEY and SCEAU_SECRET must differ")

@@ -16,6 +16,7 @@ import copy
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import threading
 import time
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
+
+import httpx
 
 from sceau_core.errors import SceauError
 from sceau_core.money import Amount, parse_iban
@@ -53,6 +56,9 @@ CUSTOMER_ID: Final = runner.CUSTOMER_ID
 OPERATOR_ID: Final = runner.OPERATOR_ID
 CUSTOMER_PHONE: Final = "+33612345678"
 OPERATOR_PHONE: Final = "+33698765432"
+
+_log = logging.getLogger(__name__)
+
 FINAL: Final = ("approved", "rejected", "not_me", "expired", "cancelled")
 MAX_TRANSFER: Final = Decimal("100000.00")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -616,8 +622,12 @@ class Bank:
     def login(
         self, owner: str, *, rp: str, context: dict[str, Any], ttl: int | None
     ) -> dict[str, Any]:
-        """Ask to approve a login (number matching: the record holds the number to show)."""
-        return self.ask(
+        """Ask to approve a login (number matching: the record holds the number to show).
+
+        A login asked again replaces the earlier ones still pending: they are cancelled on
+        Sceau, so that the phone shows only the last one.
+        """
+        record = self.ask(
             rp=rp,
             owner=owner,
             kind="login",
@@ -626,6 +636,25 @@ class Bank:
             ttl=ttl,
             details={},
         )
+        with self._lock:
+            earlier = [
+                other["id"]
+                for other in self._state["operations"].values()
+                if other["kind"] == "login"
+                and other["owner"] == owner
+                and other["rp"] == rp
+                and other["status"] == "pending"
+                and other["id"] != record["id"]
+            ]
+            for operation_id in earlier:
+                self._state["operations"][operation_id]["replaced"] = True
+        for operation_id in earlier:
+            try:
+                self.cancel(operation_id)
+            except (SceauProblem, httpx.HTTPError):
+                # It then expires on its own; the new login must not fail for it.
+                _log.warning("could not cancel the earlier login %s", operation_id, exc_info=True)
+        return record
 
     # --- the merchant and the card payment (3-D Secure style) --------------------------------
 

@@ -48,20 +48,34 @@ class _Stopped(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
+    # In English, as the rest of ``sceau --help``; the demo's pages and banner are French first.
     parser = argparse.ArgumentParser(
         prog="sceau demo",
         description=(
-            "Démo de Sceau : une banque, un téléphone simulé et un back-office, sur cette "
-            "machine uniquement (127.0.0.1)."
+            "Run the Sceau demo on this machine only (loopback): a bank, a simulated phone, a "
+            "shop and a back-office, with the real Sceau server. The pages are in French, "
+            "with an English switch."
         ),
     )
-    parser.add_argument("--host", default="127.0.0.1", help="adresse de boucle locale")
-    parser.add_argument("--port", type=int, default=8000, help="port du site de démonstration")
     parser.add_argument(
-        "--sceau-port", type=int, default=None, help="port du serveur Sceau (défaut : --port + 1)"
+        "--host", default="127.0.0.1", help="loopback address (default: %(default)s)"
     )
     parser.add_argument(
-        "--data", type=Path, default=Path("var/demo"), help="répertoire des données de la démo"
+        "--port", type=int, default=8000, help="port of the demo web site (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--sceau-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="port of the Sceau server (default: --port + 1)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("var/demo"),
+        metavar="DIR",
+        help="directory of the demo's data (default: %(default)s)",
     )
     return parser
 

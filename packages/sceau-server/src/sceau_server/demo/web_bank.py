@@ -267,6 +267,17 @@ def outcome(record: dict[str, Any], lang: str) -> dict[str, str]:
                 "recommencer."
             ),
         }
+    if status == "cancelled" and record.get("replaced"):
+        return {
+            "css": "warning",
+            "title": "Operation cancelled" if en else "Opération annulée",
+            "text": (
+                "A newer sign-in request replaced this one: nothing was done."
+                if en
+                else "Une demande de connexion plus récente a remplacé celle-ci : rien n’a "
+                "été fait."
+            ),
+        }
     if status == "cancelled":
         return {
             "css": "warning",

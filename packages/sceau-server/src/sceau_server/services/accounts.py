@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from sceau_core.encoding import b64url_encode
 from sceau_core.operations import INTERNAL_TYPES, OperationType
-from sceau_server.errors import CallbackNotAllowed, Forbidden, NotFound, Unauthorized
+from sceau_server.errors import CallbackNotAllowed, Conflict, Forbidden, NotFound, Unauthorized
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.events import alert_customer, audit
 from sceau_server.storage import repository
@@ -80,7 +81,14 @@ def _check_allow_entry(url: str, *, production: bool) -> str:
 def create_rp(
     ctx: ServerContext, *, name: str, scopes: list[str], callback_allow: list[str]
 ) -> NewRelyingParty:
-    """Create a relying party and return its API key, which is stored only as a keyed digest."""
+    """Create a relying party and return its API key, which is stored only as a keyed digest.
+
+    Names are unique (ignoring case and surrounding spaces): the audit log and the operators
+    tell relying parties apart by name. Raise :class:`Conflict` when the name is taken.
+    """
+    name = name.strip()
+    if not name:
+        raise ValueError("the name of a relying party cannot be empty")
     unknown = sorted(set(scopes) - {*ALL_SCOPES, ADMIN_SCOPE})
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(unknown)}")
@@ -91,6 +99,12 @@ def create_rp(
     webhook = "whsec_" + base64.b64encode(secret).decode("ascii")
     now = ctx.now()
     with ctx.db.write() as session:
+        if not ctx.db.is_sqlite:
+            # Two creations must not both find the name free (SQLite: BEGIN IMMEDIATE does it).
+            session.execute(text("LOCK TABLE relying_parties IN SHARE ROW EXCLUSIVE MODE"))
+        taken = session.scalars(select(RelyingParty.name)).all()
+        if any(other.strip().casefold() == name.casefold() for other in taken):
+            raise Conflict(f"a relying party is already named {name!r}")
         session.add(
             RelyingParty(
                 id=rp_id,
