@@ -703,35 +703,43 @@ def _expire_follow_up(
     return follow_up
 
 
-def _refuse_if_locked(
-    ctx: ServerContext, session: Session, activation: Activation, now: int
-) -> list[int]:
-    """Refuse an evaluation while the activation is locked; else its window's failure times."""
+def _refused_while_locked(
+    ctx: ServerContext, activation: Activation, reason: str, until: int | None
+) -> FollowUp:
+    return audit_follow_up(
+        ctx,
+        event="code.refused_while_locked",
+        subject=activation.id,
+        data={"reason": reason, "locked_until": until},
+    )
 
-    def audited(reason: str, until: int | None) -> FollowUp:
-        return audit_follow_up(
-            ctx,
-            event="code.refused_while_locked",
-            subject=activation.id,
-            data={"reason": reason, "locked_until": until},
-        )
 
+def _refuse_if_locked(ctx: ServerContext, activation: Activation, now: int) -> None:
+    """Refuse an evaluation while the activation is locked or blocked."""
     if activation.blocked_at is not None:
         raise AuthenticationFailed(
-            attempts_left=0, blocked=True, follow_up=audited("blocked", None)
+            attempts_left=0,
+            blocked=True,
+            follow_up=_refused_while_locked(ctx, activation, "blocked", None),
         )
     if activation.locked_until is not None and now < activation.locked_until:
         until = activation.locked_until
         raise AuthenticationFailed(
-            attempts_left=0, locked_until=until, follow_up=audited("locked", until)
+            attempts_left=0,
+            locked_until=until,
+            follow_up=_refused_while_locked(ctx, activation, "locked", until),
         )
-    window = _window_failures(ctx, session, activation.id, now)
+
+
+def _refuse_if_window_full(ctx: ServerContext, activation: Activation, window: list[int]) -> None:
+    """Refuse an evaluation while the window's failures (newest first) lock the activation."""
     if len(window) >= ctx.settings.window_failures:
         release = window[ctx.settings.window_failures - 1] + ctx.settings.window_seconds
         raise AuthenticationFailed(
-            attempts_left=0, locked_until=release, follow_up=audited("window", release)
+            attempts_left=0,
+            locked_until=release,
+            follow_up=_refused_while_locked(ctx, activation, "window", release),
         )
-    return window
 
 
 def evaluate(
@@ -758,8 +766,53 @@ def evaluate_counted(
     """Count one attempt (for an operation, or a code change when ``None``), then evaluate."""
     activation = admitted.row
     now = ctx.now()
+    _refuse_if_locked(ctx, activation, now)
+    counted, earlier = False, None
+    if ctx.settings.max_failures - (activation.failures + 1) > 0:
+        # On PostgreSQL the window is read, and an attempt that locks nothing counted, in one
+        # statement; on SQLite, or when this attempt fills the window, the steps below.
+        counted, earlier = repository.count_attempt_unless(
+            session,
+            activation,
+            operation_id=operation_id,
+            counter=admitted.info.counter,
+            now=now,
+            since=now - ctx.settings.window_seconds,
+            below=ctx.settings.window_failures - 1,
+        )
+    if counted:
+        left = min(
+            ctx.settings.max_failures - activation.failures,
+            ctx.settings.window_failures - len(earlier or []) - 1,
+        )
+    else:
+        left = _count_attempt(ctx, session, admitted, operation_id, now, earlier)
+    evaluated, proof = activation_service._evaluate(ctx, activation, blinded_element)
+    return {
+        "evaluated_element": b64url_encode(evaluated),
+        "proof": b64url_encode(proof),
+        "attempts_left": max(0, left),
+        "locked_until": activation.locked_until,
+        "blocked": activation.blocked_at is not None,
+    }
+
+
+def _count_attempt(
+    ctx: ServerContext,
+    session: Session,
+    admitted: Admitted,
+    operation_id: str | None,
+    now: int,
+    earlier: list[int] | None,
+) -> int:
+    """Count one attempt, locking the activation if it is the last one allowed; the attempts
+    left (0 or less when it locked)."""
+    activation = admitted.row
+    if earlier is None:
+        earlier = _window_failures(ctx, session, activation.id, now)
+    _refuse_if_window_full(ctx, activation, earlier)
     # This attempt is the newest of the window: it counts with those before it.
-    window = [now, *_refuse_if_locked(ctx, session, activation, now)]
+    window = [now, *earlier]
     # Counted first: the row update and the attempt commit with the answer, or not at all.
     failures = activation.failures + 1
     left = min(
@@ -785,14 +838,7 @@ def evaluate_counted(
         created_at=now,
         locked=left <= 0,
     )
-    evaluated, proof = activation_service._evaluate(ctx, activation, blinded_element)
-    return {
-        "evaluated_element": b64url_encode(evaluated),
-        "proof": b64url_encode(proof),
-        "attempts_left": max(0, left),
-        "locked_until": activation.locked_until,
-        "blocked": activation.blocked_at is not None,
-    }
+    return left
 
 
 def _lock(
@@ -839,18 +885,11 @@ def _lock(
 
 def clear_attempt(session: Session, activation: Activation, attempt: OpenAttempt, now: int) -> None:
     """A valid knowledge signature followed ``attempt``: it is no failure (brief K3)."""
-    repository.clear_attempt(session, attempt.id, now)
     if attempt.locked:
+        repository.clear_attempt(session, attempt.id, now)
         _lift_lock(session, activation, now)
     else:
-        repository.save_attempt_state(
-            session,
-            activation,
-            failures=0,
-            locks=activation.locks,
-            locked_until=activation.locked_until,
-            blocked_at=activation.blocked_at,
-        )
+        repository.clear_attempt_and_reset_failures(session, activation, attempt.id, now)
 
 
 def refusal(

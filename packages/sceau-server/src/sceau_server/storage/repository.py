@@ -39,7 +39,9 @@ __all__ = [
     "attach_activation",
     "claim_delivery",
     "clear_attempt",
+    "clear_attempt_and_reset_failures",
     "clear_open_attempts",
+    "count_attempt_unless",
     "count_recent_operations",
     "count_recent_resets",
     "due_deliveries",
@@ -599,6 +601,61 @@ def open_failure_times(session: Session, activation_id: str, since: int) -> list
     return [row[0] for row in rows]
 
 
+_COUNT_ATTEMPT_PG_SQL = (
+    "WITH window_ AS (SELECT created_at FROM attempts WHERE activation_id = ? "
+    "AND cleared_at IS NULL AND created_at > ?), "
+    "go AS (SELECT count(*) < ? AS ok FROM window_), "
+    "state AS (UPDATE activations SET failures = ? WHERE id = ? AND (SELECT ok FROM go) "
+    "RETURNING 1), "
+    "attempt AS (INSERT INTO attempts (activation_id, purpose, operation_id, counter, created_at, "
+    "locked) SELECT ?, ?, ?, ?, ?, false WHERE (SELECT ok FROM go) RETURNING 1) "
+    "SELECT (SELECT ok FROM go), ARRAY(SELECT created_at FROM window_ ORDER BY created_at DESC)"
+)
+
+
+def count_attempt_unless(
+    session: Session,
+    activation: Activation,
+    *,
+    operation_id: str | None,
+    counter: int,
+    now: int,
+    since: int,
+    below: int,
+) -> tuple[bool, list[int]]:
+    """On PostgreSQL, in one statement: read the activation's uncleared attempts after
+    ``since`` (:func:`open_failure_times`) and, only if there are fewer than ``below``, count one
+    more failure (:func:`save_attempt_state` with ``failures + 1``, the other fields unchanged)
+    and insert the attempt, unlocked (:func:`insert_attempt`).
+
+    Return whether it counted, and the window read (newest first), taken before the insert.
+    On other engines nothing is written: ``(False, window)``.
+    """
+    if not is_postgresql(session):
+        return False, open_failure_times(session, activation.id, since)
+    failures = activation.failures + 1
+    rows = driver_rows(
+        session,
+        _COUNT_ATTEMPT_PG_SQL,
+        (
+            activation.id,
+            since,
+            below,
+            failures,
+            activation.id,
+            activation.id,
+            "code_change" if operation_id is None else "approval",
+            operation_id,
+            counter,
+            now,
+        ),
+    )
+    counted, window = rows[0]
+    if counted:
+        set_committed_value(activation, "failures", failures)
+    return bool(counted), list(window)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenAttempt:
     """An uncleared code attempt, as :func:`latest_open_attempt` finds it."""
@@ -720,6 +777,45 @@ def clear_attempt(session: Session, attempt_id: int, now: int) -> None:
         "UPDATE attempts SET cleared_at = ?, locked = ? WHERE id = ?",
         (now, False, attempt_id),
     )
+
+
+_CLEAR_AND_SAVE_PG_SQL = (
+    "WITH cleared AS (UPDATE attempts SET cleared_at = ?, locked = false WHERE id = ? "
+    "RETURNING 1) "
+    "UPDATE activations SET failures = ?, locks = ?, locked_until = ?, blocked_at = ? WHERE id = ?"
+)
+
+
+def clear_attempt_and_reset_failures(
+    session: Session, activation: Activation, attempt_id: int, now: int
+) -> None:
+    """:func:`clear_attempt`, then :func:`save_attempt_state` with no failure and the rest
+    unchanged (one statement on PostgreSQL)."""
+    if not is_postgresql(session):
+        clear_attempt(session, attempt_id, now)
+        save_attempt_state(
+            session,
+            activation,
+            failures=0,
+            locks=activation.locks,
+            locked_until=activation.locked_until,
+            blocked_at=activation.blocked_at,
+        )
+        return
+    driver_rowcount(
+        session,
+        _CLEAR_AND_SAVE_PG_SQL,
+        (
+            now,
+            attempt_id,
+            0,
+            activation.locks,
+            activation.locked_until,
+            activation.blocked_at,
+            activation.id,
+        ),
+    )
+    set_committed_value(activation, "failures", 0)
 
 
 def unreported_attempts_of_operation(session: Session, operation_id: str) -> Sequence[Attempt]:
