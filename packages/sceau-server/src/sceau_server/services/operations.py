@@ -445,8 +445,11 @@ def finalize(
     suspected_fraud: bool = False,
     approval: dict[str, Any] | None = None,
     signers: tuple[str, ...] | None = None,
+    kept: repository.NewApproval | None = None,
 ) -> None:
     """Move ``row`` out of ``pending`` exactly once, sign its result, queue its webhook.
+
+    ``kept`` is the signed decision that ends it, stored with its final state.
 
     The audit entry records the digests of the signed approval and of the result JWS, so that an
     evidence bundle binds them to the log (brief R4). ``signers`` are a shared account's
@@ -466,7 +469,7 @@ def finalize(
         issued_at=now,
     )
     token = sign_result(claims, private_key=ctx.signing_key)
-    won = repository.finalize_if_pending(
+    finalized = repository.finalize_if_pending(
         session,
         row.id,
         status=status,
@@ -475,8 +478,9 @@ def finalize(
         factors=sorted(factors),
         suspected_fraud=suspected_fraud,
         result_jws=token,
+        approval=kept,
     )
-    if not won:
+    if finalized is None:
         current = repository.operation_record(session, row.id)
         assert current is not None
         raise _not_pending(current, now)
@@ -516,7 +520,7 @@ def finalize(
                 created_at=now,
             )
         )
-    _report_failures(ctx, session, row.id, now)
+    _report_failures(ctx, session, row.id, now, finalized.unreported)
     audit(
         session,
         event=f"operation.{status}",
@@ -536,7 +540,10 @@ def finalize(
     operation_type = row.type
     after_commit(session, lambda: METRICS.operation(operation_type, status))
     ended = row.id if row.account_id is not None else _event({"id": row.id, "status": status})
-    for device in repository.active_activation_ids(session, row.user_id):
+    devices = finalized.devices
+    if devices is None:
+        devices = repository.active_activation_ids(session, row.user_id)
+    for device in devices:
         notes.append((f"device:{device}", ended))
     if row.account_id is not None:
         validators = pro.account_validators(session, row.account_id)
@@ -936,9 +943,13 @@ def _lift_lock(session: Session, activation: Activation, now: int) -> None:
     )
 
 
-def _report_failures(ctx: ServerContext, session: Session, operation_id: str, now: int) -> None:
+def _report_failures(
+    ctx: ServerContext, session: Session, operation_id: str, now: int, any_unreported: bool | None
+) -> None:
     """Tell the customer of each uncleared attempt on ``operation_id`` not yet reported."""
-    attempts = repository.unreported_attempts_of_operation(session, operation_id)
+    attempts = repository.unreported_attempts_of_operation(
+        session, operation_id, any_unreported=any_unreported
+    )
     for attempt in attempts:
         _report(ctx, session, attempt, now)
 
@@ -1084,9 +1095,7 @@ def decide(
     status = "rejected" if match_refused else _DECISION_STATUS[approval.decision]
     evidence = signed.to_json()
     member = None if row.account_id is None else pro.decider(session, row, admitted.user)
-    repository.insert_approval(
-        session,
-        operation_id=row.id,
+    kept = repository.NewApproval(
         activation_id=activation.id,
         decision=approval.decision.value,
         body=json.dumps(evidence, separators=(",", ":")),
@@ -1094,12 +1103,23 @@ def decide(
         member_id=None if member is None else member.id,
     )
     not_me = approval.decision is Decision.NOT_ME
-    if not_me:
-        admitted.user.fraud_flagged_at = now
     if member is not None:
+        repository.insert_approval(
+            session,
+            operation_id=row.id,
+            activation_id=kept.activation_id,
+            decision=kept.decision,
+            body=kept.body,
+            created_at=kept.created_at,
+            member_id=kept.member_id,
+        )
+        if not_me:
+            admitted.user.fraud_flagged_at = now
         return _decide_under_rule(
             ctx, session, row, member.id, activation, factors, evidence, notes
         )
+    if not_me:
+        admitted.user.fraud_flagged_at = now
     finalize(
         ctx,
         session,
@@ -1111,6 +1131,7 @@ def decide(
         factors=factors,
         suspected_fraud=not_me,
         approval=evidence,
+        kept=kept,
     )
     if match_refused:
         audit(

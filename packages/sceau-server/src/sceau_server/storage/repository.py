@@ -32,6 +32,8 @@ from sceau_server.storage.models import (
 
 __all__ = [
     "AnyOperation",
+    "Finalized",
+    "NewApproval",
     "OpenAttempt",
     "OperationRecord",
     "UserRef",
@@ -535,6 +537,50 @@ def insert_operation(
     driver_rowcount(session, _INSERT_OPERATION, (*values, idempotency_key, request_hash))
 
 
+@dataclass(frozen=True, slots=True)
+class NewApproval:
+    """A signed decision the server accepted, to keep with its operation's final state."""
+
+    activation_id: str
+    decision: str
+    body: str
+    created_at: int
+    member_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Finalized:
+    """What :func:`finalize_if_pending` read with its update on PostgreSQL (``None`` when it
+    did not: ask :func:`unreported_attempts_of_operation` and :func:`active_activation_ids`)."""
+
+    unreported: bool | None
+    devices: Sequence[str] | None
+
+
+_FINALIZE_SQL = (
+    "UPDATE operations SET status = ?, decided_at = ?, decided_by = ?, factors = ?, "
+    "suspected_fraud = ?, result_jws = ? WHERE id = ? AND status = 'pending'"
+)
+# Read by the same statement, after the earlier statements of the transaction: whether an
+# uncleared attempt on the operation awaits its report, and the user's active devices.
+_FINALIZE_PG_SQL = (
+    "UPDATE operations SET status = ?, decided_at = ?, decided_by = ?, factors = ?, "
+    "suspected_fraud = ?, result_jws = ? WHERE id = ? AND status = 'pending' "
+    "RETURNING EXISTS (SELECT 1 FROM attempts WHERE operation_id = operations.id "
+    "AND cleared_at IS NULL AND notified_at IS NULL), "
+    "ARRAY(SELECT id FROM activations WHERE user_id = operations.user_id AND status = 'active')"
+)
+_APPROVE_AND_FINALIZE_PG_SQL = (
+    "WITH approval AS (INSERT INTO approvals (operation_id, activation_id, decision, body, "
+    "created_at, member_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING 1) "
+    "UPDATE operations SET status = ?, decided_at = ?, decided_by = ?, factors = ?, "
+    "suspected_fraud = ?, result_jws = ? WHERE id = ? AND status = 'pending' "
+    "RETURNING EXISTS (SELECT 1 FROM attempts WHERE operation_id = operations.id "
+    "AND cleared_at IS NULL AND notified_at IS NULL), "
+    "ARRAY(SELECT id FROM activations WHERE user_id = operations.user_id AND status = 'active')"
+)
+
+
 def finalize_if_pending(
     session: Session,
     operation_id: str,
@@ -545,23 +591,50 @@ def finalize_if_pending(
     factors: list[str],
     suspected_fraud: bool,
     result_jws: str,
-) -> bool:
-    """Move a pending operation to its final state; return whether this call did it (D2)."""
-    count = driver_rowcount(
-        session,
-        "UPDATE operations SET status = ?, decided_at = ?, decided_by = ?, factors = ?, "
-        "suspected_fraud = ?, result_jws = ? WHERE id = ? AND status = 'pending'",
-        (
-            status,
-            decided_at,
-            decided_by,
-            json.dumps(factors),
-            suspected_fraud,
-            result_jws,
-            operation_id,
-        ),
+    approval: NewApproval | None = None,
+) -> Finalized | None:
+    """Keep ``approval`` (:func:`insert_approval`) and move a pending operation to its final
+    state; ``None`` if the operation was no longer pending (D2): the caller then rolls back.
+
+    One statement on PostgreSQL, which also reads what the end of a decision needs (see
+    :class:`Finalized`).
+    """
+    values = (
+        status,
+        decided_at,
+        decided_by,
+        json.dumps(factors),
+        suspected_fraud,
+        result_jws,
+        operation_id,
     )
-    return count == 1
+    if not is_postgresql(session):
+        if approval is not None:
+            insert_approval(session, operation_id=operation_id, **_approval_fields(approval))
+        if driver_rowcount(session, _FINALIZE_SQL, values) != 1:
+            return None
+        return Finalized(unreported=None, devices=None)
+    if approval is not None:
+        rows = driver_rows(
+            session,
+            _APPROVE_AND_FINALIZE_PG_SQL,
+            (operation_id, *_approval_fields(approval).values(), *values),
+        )
+    else:
+        rows = driver_rows(session, _FINALIZE_PG_SQL, values)
+    if not rows:
+        return None
+    return Finalized(unreported=bool(rows[0][0]), devices=list(rows[0][1]))
+
+
+def _approval_fields(approval: NewApproval) -> dict[str, Any]:
+    return {
+        "activation_id": approval.activation_id,
+        "decision": approval.decision,
+        "body": approval.body,
+        "created_at": approval.created_at,
+        "member_id": approval.member_id,
+    }
 
 
 def due_operation_ids(session: Session, now: int, limit: int) -> Sequence[str]:
@@ -818,10 +891,17 @@ def clear_attempt_and_reset_failures(
     set_committed_value(activation, "failures", 0)
 
 
-def unreported_attempts_of_operation(session: Session, operation_id: str) -> Sequence[Attempt]:
-    """Uncleared attempts on an operation that the customer was not told of yet."""
+def unreported_attempts_of_operation(
+    session: Session, operation_id: str, *, any_unreported: bool | None = None
+) -> Sequence[Attempt]:
+    """Uncleared attempts on an operation that the customer was not told of yet.
+
+    ``any_unreported`` is whether there is any, when the caller has already read it.
+    """
+    if any_unreported is False:
+        return []
     # Almost always none (the right code clears its attempt): look before loading objects.
-    if not driver_rows(
+    if any_unreported is None and not driver_rows(
         session,
         "SELECT 1 FROM attempts WHERE operation_id = ? AND cleared_at IS NULL "
         "AND notified_at IS NULL LIMIT 1",
