@@ -284,3 +284,34 @@ def test_with_json_a_command_error_is_one_json_document_on_stdout(
     )
     assert code == 6
     assert _one_json_failure(out, err, 6)["error"] == "profile_not_found"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="argparse takes --js for --json (allow_abbrev) but main() looks for the exact word "
+    "--json, so the usage failure has no JSON document (sceau_device/cli.py is not ours to fix)",
+)
+def test_with_an_abbreviated_json_option_a_usage_error_is_still_one_json_document(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--js", "status", "--bogus"])
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert _one_json_failure(captured.out, captured.err, 2)["error"] == "usage"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the usage sentence is French only: --lang en (or SCEAU_LANG=en) is ignored for a "
+    "wrong command line, in the JSON message as on stderr (sceau_device/cli.py is not ours)",
+)
+def test_a_usage_error_is_said_in_english_when_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--json", "--lang", "en", "status", "--bogus"])
+    captured = capsys.readouterr()
+    failure = _one_json_failure(captured.out, captured.err, 2)
+    assert "commande incorrecte" not in str(failure["message"])
+    assert "commande incorrecte" not in captured.err
