@@ -470,3 +470,17 @@ def test_rp_create_refuses_an_invisible_name_or_one_with_control_characters(
 def test_rp_create_refuses_a_name_spelt_with_look_alike_letters() -> None:
     assert cli.main(["admin", "rp", "create", "Banque Populaire"]) == 0
     assert cli.main(["admin", "rp", "create", "B\u0430nque P\u043epul\u0430ire"]) == 1
+
+
+def test_rp_create_refuses_a_name_longer_than_the_column_in_a_sentence(
+    admin_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["admin", "rp", "create", "B" * 201]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("sceau: ")
+    assert "200" in err
+    assert "Traceback" not in err
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == []
+    assert cli.main(["admin", "rp", "create", "B" * 200]) == 0
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == ["B" * 200]

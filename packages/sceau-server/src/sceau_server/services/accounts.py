@@ -93,6 +93,8 @@ def create_rp(
         raise ValueError("the name of a relying party cannot contain control characters")
     if not _name_key(name):
         raise ValueError("the name of a relying party cannot be empty")
+    if len(name) > _MAX_NAME:
+        raise ValueError(f"the name of a relying party has at most {_MAX_NAME} characters")
     unknown = sorted(set(scopes) - {*ALL_SCOPES, ADMIN_SCOPE})
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(unknown)}")
@@ -130,6 +132,9 @@ def create_rp(
             data={"name": name, "scopes": list(scopes), "callback_allow": allow},
         )
     return NewRelyingParty(rp_id, name, api_key, webhook, tuple(scopes), tuple(allow))
+
+
+_MAX_NAME = 200  # the length of relying_parties.name
 
 
 def _name_key(name: str) -> str:
