@@ -284,3 +284,42 @@ def test_with_json_a_command_error_is_one_json_document_on_stdout(
     )
     assert code == 6
     assert _one_json_failure(out, err, 6)["error"] == "profile_not_found"
+
+
+def test_with_an_abbreviated_json_option_a_usage_error_is_still_one_json_document(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--js", "status", "--bogus"])
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert _one_json_failure(captured.out, captured.err, 2)["error"] == "usage"
+
+
+def test_a_usage_error_is_said_in_english_when_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--json", "--lang", "en", "status", "--bogus"])
+    captured = capsys.readouterr()
+    failure = _one_json_failure(captured.out, captured.err, 2)
+    assert "wrong command line" in str(failure["message"])
+    assert "commande incorrecte" not in str(failure["message"])
+    assert "wrong command line" in captured.err
+    assert "commande incorrecte" not in captured.err
+
+
+def test_a_usage_error_is_said_in_french_by_default_and_in_english_from_sceau_lang(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCEAU_LANG", raising=False)
+    with pytest.raises(SystemExit):
+        main(["status", "--bogus"])
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "commande incorrecte (unrecognized arguments: --bogus)" in captured.err
+    monkeypatch.setenv("SCEAU_LANG", "en")
+    with pytest.raises(SystemExit):
+        main(["status", "--json", "--bogus"])
+    captured = capsys.readouterr()
+    assert "wrong command line" in _one_json_failure(captured.out, captured.err, 2)["message"]

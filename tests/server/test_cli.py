@@ -420,3 +420,67 @@ def test_rp_create_waits_for_a_concurrent_creation_of_the_same_name(
     assert codes == [1]
     assert "already named" in capsys.readouterr().err
     assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == ["Banque en ligne"]
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Socie\u0301te\u0301 Ge\u0301ne\u0301rale",  # decomposed accents (NFD), as macOS types them
+        "Ｓｏｃｉéｔé Ｇéｎéｒａｌｅ",  # full-width letters
+        "Société  Générale",  # two spaces
+        "Société\u00a0Générale",  # no-break space
+        "Société\u200b Générale",  # zero-width space
+    ],
+    ids=["nfd", "fullwidth", "double-space", "nbsp", "zero-width"],
+)
+def test_rp_create_refuses_a_name_that_only_looks_different_in_its_bytes(
+    admin_env: dict[str, str], variant: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["admin", "rp", "create", "Société Générale"]) == 0
+    capsys.readouterr()
+    assert cli.main(["admin", "rp", "create", variant]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("sceau: a relying party is already named")
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == ["Société Générale"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["\u200b", "\u200b\u200d", "Banque\nsceau: Relying party Banque created", "Banque\x1b[2J"],
+    ids=["zero-width", "joiners", "newline", "escape"],
+)
+def test_rp_create_refuses_an_invisible_name_or_one_with_control_characters(
+    admin_env: dict[str, str], name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["admin", "rp", "create", name]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("sceau: ")
+    assert "Traceback" not in err
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="look-alike letters of other scripts (Cyrillic а, Greek ο) need a confusables table "
+    "(Unicode TR39), which no dependency of the project provides",
+)
+@pytest.mark.usefixtures("admin_env")
+def test_rp_create_refuses_a_name_spelt_with_look_alike_letters() -> None:
+    assert cli.main(["admin", "rp", "create", "Banque Populaire"]) == 0
+    assert cli.main(["admin", "rp", "create", "B\u0430nque P\u043epul\u0430ire"]) == 1
+
+
+def test_rp_create_refuses_a_name_longer_than_the_column_in_a_sentence(
+    admin_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["admin", "rp", "create", "B" * 201]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("sceau: ")
+    assert "200" in err
+    assert "Traceback" not in err
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == []
+    assert cli.main(["admin", "rp", "create", "B" * 200]) == 0
+    assert _relying_parties(admin_env["SCEAU_DATABASE_URL"]) == ["B" * 200]

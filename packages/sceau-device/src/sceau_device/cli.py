@@ -65,23 +65,48 @@ XDG_DATA_HOME (trousseau par défaut sous $XDG_DATA_HOME/sceau/).
 
 
 class _UsageError(SystemExit):
-    """A command line that argparse refused; ``sentence`` says why."""
+    """A command line that argparse refused: ``parser`` refused it, ``reason`` says why."""
 
-    def __init__(self, sentence: str) -> None:
+    def __init__(self, parser: argparse.ArgumentParser, reason: str) -> None:
         super().__init__(int(ExitCode.USAGE))
-        self.sentence = sentence
+        self.parser = parser
+        self.reason = reason
+
+    def sentence(self, lang: str) -> str:
+        """Why the command line was refused, in ``lang``."""
+        prog = self.parser.prog
+        if lang == "en":
+            return f"{prog}: wrong command line ({self.reason}). Help: {prog.split()[0]} --help"
+        return f"{prog} : commande incorrecte ({self.reason}). Aide : {prog.split()[0]} --help"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with its errors said in a sentence and exit code 2."""
+    """argparse whose refusals are raised (:class:`_UsageError`), to be said in the user's
+    language and, with ``--json``, as one JSON document."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        sentence = (
-            f"{self.prog} : commande incorrecte ({message}). Aide : {self.prog.split()[0]} --help"
-        )
-        print(sentence, file=sys.stderr)
-        raise _UsageError(sentence)
+        raise _UsageError(self, message)
+
+
+class _OutputOptions(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
+def _output_options(words: Sequence[str]) -> tuple[str, bool]:
+    """The language and ``--json`` of a command line that the parser refused.
+
+    Read with argparse's own rules (abbreviations such as ``--js`` included), ignoring what
+    else the line holds; the defaults if even these are wrong.
+    """
+    parser = _OutputOptions(add_help=False)
+    parser.add_argument("--lang", choices=("fr", "en"))
+    parser.add_argument("--json", action="store_true")
+    try:
+        known, _ = parser.parse_known_args(list(words))
+    except ValueError:
+        return os.environ.get("SCEAU_LANG", "fr"), False
+    return known.lang or os.environ.get("SCEAU_LANG", "fr"), bool(known.json)
 
 
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -339,8 +364,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         arguments = _parser().parse_args(words)
     except _UsageError as refused:
-        if "--json" in words:
-            failure = {"error": "usage", "message": refused.sentence, "exit_code": refused.code}
+        lang, json_output = _output_options(words)
+        sentence = refused.sentence(lang)
+        refused.parser.print_usage(sys.stderr)
+        print(sentence, file=sys.stderr)
+        if json_output:
+            failure = {"error": "usage", "message": sentence, "exit_code": refused.code}
             print(json.dumps({"ok": False, **failure}, ensure_ascii=False), flush=True)
         raise
     console = Console(

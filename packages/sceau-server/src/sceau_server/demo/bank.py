@@ -637,14 +637,17 @@ class Bank:
             details={},
         )
         with self._lock:
+            # Only those recorded before this one: two logins sent at once (a double click)
+            # must not cancel each other.
+            recorded = list(self._state["operations"].values())
+            before = recorded[: next(i for i, o in enumerate(recorded) if o["id"] == record["id"])]
             earlier = [
                 other["id"]
-                for other in self._state["operations"].values()
+                for other in before
                 if other["kind"] == "login"
                 and other["owner"] == owner
                 and other["rp"] == rp
                 and other["status"] == "pending"
-                and other["id"] != record["id"]
             ]
             for operation_id in earlier:
                 self._state["operations"][operation_id]["replaced"] = True

@@ -7,6 +7,7 @@ import base64
 import hmac
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -83,12 +84,17 @@ def create_rp(
 ) -> NewRelyingParty:
     """Create a relying party and return its API key, which is stored only as a keyed digest.
 
-    Names are unique (ignoring case and surrounding spaces): the audit log and the operators
-    tell relying parties apart by name. Raise :class:`Conflict` when the name is taken.
+    Names are unique (ignoring case, spaces, invisible characters and compatibility forms): the
+    audit log and the operators tell relying parties apart by name. Raise :class:`Conflict` when
+    the name is taken.
     """
-    name = name.strip()
-    if not name:
+    name = unicodedata.normalize("NFC", name.strip())
+    if any(unicodedata.category(character) == "Cc" for character in name):
+        raise ValueError("the name of a relying party cannot contain control characters")
+    if not _name_key(name):
         raise ValueError("the name of a relying party cannot be empty")
+    if len(name) > _MAX_NAME:
+        raise ValueError(f"the name of a relying party has at most {_MAX_NAME} characters")
     unknown = sorted(set(scopes) - {*ALL_SCOPES, ADMIN_SCOPE})
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(unknown)}")
@@ -103,7 +109,7 @@ def create_rp(
             # Two creations must not both find the name free (SQLite: BEGIN IMMEDIATE does it).
             session.execute(text("LOCK TABLE relying_parties IN SHARE ROW EXCLUSIVE MODE"))
         taken = session.scalars(select(RelyingParty.name)).all()
-        if any(other.strip().casefold() == name.casefold() for other in taken):
+        if any(_name_key(other) == _name_key(name) for other in taken):
             raise Conflict(f"a relying party is already named {name!r}")
         session.add(
             RelyingParty(
@@ -126,6 +132,17 @@ def create_rp(
             data={"name": name, "scopes": list(scopes), "callback_allow": allow},
         )
     return NewRelyingParty(rp_id, name, api_key, webhook, tuple(scopes), tuple(allow))
+
+
+_MAX_NAME = 200  # the length of relying_parties.name
+
+
+def _name_key(name: str) -> str:
+    """What a name looks like to an operator: compatibility forms, invisible characters and
+    runs of spaces do not tell two names apart, nor does case."""
+    folded = unicodedata.normalize("NFKC", name)
+    visible = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return " ".join(visible.split()).casefold()
 
 
 def webhook_secret(ctx: ServerContext, rp: RelyingParty) -> bytes:
