@@ -45,13 +45,6 @@ def _messages(observer: psycopg.Connection[Any]) -> list[str]:
     return [row[0] for row in observer.execute("SELECT message FROM sms_outbox ORDER BY id")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="db._begin_with drops the pending BEGIN before the statement is sent: when binding "
-    "fails on the client (a NUL in a string), nothing reaches the server and the transaction's "
-    "next statements run in autocommit, committed at once and kept when it rolls back "
-    "(db.py belongs to pg2: keep the BEGIN pending unless the server got it)",
-)
 def test_a_first_statement_refused_before_it_is_sent_leaves_the_next_ones_in_the_transaction(
     database: tuple[Database, psycopg.Connection[Any]],
 ) -> None:

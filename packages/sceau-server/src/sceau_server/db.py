@@ -125,8 +125,9 @@ def _begin_with(
 
     Two statements travel together only in the simple query protocol, so the values are bound
     on the client (psycopg's literal quoting); the cursor is positioned on the statement's
-    result. If the statement fails, the transaction is left aborted and the caller rolls it
-    back, as after any failed statement.
+    result. If the statement fails on the server, the transaction is left aborted and the
+    caller rolls it back, as after any failed statement; if it is refused before it leaves (a
+    value psycopg cannot bind), the ``BEGIN`` stays pending for the transaction's next statement.
     """
     del info[BEGIN_PENDING]
     sql = _postgres_sql(sql, for_update)
@@ -137,6 +138,9 @@ def _begin_with(
         cursor.execute("BEGIN;" + sql, parameters)
         cursor.nextset()
     except dialect.loaded_dbapi.Error as error:
+        if driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            # Refused on the client (binding), the BEGIN never left: the next statement takes it.
+            info[BEGIN_PENDING] = True
         raise DBAPIError.instance(
             sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
         ) from error
