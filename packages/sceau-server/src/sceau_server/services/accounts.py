@@ -79,6 +79,18 @@ def _check_allow_entry(url: str, *, production: bool) -> str:
     return url
 
 
+def _confusable_scripts(name: str) -> set[str]:
+    """The scripts among Latin, Greek and Cyrillic, whose letters look alike, that ``name``
+    has letters of."""
+    scripts = set()
+    for character in name:
+        if unicodedata.category(character).startswith("L"):
+            script = unicodedata.name(character, "").split(" ", 1)[0]
+            if script in ("LATIN", "GREEK", "CYRILLIC"):
+                scripts.add(script)
+    return scripts
+
+
 def create_rp(
     ctx: ServerContext, *, name: str, scopes: list[str], callback_allow: list[str]
 ) -> NewRelyingParty:
@@ -95,6 +107,11 @@ def create_rp(
         raise ValueError("the name of a relying party cannot be empty")
     if len(name) > _MAX_NAME:
         raise ValueError(f"the name of a relying party has at most {_MAX_NAME} characters")
+    if len(_confusable_scripts(name)) > 1:
+        raise ValueError(
+            "the name of a relying party cannot mix Latin, Greek and Cyrillic letters "
+            "(they look alike: one name could pass for another)"
+        )
     unknown = sorted(set(scopes) - {*ALL_SCOPES, ADMIN_SCOPE})
     if unknown:
         raise ValueError(f"unknown scopes: {', '.join(unknown)}")
