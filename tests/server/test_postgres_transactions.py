@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from sceau_server.db import driver_rowcount, driver_rows
@@ -119,3 +120,21 @@ def test_a_read_opens_no_transaction(database: tuple[Database, psycopg.Connectio
         ).fetchall()
         assert states
         assert all(state == ("idle",) for state in states)
+
+
+def test_a_first_statement_refused_before_it_is_sent_leaves_the_next_ones_in_the_transaction(
+    database: tuple[Database, psycopg.Connection[Any]],
+) -> None:
+    db, observer = database
+
+    def write() -> None:
+        with db.write() as session:
+            with pytest.raises(DBAPIError):
+                driver_rowcount(session, _INSERT, ("+33600000001", "k", "nul\x00", 1))
+            driver_rowcount(session, _INSERT, ("+33600000001", "k", "après", 1))
+            assert _messages(observer) == []  # not committed yet
+            raise Failed
+
+    with pytest.raises(Failed):
+        write()
+    assert _messages(observer) == []

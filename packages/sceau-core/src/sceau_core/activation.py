@@ -62,6 +62,7 @@ __all__ = [
     "binding_tag",
     "check_one_time_code",
     "generate_one_time_code",
+    "is_loopback",
     "keyed_digest",
     "registration_proof",
     "verify_binding",
@@ -299,7 +300,8 @@ def verify_binding(
         raise ServerKeyNotPinned("the server address differs from the one in the QR code")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address (no other host name is)."""
     if host == "localhost":
         return True
     try:
@@ -321,7 +323,7 @@ def _check_server_url(url: str) -> None:
         parts.port  # noqa: B018 (parsing the port is the check)
     except ValueError as error:
         raise InvalidEncoding("the server URL has an invalid port") from error
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise InvalidEncoding("the server URL must use https (http only on this machine)")
 
 

@@ -160,6 +160,7 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
     import uvicorn
     from sqlalchemy.engine import make_url
 
+    from sceau_core.activation import is_loopback
     from sceau_server.api import create_app
     from sceau_server.api.streams import closing_server
     from sceau_server.migrations import upgrade
@@ -174,7 +175,7 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
             if len(settings.development_secrets) > 1
             else f"{names} is a built-in development secret"
         )
-        if not _loopback(arguments.host) and not settings.allow_dev_secrets:
+        if not is_loopback(arguments.host) and not settings.allow_dev_secrets:
             print(
                 f"sceau: refusing to serve on {arguments.host}: {what}, published in the "
                 "source; set real secrets (and SCEAU_ENV=production), or "
@@ -222,18 +223,6 @@ def _serve(settings: Settings, arguments: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     print("sceau: server stopped.", file=sys.stderr)
     return 0
-
-
-def _loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (a host name other than localhost is not)."""
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _server_options(arguments: argparse.Namespace) -> dict[str, Any]:
