@@ -788,10 +788,8 @@ def evaluate_counted(
             below=ctx.settings.window_failures - 1,
         )
     if counted:
-        left = min(
-            ctx.settings.max_failures - activation.failures,
-            ctx.settings.window_failures - len(earlier or []) - 1,
-        )
+        # The failures were counted with this attempt, which joins the window read before it.
+        left = _attempts_left(ctx, activation.failures, len(earlier or []) + 1)
     else:
         left = _count_attempt(ctx, session, admitted, operation_id, now, earlier)
     evaluated, proof = activation_service._evaluate(ctx, activation, blinded_element)
@@ -822,10 +820,7 @@ def _count_attempt(
     window = [now, *earlier]
     # Counted first: the row update and the attempt commit with the answer, or not at all.
     failures = activation.failures + 1
-    left = min(
-        ctx.settings.max_failures - failures,
-        ctx.settings.window_failures - len(window),
-    )
+    left = _attempts_left(ctx, failures, len(window))
     if left <= 0:
         _lock(ctx, session, activation, operation_id, window, now)
     else:
@@ -846,6 +841,12 @@ def _count_attempt(
         locked=left <= 0,
     )
     return left
+
+
+def _attempts_left(ctx: ServerContext, failures: int, window: int) -> int:
+    """The attempts left after ``failures`` in a row and ``window`` failures in the rolling
+    window, this attempt counted in both (0 or less: this attempt locks)."""
+    return min(ctx.settings.max_failures - failures, ctx.settings.window_failures - window)
 
 
 def _lock(
