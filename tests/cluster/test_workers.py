@@ -423,6 +423,7 @@ def test_a_worker_count_below_one_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "sceau.db").exists()
 
 
+@pytest.mark.slow
 @needs_postgres
 def test_workers_stop_when_the_command_is_killed(tmp_path: Path) -> None:
     database_url = postgres_databases().create()

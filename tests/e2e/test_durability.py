@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import CODE, serving, wait_until
 from tests.server.device_double import TestDevice
@@ -38,6 +39,7 @@ def _approve_until_stopped(
             acknowledged.append(operation["id"])
 
 
+@pytest.mark.slow
 def test_approvals_acknowledged_before_a_kill_9_are_all_kept(tmp_path: Path) -> None:
     home = tmp_path / "server"
     with serving(home) as (bank, server):

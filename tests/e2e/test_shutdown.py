@@ -49,6 +49,7 @@ def _lines(process: subprocess.Popen[str]) -> tuple[queue.Queue[str], threading.
     return lines, reader
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_sceau_serve_ends_its_open_event_streams_when_stopped(
     tmp_path: Path, signum: signal.Signals

@@ -302,6 +302,7 @@ def test_a_trickling_webhook_endpoint_stalls_no_other_rp_and_is_cut_off(
 # --- 5. parallel wrong SMS codes are held to the allowed attempts -------------------------------
 
 
+@pytest.mark.slow
 def test_parallel_wrong_sms_codes_are_held_to_three_attempts(
     server: ServerHandle, bank: RelyingPartyClient
 ) -> None:
