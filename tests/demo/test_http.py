@@ -309,6 +309,36 @@ def test_a_login_asked_again_cancels_the_earlier_one_on_the_phone(
     assert visitor.get("/banque/").url.path == "/banque/connexion"
 
 
+def test_a_login_from_another_browser_cancels_nothing(demo: DemoProcess, visitor: Visitor) -> None:
+    """Someone else with Marie's password cannot cancel the login she is approving."""
+    marie_with_a_new_phone(demo, visitor)
+    visitor.post("/banque/deconnexion")
+    login = {"identifiant": "marie", "mot_de_passe": demo.customer_password}
+    waiting = visitor.post("/banque/connexion", login)
+    first, number = _operation_id(waiting), _match(waiting)
+    intruder = Visitor(demo)
+    try:
+        second = _operation_id(intruder.post("/banque/connexion", login))
+        again = _operation_id(intruder.post("/banque/connexion", login))
+    finally:
+        intruder.close()
+    assert len({first, second, again}) == 3
+    phone = visitor.get("/telephone/marie").text
+    assert first in phone
+    assert second not in phone  # the intruder's own earlier login is replaced by their next
+    assert again in phone
+    page = text_of(visitor.get(f"/banque/operations/{first}"))
+    assert "Validez votre connexion sur votre téléphone" in page
+    assert "Opération annulée" not in page
+    assert _events(visitor, first, 1) == ["state"]
+    approved = visitor.post(
+        f"/telephone/marie/operations/{first}", {"action": "biometrie", "nombre": number}
+    )
+    assert "Opération validée." in text_of(approved)
+    assert visitor.get(f"/banque/operations/{first}").url.path == "/banque/"
+    assert again in visitor.get("/telephone/marie").text
+
+
 def test_a_new_device_waits_for_the_current_one_to_approve_it(
     demo: DemoProcess, visitor: Visitor
 ) -> None:
