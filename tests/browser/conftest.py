@@ -31,7 +31,12 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.demo.conftest import Visitor, activate_phone, marie_without_a_phone
+from tests.demo.conftest import (
+    Visitor,
+    activate_phone,
+    marie_without_a_phone,
+    marie_without_devices,
+)
 from tests.demo.harness import DemoProcess, start_demo
 
 ROOT = Path(__file__).parents[2]
@@ -181,7 +186,7 @@ def marie(browser: Browser, demo: DemoProcess) -> Iterator[Person]:
     visitor = Visitor(demo)
     person = _person(browser, demo)
     try:
-        marie_without_a_phone(demo, visitor)
+        marie_without_devices(demo, visitor)
         bank = person.go("bank", "/banque/connexion")
         bank.get_by_label("Identifiant").fill("marie")
         bank.get_by_label("Mot de passe").fill(demo.customer_password)

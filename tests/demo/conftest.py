@@ -103,9 +103,12 @@ def activate_phone(
     return activation_id
 
 
-def _without_devices(demo: DemoProcess, visitor: Visitor) -> None:
+def marie_without_devices(demo: DemoProcess, visitor: Visitor) -> None:
     """Her bank removes every device Marie has (as its support would); her simulated phone
-    forgets its keys; ``visitor`` logs in (no device: no approval to wait for)."""
+    forgets its keys; ``visitor`` logs in (no device: no approval to wait for).
+
+    What earlier tests left pending for her stays pending: :func:`activate_phone` cancels it.
+    """
     with contextlib.closing(bank_api(demo)) as api:
         for device in api.user("marie").get("devices", []):
             api.revoke("marie", device["activation_id"])
@@ -124,7 +127,7 @@ def marie_with_a_new_phone(
     Nothing is pending for her, her code is :data:`CODE`, and ``visitor`` stays logged in to
     the bank.
     """
-    _without_devices(demo, visitor)
+    marie_without_devices(demo, visitor)
     return activate_phone(demo, visitor, device_name=device_name)
 
 
@@ -134,7 +137,7 @@ def marie_without_a_phone(demo: DemoProcess, visitor: Visitor) -> None:
     ``visitor`` stays logged in to the bank.
     """
     marie_with_a_new_phone(demo, visitor)
-    _without_devices(demo, visitor)
+    marie_without_devices(demo, visitor)
 
 
 @pytest.fixture(scope="session")
