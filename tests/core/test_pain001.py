@@ -410,7 +410,10 @@ def test_what_would_change_the_execution_is_refused_naming_block_or_line(
         ("<SvcLvl><Prtry>X</Prtry></SvcLvl>", "PmtTpInf/SvcLvl/Prtry is not accepted"),
         ("<InstrPrty>HIGH</InstrPrty>", "PmtTpInf/InstrPrty is 'HIGH'; only NORM"),
         ("<CtgyPurp><Cd>CASH</Cd></CtgyPurp>", "PmtTpInf/CtgyPurp/Cd is 'CASH'; Sceau shows only"),
-        ("<CtgyPurp><Cd>SALA</Cd></CtgyPurp>", "PmtTpInf/CtgyPurp/Cd is SALA, in the first block"),
+        (
+            "<CtgyPurp><Cd>SALA</Cd></CtgyPurp>",
+            "the category purpose (PmtTpInf/CtgyPurp/Cd) is SALA, in the first block not given",
+        ),
     ],
 )
 def test_the_payment_type_of_a_block(payment_type: str, message: str | None) -> None:

@@ -577,8 +577,9 @@ class _Pain001:
             self.category_purpose = category_purpose
         elif category_purpose != self.category_purpose:
             raise InvalidBatch(
-                f"{where}: PmtTpInf/CtgyPurp/Cd is {category_purpose or 'absent'}, in the first"
-                f" block {self.category_purpose or 'absent'}: one batch has one category purpose,"
+                f"{where}: the category purpose (PmtTpInf/CtgyPurp/Cd) is"
+                f" {category_purpose or 'not given'}, in the first block"
+                f" {self.category_purpose or 'not given'}: one batch has one category purpose,"
                 " which its signatories read"
             )
         self._charge_bearer(block, where)
