@@ -401,10 +401,15 @@ class _Reader:
         return None if found is None else self.content(found, path, where=where)
 
     @staticmethod
-    def only(element: Element, allowed: frozenset[str], *, where: str, path: str = "") -> None:
-        """Refuse a child of ``element`` (at ``path``) whose local name is not ``allowed``."""
+    def only(element: Element, allowed: frozenset[str], *, where: str, path: str = "") -> set[str]:
+        """Refuse a child of ``element`` (at ``path``) whose local name is not ``allowed``.
+
+        Return the local names of the children, so that absent elements need no search.
+        """
+        names = set()
         for child in element:
             name = child.tag.rpartition("}")[2]
+            names.add(name)
             if name in allowed:
                 continue
             named = f"{path}/{name}" if path else name
@@ -417,6 +422,7 @@ class _Reader:
                     " must not receive it",
                 )
             )
+        return names
 
 
 def parse_pain001(data: bytes, *, currency: str | None = None) -> ImportedBatch:
@@ -736,10 +742,13 @@ class _Pain001:
         with _on_line(line, None):
             end_to_end_id = x.text(transaction, "PmtId/EndToEndId", where="")
         with _on_line(line, end_to_end_id):
-            x.only(transaction, _TRANSACTION_ELEMENTS, where="")
-            self._payment_type(transaction, "", in_block=False)
-            self._charge_bearer(transaction, "")
-            self._creditor_agent(transaction)
+            present = x.only(transaction, _TRANSACTION_ELEMENTS, where="")
+            if "PmtTpInf" in present:
+                self._payment_type(transaction, "", in_block=False)
+            if "ChrgBr" in present:
+                self._charge_bearer(transaction, "")
+            if "CdtrAgt" in present:
+                self._creditor_agent(transaction)
             self._account(transaction, "CdtrAcct", "")
             amount_choice = x.find(transaction, "Amt", where="")
             if amount_choice is not None and len(amount_choice) != 1:
