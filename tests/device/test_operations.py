@@ -195,6 +195,8 @@ def test_refuse_and_not_me_need_no_code(server: FakeServer, device: Authenticato
 
 
 def test_an_expired_operation_says_so(server: FakeServer, device: Authenticator) -> None:
+    start = server.now()
+    server.clock = lambda: start  # a loaded machine cannot expire it before the test does
     operation = device.operation(server.add_operation(ttl=1).id)
     server.clock = lambda: operation.expires_at + 1
     with pytest.raises(OperationUnavailable) as caught:
