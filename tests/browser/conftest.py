@@ -31,6 +31,12 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.demo.conftest import (
+    Visitor,
+    activate_phone,
+    marie_without_a_phone,
+    marie_without_devices,
+)
 from tests.demo.harness import DemoProcess, start_demo
 
 ROOT = Path(__file__).parents[2]
@@ -90,6 +96,8 @@ class Person:
     context: BrowserContext
     pages: dict[str, Page] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    device: str = ""
+    """The activation id of the phone the fixture activated, if it did."""
 
     def page(self, name: str) -> Page:
         """The page ``name`` (opened on first use)."""
@@ -153,9 +161,14 @@ def _person(browser: Browser, demo: DemoProcess) -> Person:
     return Person(demo=demo, context=context)
 
 
-@pytest.fixture(scope="module")
-def marie(browser: Browser, demo: DemoProcess) -> Iterator[Person]:
-    """Marie's browser: the bank's pages and her simulated phone, side by side."""
+@pytest.fixture
+def newcomer(browser: Browser, demo: DemoProcess) -> Iterator[Person]:
+    """Marie's browser as on the demo's first start: logged out, no device, a blank phone."""
+    visitor = Visitor(demo)
+    try:
+        marie_without_a_phone(demo, visitor)
+    finally:
+        visitor.close()
     person = _person(browser, demo)
     try:
         yield person
@@ -163,7 +176,30 @@ def marie(browser: Browser, demo: DemoProcess) -> Iterator[Person]:
         person.context.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def marie(browser: Browser, demo: DemoProcess) -> Iterator[Person]:
+    """Marie's browser, logged in to her bank, with her phone just activated (code ``CODE``).
+
+    The bank's pages and her simulated phone are two pages side by side in it; nothing is
+    pending for her, whatever earlier tests left.
+    """
+    visitor = Visitor(demo)
+    person = _person(browser, demo)
+    try:
+        marie_without_devices(demo, visitor)
+        bank = person.go("bank", "/banque/connexion")
+        bank.get_by_label("Identifiant").fill("marie")
+        bank.get_by_label("Mot de passe").fill(demo.customer_password)
+        bank.get_by_role("button", name="Se connecter").click()
+        expect(bank.get_by_role("heading", name="Bonjour Marie Dupont")).to_be_visible()
+        person.device = activate_phone(demo, visitor)
+        yield person
+    finally:
+        visitor.close()
+        person.context.close()
+
+
+@pytest.fixture
 def operator(browser: Browser, demo: DemoProcess) -> Iterator[Person]:
     """The operator's browser: the back-office and the operator's simulated phone."""
     person = _person(browser, demo)

@@ -2,13 +2,15 @@
 """Every story of the seed, played end to end in Chromium against the real ``sceau demo``.
 
 Marie's browser has two pages side by side, the bank and her simulated phone, as a newcomer
-would arrange two windows. The tests run in order, each a chapter of her story: activation, a
-transfer approved with the code, a refusal, "Ce n'est pas moi", an expiry, a new payee approved
-with the (simulated) biometrics, an e-signature, a login with number matching, a card payment
-at the demo merchant through the 3-D Secure style page, five wrong codes and the lock, the
-operator logging in with their own Sceau and lifting the lock, and "Code oublié" both ways
-(biometrics; an SMS code and the online-banking password), after which only the new code works.
-axe-core checks the bank, phone, merchant and console pages on the way.
+would arrange two windows. Each test is a chapter of her story and starts from what it needs
+(the ``newcomer`` and ``marie`` fixtures: a blank phone, or her phone just activated and her
+bank open), so that each passes alone and in any order: activation, a transfer approved with
+the code, a refusal, "Ce n'est pas moi", an expiry, a new payee approved with the (simulated)
+biometrics, an e-signature, a login with number matching, a card payment at the demo merchant
+through the 3-D Secure style page, five wrong codes and the lock, the operator logging in with
+their own Sceau and lifting the lock, and "Code oublié" both ways (biometrics; an SMS code and
+the online-banking password), after which only the new code works. axe-core checks the bank,
+phone, merchant and console pages on the way.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from sceau_server import audit
 from tests.browser.conftest import Person, accessible, shot, sms_code
 from tests.demo.harness import CODE, DemoProcess
 
-# The tests share one demo and run in order: with pytest-xdist, keep them on one worker
-# (``--dist loadgroup``).
+# With ``--dist loadgroup``, the tests share one demo on one worker.
 pytestmark = pytest.mark.xdist_group("sceau-demo-browser")
 
 NEW_CODE = "5937"
@@ -68,7 +69,8 @@ def _transfer(bank: Page, demo: DemoProcess, amount: str, *, short: bool = False
     ).to_be_visible()
 
 
-def test_marie_activates_sceau_from_her_bank(marie: Person, demo: DemoProcess) -> None:
+def test_marie_activates_sceau_from_her_bank(newcomer: Person, demo: DemoProcess) -> None:
+    marie = newcomer
     home = marie.go("home", "/")
     expect(home.get_by_role("heading", name="Sceau en cinq minutes")).to_be_visible()
     expect(home.get_by_text(demo.customer_password)).to_be_visible()
@@ -336,9 +338,28 @@ def test_five_wrong_codes_lock_authentication(marie: Person, demo: DemoProcess) 
     marie.check()
 
 
+def _lock_with_a_transfer_waiting(marie: Person, demo: DemoProcess) -> str:
+    """Five wrong codes on a transfer: Marie's phone is locked; return the transfer's id."""
+    phone = marie.go("phone", "/telephone/marie")
+    bank = marie.page("bank")
+    _transfer(bank, demo, "10,00")
+    _phone_shows(phone, "Virement")
+    for left in (4, 3, 2, 1):
+        _approve(phone, WRONG)
+        expect(phone.locator(".flash")).to_have_text(
+            f"Authentification refusée. Il vous reste {left} essai{'s' if left > 1 else ''}."
+        )
+    _approve(phone, WRONG)
+    expect(phone.locator(".device-state")).to_contain_text("Bloqué jusqu’au")
+    found = re.search(r"/banque/operations/(op_[A-Za-z0-9_-]+)", bank.url)
+    assert found, bank.url
+    return found.group(1)
+
+
 def test_the_operator_approves_their_own_login_and_lifts_the_lock(
     operator: Person, marie: Person, demo: DemoProcess
 ) -> None:
+    transfer = _lock_with_a_transfer_waiting(marie, demo)
     console = operator.go("console", "/back-office/")
     expect(console.get_by_role("heading", name="Connexion des opérateurs")).to_be_visible()
     accessible(console, "console-login")
@@ -366,7 +387,7 @@ def test_the_operator_approves_their_own_login_and_lifts_the_lock(
     accessible(console, "console-dashboard")
 
     console.get_by_role("link", name="Utilisateurs et appareils").first.click()
-    expect(console.get_by_text("Bloqué jusqu’au")).to_be_visible()
+    expect(console.locator("tr", has_text=marie.device)).to_contain_text("Bloqué jusqu’au")
     shot(console, "console", docs=True)
     accessible(console, "console-users")
     console.get_by_role("button", name="Débloquer Téléphone de Marie").click()
@@ -380,7 +401,7 @@ def test_the_operator_approves_their_own_login_and_lifts_the_lock(
 
     console.get_by_role("link", name="Opérations").first.click()
     accessible(console, "console-operations")
-    console.get_by_role("link", name="Virement").last.click()
+    console.locator(f'a[href="/back-office/operations/{transfer}"]').click()
     expect(
         console.get_by_text("Signature vérifiée avec la clé publiée du serveur (JWKS).")
     ).to_be_visible()
@@ -467,7 +488,7 @@ def test_code_oublie_by_sms_and_the_bank_password(marie: Person, demo: DemoProce
     bank = marie.page("bank")
     _transfer(bank, demo, "13,00")
     _phone_shows(phone, "Virement")
-    _approve(phone, NEW_CODE)  # the code of the previous reset no longer works
+    _approve(phone, CODE)  # the code before the reset no longer works
     expect(phone.locator(".flash")).to_have_text(
         "Authentification refusée. Il vous reste 4 essais."
     )

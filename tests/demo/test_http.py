@@ -1,17 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
 """The demo's own logic through real HTTP, without a browser: what a page without JavaScript does.
 
-These tests share one ``sceau demo`` process and run in order: the pages and refusals first, then
-one customer's story (activation, a transfer approved after a wrong code, the live event stream,
-a refusal), then the operator's console (login approved with their own Sceau, evidence export).
+These tests share one ``sceau demo`` process, but none depends on another: each story of Marie's
+starts by giving her what it needs (a blank phone, or a phone of her own freshly activated), so
+that each passes alone, in any order, and on any pytest-xdist worker.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -19,11 +21,10 @@ import pytest
 
 from sceau_server import audit
 from sceau_server.demo.i18n import ENGLISH
-from tests.demo.conftest import Visitor, text_of
+from tests.demo.conftest import Visitor, marie_with_a_new_phone, marie_without_a_phone, text_of
 from tests.demo.harness import CODE, DemoProcess
 
-# The tests share one demo and run in order: with pytest-xdist, keep them on one worker
-# (``--dist loadgroup``).
+# With ``--dist loadgroup``, the tests share one demo on one worker.
 pytestmark = pytest.mark.xdist_group("sceau-demo-http")
 
 TEMPLATES = Path(__file__).parents[2] / "packages/sceau-server/src/sceau_server/demo/templates"
@@ -35,6 +36,14 @@ def _operation_id(response: httpx.Response) -> str:
     )
     assert found, response.url
     return found.group(1)
+
+
+def _balance(visitor: Visitor) -> Decimal:
+    page = visitor.get("/banque/")
+    found = re.search(r'class="balance">([^<]+)<', page.text)
+    assert found, text_of(page)
+    shown = html.unescape(found.group(1)).replace("\u202f", "").replace("\u00a0", "")
+    return Decimal(shown.replace(" ", "").removesuffix("€").replace(",", "."))
 
 
 def _match(response: httpx.Response) -> str:
@@ -214,9 +223,9 @@ def _events(visitor: Visitor, operation_id: str, count: int) -> list[str]:
 def test_a_customer_activates_sceau_and_approves_a_transfer(
     demo: DemoProcess, visitor: Visitor
 ) -> None:
+    marie_without_a_phone(demo, visitor)
     _activate(demo, visitor)
-    before = text_of(visitor.get("/banque/"))
-    assert "2 450,00" in before
+    before = _balance(visitor)
     waiting = visitor.post(
         "/banque/virement",
         {"beneficiaire": "0", "montant": "150,00", "reference": "Loyer", "nonce": "abcdefgh1"},
@@ -249,7 +258,7 @@ def test_a_customer_activates_sceau_and_approves_a_transfer(
     assert "Virement effectué" in done
     assert "Résultat signé par Sceau, vérifié par la banque" in done
     assert "code + appareil" in done
-    assert "2 300,00" in text_of(visitor.get("/banque/")).replace("\u202f", " ")
+    assert _balance(visitor) == before - Decimal("150.00")
     again = visitor.post(
         "/banque/virement",
         {"beneficiaire": "0", "montant": "150,00", "reference": "Loyer", "nonce": "abcdefgh1"},
@@ -258,6 +267,8 @@ def test_a_customer_activates_sceau_and_approves_a_transfer(
 
 
 def test_a_login_refused_on_the_phone_stays_logged_out(demo: DemoProcess, visitor: Visitor) -> None:
+    marie_with_a_new_phone(demo, visitor)
+    visitor.post("/banque/deconnexion")
     waiting = visitor.post(
         "/banque/connexion", {"identifiant": "marie", "mot_de_passe": demo.customer_password}
     )
@@ -274,6 +285,8 @@ def test_a_login_refused_on_the_phone_stays_logged_out(demo: DemoProcess, visito
 def test_a_login_asked_again_cancels_the_earlier_one_on_the_phone(
     demo: DemoProcess, visitor: Visitor
 ) -> None:
+    marie_with_a_new_phone(demo, visitor)
+    visitor.post("/banque/deconnexion")
     login = {"identifiant": "marie", "mot_de_passe": demo.customer_password}
     first = _operation_id(visitor.post("/banque/connexion", login))
     assert first in visitor.get("/telephone/marie").text
@@ -296,10 +309,42 @@ def test_a_login_asked_again_cancels_the_earlier_one_on_the_phone(
     assert visitor.get("/banque/").url.path == "/banque/connexion"
 
 
+def test_a_login_from_another_browser_cancels_nothing(demo: DemoProcess, visitor: Visitor) -> None:
+    """Someone else with Marie's password cannot cancel the login she is approving."""
+    marie_with_a_new_phone(demo, visitor)
+    visitor.post("/banque/deconnexion")
+    login = {"identifiant": "marie", "mot_de_passe": demo.customer_password}
+    waiting = visitor.post("/banque/connexion", login)
+    first, number = _operation_id(waiting), _match(waiting)
+    intruder = Visitor(demo)
+    try:
+        second = _operation_id(intruder.post("/banque/connexion", login))
+        again = _operation_id(intruder.post("/banque/connexion", login))
+    finally:
+        intruder.close()
+    assert len({first, second, again}) == 3
+    phone = visitor.get("/telephone/marie").text
+    assert first in phone
+    assert second not in phone  # the intruder's own earlier login is replaced by their next
+    assert again in phone
+    page = text_of(visitor.get(f"/banque/operations/{first}"))
+    assert "Validez votre connexion sur votre téléphone" in page
+    assert "Opération annulée" not in page
+    assert _events(visitor, first, 1) == ["state"]
+    approved = visitor.post(
+        f"/telephone/marie/operations/{first}", {"action": "biometrie", "nombre": number}
+    )
+    assert "Opération validée." in text_of(approved)
+    assert visitor.get(f"/banque/operations/{first}").url.path == "/banque/"
+    assert again in visitor.get("/telephone/marie").text
+
+
 def test_a_new_device_waits_for_the_current_one_to_approve_it(
     demo: DemoProcess, visitor: Visitor
 ) -> None:
     """Activating again while the phone works: the current device approves the new one (L2)."""
+    marie_with_a_new_phone(demo, visitor)
+    visitor.post("/banque/deconnexion")
     waiting = visitor.post(
         "/banque/connexion", {"identifiant": "marie", "mot_de_passe": demo.customer_password}
     )
@@ -347,6 +392,19 @@ def test_the_code_is_never_written_anywhere(demo: DemoProcess) -> None:
 def test_the_operator_logs_in_with_their_own_sceau_and_exports_evidence(
     demo: DemoProcess, visitor: Visitor
 ) -> None:
+    marie = Visitor(demo)
+    try:
+        device_id = marie_with_a_new_phone(demo, marie, device_name="Nouveau téléphone")
+        waiting = marie.post(
+            "/banque/virement",
+            {"beneficiaire": "0", "montant": "42,00", "reference": "Preuve", "nonce": "preuve001"},
+        )
+        transfer = _operation_id(waiting)
+        marie.post(f"/telephone/marie/operations/{transfer}", {"action": "biometrie"})
+        assert "Virement effectué" in text_of(marie.get(f"/banque/operations/{transfer}"))
+    finally:
+        marie.close()
+
     assert visitor.get("/back-office/").url.path == "/back-office/connexion"
     waiting = visitor.post(
         "/back-office/connexion",
@@ -368,30 +426,28 @@ def test_the_operator_logs_in_with_their_own_sceau_and_exports_evidence(
 
     users = text_of(visitor.get("/back-office/utilisateurs"))
     assert "Marie Dupont" in users
-    assert "Téléphone de Marie" in users
+    assert "Nouveau téléphone" in users
     rows = visitor.get("/back-office/operations")
-    transfer = re.search(r'/back-office/operations/(op_[A-Za-z0-9_-]+)">Virement<', rows.text)
-    assert transfer, text_of(rows)
-    detail = text_of(visitor.get(f"/back-office/operations/{transfer.group(1)}"))
+    assert f'/back-office/operations/{transfer}">Virement<' in rows.text, text_of(rows)
+    detail = text_of(visitor.get(f"/back-office/operations/{transfer}"))
     assert "Signature vérifiée avec la clé publiée du serveur (JWKS)." in detail
-    bundle = visitor.get(f"/back-office/operations/{transfer.group(1)}/preuve")
+    bundle = visitor.get(f"/back-office/operations/{transfer}/preuve")
     assert bundle.headers["content-type"] == "application/json"
     report = audit.verify_evidence(
         bundle.content,
         public_key=audit.load_checkpoint_public_key(demo.data / "audit-checkpoint.pub.pem"),
     )
     assert set(report.bound) == {"operation", "approvals[0]", "result_jws"}
-    assert json.loads(bundle.content)["operation_id"] == transfer.group(1)
+    assert json.loads(bundle.content)["operation_id"] == transfer
     checkpoint = visitor.post("/back-office/audit/point-de-controle")
     assert "Journal d’audit vérifié" in text_of(checkpoint)
 
     # The customer lost the phone and called: the operator revokes it, saying why and how the
     # customer was identified; the phone stops working and the customer is told.
     listing = visitor.get("/back-office/utilisateurs").text
-    device = re.search(r"<td>Nouveau téléphone<br><code>(act_[A-Za-z0-9_-]+)</code>", listing)
-    assert device, listing
+    assert f"<td>Nouveau téléphone<br><code>{device_id}</code>" in listing, listing
     revoked = visitor.post(
-        f"/back-office/appareils/{device.group(1)}/revoquer",
+        f"/back-office/appareils/{device_id}/revoquer",
         {"motif": "Téléphone perdu", "verification": "Pièce d’identité vérifiée en agence"},
     )
     assert "Appareil révoqué : ses clés ne servent plus à rien ; le client a été prévenu." in (

@@ -22,7 +22,7 @@ import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -620,12 +620,21 @@ class Bank:
         )
 
     def login(
-        self, owner: str, *, rp: str, context: dict[str, Any], ttl: int | None
+        self,
+        owner: str,
+        *,
+        rp: str,
+        context: dict[str, Any],
+        ttl: int | None,
+        same_browser: Collection[str],
     ) -> dict[str, Any]:
         """Ask to approve a login (number matching: the record holds the number to show).
 
-        A login asked again replaces the earlier ones still pending: they are cancelled on
-        Sceau, so that the phone shows only the last one.
+        A login asked again from the same browser replaces the earlier ones that browser asked
+        for (``same_browser``: the operations its session asked for) still pending: they are
+        cancelled on Sceau, so that the phone shows only the last one. A login asked from
+        another browser cancels nothing: whoever has the password must not be able to cancel
+        the customer's own login again and again.
         """
         record = self.ask(
             rp=rp,
@@ -645,6 +654,7 @@ class Bank:
                 other["id"]
                 for other in before
                 if other["kind"] == "login"
+                and other["id"] in same_browser
                 and other["owner"] == owner
                 and other["rp"] == rp
                 and other["status"] == "pending"

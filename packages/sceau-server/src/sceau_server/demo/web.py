@@ -115,6 +115,10 @@ class WebSession:
         """Whether this browser asked for this operation."""
         return operation_id in self.data.get("operations", [])
 
+    def operations(self) -> frozenset[str]:
+        """The operations this browser asked for (the latest 50)."""
+        return frozenset(self.data.get("operations", []))
+
 
 class _Sessions:
     """The sessions in memory, the oldest forgotten first."""

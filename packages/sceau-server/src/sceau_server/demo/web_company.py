@@ -102,7 +102,11 @@ async def company_login(request: Request) -> Response:
     try:
         record = await run_in_threadpool(
             lambda: demo.bank.login(
-                ident, rp="bank", context=request_context(request), ttl=demo.config.ttl
+                ident,
+                rp="bank",
+                context=request_context(request),
+                ttl=demo.config.ttl,
+                same_browser=session_of(request).operations(),
             )
         )
     except BankError as error:

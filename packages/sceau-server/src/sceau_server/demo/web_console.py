@@ -65,7 +65,11 @@ async def console_login(request: Request) -> Response:
     try:
         record = await run_in_threadpool(
             lambda: demo.bank.login(
-                ident, rp="console", context=request_context(request), ttl=demo.config.ttl
+                ident,
+                rp="console",
+                context=request_context(request),
+                ttl=demo.config.ttl,
+                same_browser=session_of(request).operations(),
             )
         )
     except BankError as error:
