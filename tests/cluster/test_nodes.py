@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 from sceau_core.encoding import b64url_encode
 from sceau_core.knowledge import start_code_evaluation
@@ -25,6 +26,9 @@ from sceau_core.results import verify_result
 from sceau_core.signatures import verify_signed_operation
 from tests.cluster.conftest import Cluster, wait_until
 from tests.server.device_double import TestDevice
+
+# One worker runs the module (--dist loadgroup), so that its shared cluster starts once.
+pytestmark = pytest.mark.xdist_group("cluster-nodes")
 
 TRANSFER = {
     "amount": {"value": "250.00", "currency": "EUR"},
