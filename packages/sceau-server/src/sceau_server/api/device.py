@@ -279,13 +279,13 @@ def evaluate_signed(
 
     def work(
         session: Session, _notes: list[tuple[str, str]], info: SignedRequestInfo
-    ) -> dict[str, Any]:
+    ) -> operation_service.Evaluation:
         admitted = admit(ctx, session, info)
         return operation_service.evaluate(
             ctx, session, admitted, operation_id, blinded_element=body.blinded_element
         )
 
-    return _signed_transaction(ctx, http, work)
+    return _signed_transaction(ctx, http, work).answer(ctx)
 
 
 @router.post(
@@ -331,12 +331,12 @@ def code_evaluate(ctx: Ctx, http: SignedHttp, body: EvaluateRequest) -> Any:
     """Step 1 of a code change: counted like an approval's evaluation (K3)."""
     info = verify_signature(ctx, http)
 
-    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+    def work(session: Session, _notes: list[tuple[str, str]]) -> operation_service.Evaluation:
         return code_service.evaluate_old_code(
             ctx, session, admit(ctx, session, info), blinded_element=body.blinded_element
         )
 
-    return ctx.transaction(work)
+    return ctx.transaction(work).answer(ctx)
 
 
 @router.post(

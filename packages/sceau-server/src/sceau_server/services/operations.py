@@ -87,6 +87,7 @@ from sceau_server.storage.repository import AnyOperation, OpenAttempt, Operation
 
 __all__ = [
     "FINAL_STATUSES",
+    "Evaluation",
     "batch_lines_for_device",
     "cancel_operation",
     "create_operation",
@@ -756,8 +757,9 @@ def evaluate(
     operation_id: str,
     *,
     blinded_element: str,
-) -> dict[str, Any]:
-    """Count one code attempt, then answer the VOPRF evaluation (docs/protocol.md §3, §6.2)."""
+) -> Evaluation:
+    """Count one code attempt; the VOPRF evaluation is answered once the count has committed
+    (docs/protocol.md §3, §6.2)."""
     row = _device_operation(ctx, session, admitted, operation_id)
     return evaluate_counted(ctx, session, admitted, row.id, blinded_element=blinded_element)
 
@@ -769,8 +771,9 @@ def evaluate_counted(
     operation_id: str | None,
     *,
     blinded_element: str,
-) -> dict[str, Any]:
-    """Count one attempt (for an operation, or a code change when ``None``), then evaluate."""
+) -> Evaluation:
+    """Count one attempt (for an operation, or a code change when ``None``); the evaluation
+    follows its commit (:meth:`Evaluation.answer`)."""
     activation = admitted.row
     now = ctx.now()
     _refuse_if_locked(ctx, activation, now)
@@ -792,14 +795,33 @@ def evaluate_counted(
         left = _attempts_left(ctx, activation.failures, len(earlier or []) + 1)
     else:
         left = _count_attempt(ctx, session, admitted, operation_id, now, earlier)
-    evaluated, proof = activation_service._evaluate(ctx, activation, blinded_element)
-    return {
-        "evaluated_element": b64url_encode(evaluated),
-        "proof": b64url_encode(proof),
-        "attempts_left": max(0, left),
-        "locked_until": activation.locked_until,
-        "blocked": activation.blocked_at is not None,
-    }
+    return Evaluation(
+        pending=activation_service.pending_evaluation(activation, blinded_element),
+        attempts_left=max(0, left),
+        locked_until=activation.locked_until,
+        blocked=activation.blocked_at is not None,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+    """A code attempt counted; its answer is computed once the count has committed."""
+
+    pending: activation_service.PendingEvaluation
+    attempts_left: int
+    locked_until: int | None
+    blocked: bool
+
+    def answer(self, ctx: ServerContext) -> dict[str, Any]:
+        """The device's answer: the VOPRF evaluation, its proof and the attempts left."""
+        evaluated, proof = self.pending.compute(ctx)
+        return {
+            "evaluated_element": b64url_encode(evaluated),
+            "proof": b64url_encode(proof),
+            "attempts_left": self.attempts_left,
+            "locked_until": self.locked_until,
+            "blocked": self.blocked,
+        }
 
 
 def _count_attempt(
