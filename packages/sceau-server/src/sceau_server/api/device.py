@@ -307,15 +307,17 @@ async def decision(
 def decide_signed(
     ctx: ServerContext, http: HttpRequest, operation_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """``POST …/decision`` once its request is parsed: signature check and transaction."""
+    """``POST …/decision`` once its request is parsed: signature checks and transaction."""
+    info = verify_signature(ctx, http)
+    early = operation_service.check_decision_early(ctx, info.key_id, body)
 
-    def work(
-        session: Session, notes: list[tuple[str, str]], info: SignedRequestInfo
-    ) -> dict[str, Any]:
+    def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
         admitted: Admitted = admit(ctx, session, info)
-        return operation_service.decide(ctx, session, admitted, operation_id, body, notes)
+        return operation_service.decide(
+            ctx, session, admitted, operation_id, body, notes, early=early
+        )
 
-    result = _signed_transaction(ctx, http, work)
+    result = ctx.transaction(work)
     if result.pop("refused"):
         raise AuthenticationFailed()
     return result

@@ -37,10 +37,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from sceau_core.approval import Decision, Factor, FactorKeys, SignedApproval, verify_approval
+from sceau_core.approval import (
+    CheckedSignatures,
+    Decision,
+    Factor,
+    SignedApproval,
+    check_signatures,
+    verify_approval,
+)
 from sceau_core.encoding import b64url_encode
 from sceau_core.errors import MalformedInput, Mismatch, SceauError, VerificationFailed
-from sceau_core.keys import decode_public_key
 from sceau_core.operations import (
     INTERNAL_TYPES,
     Locale,
@@ -71,7 +77,11 @@ from sceau_server.services import activations as activation_service
 from sceau_server.services import pro
 from sceau_server.services.accounts import check_callback, require_scope
 from sceau_server.services.context import ServerContext, random_id
-from sceau_server.services.devices import Admitted
+from sceau_server.services.devices import (
+    Admitted,
+    factor_keys,
+    factor_keys_before_transaction,
+)
 from sceau_server.services.events import alert_customer, audit, audit_follow_up
 from sceau_server.storage import repository
 from sceau_server.storage.database import after_commit
@@ -87,6 +97,7 @@ from sceau_server.storage.repository import AnyOperation, OpenAttempt, Operation
 
 __all__ = [
     "FINAL_STATUSES",
+    "EarlyCheck",
     "Evaluation",
     "batch_lines_for_device",
     "cancel_operation",
@@ -1055,15 +1066,24 @@ def decide(
     operation_id: str,
     body: dict[str, Any],
     notes: list[tuple[str, str]],
+    *,
+    early: EarlyCheck | None = None,
 ) -> dict[str, Any]:
-    """Verify a signed approval and finalize the operation with its decision (brief D1–D6)."""
+    """Verify a signed approval and finalize the operation with its decision (brief D1–D6).
+
+    ``early`` is ``body`` parsed, and its signatures checked, before the transaction
+    (:func:`check_decision_early`).
+    """
     activation = admitted.row
     now = ctx.now()
     row = _device_operation(ctx, session, admitted, operation_id)
-    try:
-        signed = SignedApproval.from_json(body)
-    except (SceauError, TypeError, ValueError) as error:
-        raise InvalidRequest("The signed approval is malformed.") from error
+    if early is not None:
+        signed = early.signed
+    else:
+        try:
+            signed = SignedApproval.from_json(body)
+        except (SceauError, TypeError, ValueError) as error:
+            raise InvalidRequest("The signed approval is malformed.") from error
     approval = signed.approval
     attempt = repository.latest_open_attempt(session, activation.id, row.id, admitted.info.counter)
 
@@ -1085,15 +1105,7 @@ def decide(
             raise refuse("activation locked")
         if Factor.KNOWLEDGE in approval.factors and attempt is None:
             raise refuse("no code evaluation for this operation")
-    keys = FactorKeys(
-        possession=decode_public_key(activation.device_public_key or ""),
-        knowledge=None
-        if activation.knowledge_public_key is None
-        else decode_public_key(activation.knowledge_public_key),
-        inherence=None
-        if activation.inherence_public_key is None
-        else decode_public_key(activation.inherence_public_key),
-    )
+    keys = factor_keys(ctx, activation)
     operation = stored_operation(row.body)
     match_refused = False
     try:
@@ -1105,6 +1117,7 @@ def decide(
             last_counter=admitted.previous_counter,
             now=now,
             expected_match=row.match,
+            checked=None if early is None else early.checked,
         )
     except Mismatch as error:
         if error.field != "match" or approval.decision is not Decision.APPROVE:
@@ -1166,6 +1179,39 @@ def decide(
             data={},
         )
     return {"operation": row.id, "status": status, "refused": match_refused}
+
+
+@dataclasses.dataclass(frozen=True)
+class EarlyCheck:
+    """A decision's signed approval, parsed, and its signatures checked if they could be."""
+
+    signed: SignedApproval
+    checked: CheckedSignatures | None
+
+
+def check_decision_early(
+    ctx: ServerContext, activation_id: str, body: dict[str, Any]
+) -> EarlyCheck | None:
+    """Parse a decision's body and check its signatures before its write transaction.
+
+    The ECDSA verifications then run outside SQLite's single writer turn, where they hold
+    every other write back. The transaction checks everything else, and checks the signatures
+    again if the keys it reads are not those checked here. ``None`` when the body does not
+    parse: the transaction refuses it in its turn, as it always did.
+    """
+    try:
+        signed = SignedApproval.from_json(body)
+    except (SceauError, TypeError, ValueError):
+        return None
+    keys = factor_keys_before_transaction(ctx, activation_id)
+    if keys is None:
+        return EarlyCheck(signed=signed, checked=None)
+    try:
+        checked = check_signatures(signed, keys)
+    except SceauError:
+        # Refused in the transaction, with the keys it reads, where a refusal is counted.
+        checked = None
+    return EarlyCheck(signed=signed, checked=checked)
 
 
 def _decide_under_rule(
