@@ -287,6 +287,22 @@ def test_batch_count_is_written_with_plural_and_digit_grouping(
     )
 
 
+def test_a_batch_shows_its_execution_date_and_category_purpose_before_its_reference() -> None:
+    data = BatchTransferData.from_json(
+        {**batch().to_json(), "execution_date": "2026-01-30", "category_purpose": "SALA"}
+    )
+    assert render_lines(data.TYPE, data, RequestContext(), "fr")[4:] == (
+        f"Date d’exécution{NBSP}: vendredi 30 janvier 2026",
+        f"Nature{NBSP}: salaires",
+        f"Référence{NBSP}: Salaires janvier",
+    )
+    assert render_lines(data.TYPE, data, RequestContext(), "en")[4:] == (
+        "Execution date: Friday, January 30, 2026",
+        "Purpose: salaries",
+        "Reference: Salaires janvier",
+    )
+
+
 def test_amounts_in_other_currencies_follow_the_locale() -> None:
     data = TransferData.from_json(
         {"amount": {"value": "500", "currency": "JPY"}, "payee_name": "A", "payee_iban": IBAN_A}

@@ -30,6 +30,7 @@ from sceau_core.errors import (
 )
 from sceau_core.money import Amount, parse_iban
 from sceau_core.operations import (
+    CATEGORY_PURPOSES,
     AddPayeeData,
     BatchLine,
     BatchTransferData,
@@ -208,6 +209,8 @@ DATA_EXAMPLES: list[tuple[type[Any], dict[str, Any]]] = [
             "total": {"value": "12345.67", "currency": "EUR"},
             "lines_digest": b64url_sha256(b"lines"),
             "batch_reference": "Salaires janvier",
+            "execution_date": "2026-01-30",
+            "category_purpose": "SALA",
         },
     ),
 ]
@@ -217,7 +220,7 @@ OPTIONAL: dict[type[Any], tuple[str, ...]] = {
     CardPaymentData: ("merchant_url",),
     TransferData: ("reference", "debtor_iban"),
     ESignatureData: ("document_pages",),
-    BatchTransferData: ("batch_reference",),
+    BatchTransferData: ("batch_reference", "execution_date", "category_purpose"),
 }
 
 
@@ -408,6 +411,26 @@ def test_batch_data_rules() -> None:
             "data.lines_digest: must be a string, not a number",
         ),
         ({"debtor_iban": IBAN_A[:-1] + "8"}, InvalidIban, "data.debtor_iban: check digits"),
+        (
+            {"execution_date": "2026-02-29"},
+            InvalidOperation,
+            "data.execution_date: 2026-02-29 is not a calendar date",
+        ),
+        (
+            {"execution_date": "20260130"},
+            InvalidOperation,
+            "data.execution_date: '20260130' is not a date (YYYY-MM-DD)",
+        ),
+        (
+            {"execution_date": 20260130},
+            InvalidOperation,
+            "data.execution_date: must be a string, not a number",
+        ),
+        (
+            {"category_purpose": "sala"},
+            InvalidOperation,
+            "data.category_purpose: must be one of SALA, SUPP, PENS, TAXS, INTC",
+        ),
     ]
     for changes, error, message in cases:
         with pytest.raises(error, match=starts(message)):
@@ -673,6 +696,8 @@ data_strategies: dict[OperationType, st.SearchStrategy[Any]] = {
         BatchTransferData, debtor_iban=ibans, count=st.integers(1, 100_000), total=amounts,
         lines_digest=st.binary(min_size=32, max_size=32).map(b64url),
         batch_reference=optional_names,
+        execution_date=st.none() | st.dates().map(lambda day: day.isoformat()),
+        category_purpose=st.none() | st.sampled_from(CATEGORY_PURPOSES),
     ),
     OperationType.NEW_DEVICE: st.builds(
         NewDeviceData, activation_id=st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),

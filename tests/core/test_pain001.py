@@ -91,10 +91,11 @@ def test_pain_001_001_03_with_two_blocks() -> None:
         3,
     )
     assert (second.execution_date, second.first_line, second.declared_sum) == (
-        "2026-03-16",
+        "2026-03-13",
         4,
         Decimal("2374.37"),
     )
+    assert (batch.execution_date, batch.category_purpose) == ("2026-03-13", None)
 
 
 def test_pain_001_001_09() -> None:
@@ -104,6 +105,8 @@ def test_pain_001_001_09() -> None:
     assert [line.payee_iban[:2] for line in batch.lines] == ["FR", "NL", "IT"]
     assert batch.total == Amount.parse("7421.08", "EUR")
     assert batch.payment_informations[0].execution_date == "2026-03-30"
+    data = batch.to_data()
+    assert (data.execution_date, data.category_purpose) == ("2026-03-30", "SALA")
 
 
 def test_the_imported_batch_is_what_signatories_approve() -> None:
@@ -112,16 +115,23 @@ def test_the_imported_batch_is_what_signatories_approve() -> None:
     assert (data.debtor_iban, data.count, data.total) == (DEBTOR, 5, batch.total)
     assert data.lines_digest == batch_lines_digest(batch.lines)
     assert data.batch_reference == "ARS-VIR-2026-0311"
+    assert data.to_json()["execution_date"] == "2026-03-13"
     check_batch(batch.lines, data)
     # The same transfers as JSON give the same digest: one batch, one thing to sign.
     again = parse_json_batch(
         {
             "debtor_iban": DEBTOR,
             "batch_reference": "ARS-VIR-2026-0311",
+            "execution_date": "2026-03-13",
             "lines": [line.to_json() for line in batch.lines],
         }
     )
     assert again.to_data() == data
+    # The same lines on another day are another operation: approvals of one do not fit the other.
+    later = parse_pain001(VALID.replace(b"2026-03-13", b"2026-03-20")).to_data()
+    assert later.lines_digest == data.lines_digest
+    assert later != data
+    assert later.to_json()["execution_date"] == "2026-03-20"
 
 
 @pytest.mark.parametrize(
@@ -244,6 +254,16 @@ def changed(old: str, new: str) -> bytes:
             "<ReqdExctnDt>13/03/2026</ReqdExctnDt>",
             "is not a date",
         ),
+        (
+            "<ReqdExctnDt>2026-03-13</ReqdExctnDt>",
+            "<ReqdExctnDt>2026-02-30</ReqdExctnDt>",
+            "PmtInf 1 (ARS-VIR-2026-0311-FOURN): ReqdExctnDt: 2026-02-30 is not a calendar date",
+        ),
+        (
+            "<ReqdExctnDt>2026-03-13</ReqdExctnDt>",
+            "",
+            "PmtInf 1 (ARS-VIR-2026-0311-FOURN): ReqdExctnDt is missing (the requested execution",
+        ),
         ("</GrpHdr>", "</GrpHdr><GrpHdr/>", "Document: GrpHdr appears more than once"),
         ("pain.001.001.03", "pain.001.001.02", "not a pain.001.001.03 or pain.001.001.09 Document"),
         ("</Document>", "</Documen>", "not well-formed XML"),
@@ -251,6 +271,162 @@ def changed(old: str, new: str) -> bytes:
 )
 def test_each_rule_of_a_file(old: str, new: str, message: str) -> None:
     assert message in str(refusal(changed(old, new)))
+
+
+def test_blocks_of_different_execution_dates_are_refused() -> None:
+    """One batch, one date: the signed count and total are what leaves the account that day."""
+    second = "<ReqdExctnDt>2026-03-13</ReqdExctnDt>"
+    text = VALID.decode()
+    at = text.rindex(second)
+    mixed = text[:at] + "<ReqdExctnDt>2026-03-16</ReqdExctnDt>" + text[at + len(second) :]
+    error = refusal(mixed.encode())
+    assert str(error) == (
+        "PmtInf 2 (ARS-VIR-2026-0311-FRAIS): ReqdExctnDt is 2026-03-16, the first block's"
+        " 2026-03-13: one batch has one execution date, which its signatories approve; send one"
+        " file per date"
+    )
+    assert error.line is None
+
+
+def test_a_09_execution_date_is_a_date_not_a_date_and_time() -> None:
+    data = build_pain001(2, version="09").decode()
+    assert "<ReqdExctnDt><Dt>2026-03-04</Dt></ReqdExctnDt>" in data
+    timed = data.replace("<Dt>2026-03-04</Dt>", "<DtTm>2026-03-04T09:00:00</DtTm>")
+    assert "ReqdExctnDt/DtTm is not accepted" in str(refusal(timed.encode()))
+
+
+BLOCK_1 = "<PmtInfId>ARS-VIR-2026-0311-FOURN</PmtInfId>"
+LINE_3 = "<Nm>Imprimerie du Centre</Nm>\n        </Cdtr>"
+
+
+@pytest.mark.parametrize(
+    ("anchor", "extra", "message"),
+    [
+        (
+            LINE_3,
+            "<UltmtCdtr><Nm>Mallory Factoring</Nm></UltmtCdtr>",
+            "line 3 (EndToEndId F2026-00119): UltmtCdtr (ultimate creditor, to whom the creditor"
+            " would be paying on) is not accepted: the signatories would not see it",
+        ),
+        (
+            BLOCK_1,
+            "<UltmtDbtr><Nm>Filiale SARL</Nm></UltmtDbtr>",
+            "PmtInf 1 (ARS-VIR-2026-0311-FOURN): UltmtDbtr (ultimate debtor",
+        ),
+        (LINE_3, "<UltmtDbtr><Nm>Filiale SARL</Nm></UltmtDbtr>", "line 3 (EndToEndId F2026-00119)"),
+        (LINE_3, "<Purp><Cd>GDDS</Cd></Purp>", "Purp (purpose of the transfer) is not accepted"),
+        (
+            LINE_3,
+            "<IntrmyAgt1><FinInstnId><BIC>CHASUS33</BIC></FinInstnId></IntrmyAgt1>",
+            "line 3 (EndToEndId F2026-00119): IntrmyAgt1 (intermediary bank) is not accepted",
+        ),
+        (
+            LINE_3,
+            "<InstrForCdtrAgt><Cd>CHQB</Cd></InstrForCdtrAgt>",
+            "InstrForCdtrAgt (instruction for the creditor's bank) is not accepted",
+        ),
+        (
+            LINE_3,
+            "<RgltryRptg><DbtCdtRptgInd>DEBT</DbtCdtRptgInd></RgltryRptg>",
+            "RgltryRptg (regulatory reporting) is not accepted",
+        ),
+        (LINE_3, "<Tax><Cdtr><TaxId>1</TaxId></Cdtr></Tax>", "Tax (tax information)"),
+        (
+            BLOCK_1,
+            "<ChrgsAcct><Id><IBAN>DE89370400440532013000</IBAN></Id></ChrgsAcct>",
+            "PmtInf 1 (ARS-VIR-2026-0311-FOURN): ChrgsAcct (another account to debit the charges",
+        ),
+        (
+            LINE_3,
+            "<SplmtryData><Envlp><Note>x</Note></Envlp></SplmtryData>",
+            "SplmtryData (supplementary data) is not accepted",
+        ),
+        (LINE_3, "<ChrgBr>DEBT</ChrgBr>", "line 3 (EndToEndId F2026-00119): ChrgBr is 'DEBT'"),
+        (
+            LINE_3,
+            "<PmtTpInf><InstrPrty>HIGH</InstrPrty></PmtTpInf>",
+            "line 3 (EndToEndId F2026-00119): PmtTpInf/InstrPrty is 'HIGH'; only NORM",
+        ),
+        (
+            LINE_3,
+            "<PmtTpInf><LclInstrm><Cd>INST</Cd></LclInstrm></PmtTpInf>",
+            "PmtTpInf/LclInstrm (local instrument, such as an instant transfer) is not accepted",
+        ),
+        (
+            LINE_3,
+            "<PmtTpInf><CtgyPurp><Cd>SALA</Cd></CtgyPurp></PmtTpInf>",
+            "line 3 (EndToEndId F2026-00119): PmtTpInf/CtgyPurp: give the category purpose once",
+        ),
+        (
+            LINE_3,
+            "<CdtrAgt><FinInstnId><BIC>SOGEFRPP</BIC><ClrSysMmbId><MmbId>1</MmbId></ClrSysMmbId>"
+            "</FinInstnId></CdtrAgt>",
+            "CdtrAgt/FinInstnId/ClrSysMmbId is not accepted",
+        ),
+        (
+            LINE_3,
+            "<CdtrAgt><FinInstnId><BIC>not a bic</BIC></FinInstnId></CdtrAgt>",
+            "CdtrAgt/FinInstnId/BIC: 'not a bic' is not a BIC",
+        ),
+        (
+            "<IBAN>FR7610278060392030405060773</IBAN>\n          </Id>",
+            "<Ccy>USD</Ccy>",
+            "line 3 (EndToEndId F2026-00119): CdtrAcct/Ccy is USD",
+        ),
+        (
+            "<IBAN>FR7610278060392030405060773</IBAN>",
+            "<Othr><Id>X</Id></Othr>",
+            "CdtrAcct/Id/Othr is not accepted",
+        ),
+        (
+            "<Ref>RF18539007547034</Ref>\n            </CdtrRefInf>",
+            "<RfrdDocAmt><DuePyblAmt Ccy='EUR'>1.00</DuePyblAmt></RfrdDocAmt>",
+            "line 2 (EndToEndId F2026-00118): RmtInf/Strd/RfrdDocAmt is not accepted",
+        ),
+        (
+            "</InitgPty>",
+            "<FwdgAgt><FinInstnId><BIC>BNPAFRPP</BIC></FinInstnId></FwdgAgt>",
+            None,
+        ),
+    ],
+)
+def test_what_would_change_the_execution_is_refused_naming_block_or_line(
+    anchor: str, extra: str, message: str | None
+) -> None:
+    data = changed(anchor, anchor + extra)
+    if message is None:
+        assert parse_pain001(data).count == 5
+        return
+    error = refusal(data)
+    assert message in str(error)
+    assert isinstance(error, InvalidOperation)
+
+
+@pytest.mark.parametrize(
+    ("payment_type", "message"),
+    [
+        ("<InstrPrty>NORM</InstrPrty><SvcLvl><Cd>SEPA</Cd></SvcLvl>", None),
+        ("<SvcLvl><Cd>URGP</Cd></SvcLvl>", "PmtTpInf/SvcLvl/Cd is 'URGP'; only SEPA"),
+        ("<SvcLvl><Prtry>X</Prtry></SvcLvl>", "PmtTpInf/SvcLvl/Prtry is not accepted"),
+        ("<InstrPrty>HIGH</InstrPrty>", "PmtTpInf/InstrPrty is 'HIGH'; only NORM"),
+        ("<CtgyPurp><Cd>CASH</Cd></CtgyPurp>", "PmtTpInf/CtgyPurp/Cd is 'CASH'; Sceau shows only"),
+        (
+            "<CtgyPurp><Cd>SALA</Cd></CtgyPurp>",
+            "the category purpose (PmtTpInf/CtgyPurp/Cd) is SALA, in the first block not given",
+        ),
+    ],
+)
+def test_the_payment_type_of_a_block(payment_type: str, message: str | None) -> None:
+    text = VALID.decode()
+    at = text.rindex("<SvcLvl>\n          <Cd>SEPA</Cd>\n        </SvcLvl>")
+    end = text.index("</PmtTpInf>", at)
+    data = (text[:at] + payment_type + text[end:]).encode()
+    if message is None:
+        assert parse_pain001(data).count == 5
+        return
+    error = refusal(data)
+    assert message in str(error)
+    assert str(error).startswith("PmtInf 2 (ARS-VIR-2026-0311-FRAIS): ")
 
 
 def test_the_account_currency_is_enforced_and_ibans_are_normalized() -> None:
@@ -328,6 +504,21 @@ def test_json_batch() -> None:
     assert (batch.source, batch.debtor_iban, batch.count) == ("json", DEBTOR, 2)
     assert batch.total == Amount.parse("300.00", "EUR")
     assert batch.end_to_end_ids == (None, None)
+    assert batch.to_data().execution_date is None
+
+
+def test_json_batch_execution_date_and_category_purpose_are_signed() -> None:
+    batch = parse_json_batch(
+        {
+            "debtor_iban": DEBTOR,
+            "lines": [LINE],
+            "execution_date": "2026-03-31",
+            "category_purpose": "SALA",
+        }
+    )
+    data = batch.to_data()
+    assert data.to_json()["execution_date"] == "2026-03-31"
+    assert data.to_json()["category_purpose"] == "SALA"
 
 
 @pytest.mark.parametrize(
@@ -377,6 +568,26 @@ def test_json_batch() -> None:
         ),
         ({"debtor_iban": DEBTOR, "lines": [LINE], "extra": 1}, "extra: unknown field", None),
         ({"debtor_iban": DEBTOR, "lines": [LINE], "count": None}, "must not be null", None),
+        (
+            {"debtor_iban": DEBTOR, "lines": [LINE], "execution_date": "2026-02-29"},
+            "execution_date: 2026-02-29 is not a calendar date",
+            None,
+        ),
+        (
+            {"debtor_iban": DEBTOR, "lines": [LINE], "execution_date": "31/03/2026"},
+            "execution_date: '31/03/2026' is not a date (YYYY-MM-DD)",
+            None,
+        ),
+        (
+            {"debtor_iban": DEBTOR, "lines": [LINE], "execution_date": 20260331},
+            "execution_date: must be a string",
+            None,
+        ),
+        (
+            {"debtor_iban": DEBTOR, "lines": [LINE], "category_purpose": "CASH"},
+            "category_purpose: must be one of SALA, SUPP, PENS, TAXS, INTC",
+            None,
+        ),
     ],
 )
 def test_json_batch_is_refused_with_the_line_named(

@@ -68,8 +68,8 @@ def test_an_amount_is_one_choice() -> None:
     assert "Amt" in str(error)
 
 
-def test_prefixes_and_supplementary_data_are_still_read() -> None:
-    """The namespace counts, not its prefix; SplmtryData may hold any namespace (.09)."""
+def test_prefixes_are_read_and_supplementary_data_refused() -> None:
+    """The namespace counts, not its prefix; SplmtryData, whatever it holds, is not shown."""
     text = VALID.decode()
     prefixed = (
         text.replace(f'xmlns="{V03}"', f'xmlns:p="{V03}"')
@@ -83,7 +83,9 @@ def test_prefixes_and_supplementary_data_are_still_read() -> None:
     )
     data = build_pain001(3, version="09").decode()
     data = data.replace("</CdtTrfTxInf>", supplementary + "</CdtTrfTxInf>", 1)
-    assert parse_pain001(data.encode()).count == 3
+    error = refusal(data.encode())
+    assert (error.line, error.end_to_end_id) == (1, "E2E-000001")
+    assert "SplmtryData (supplementary data) is not accepted" in str(error)
 
 
 @pytest.mark.parametrize("shape", ["wide", "deep"])

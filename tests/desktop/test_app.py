@@ -236,6 +236,7 @@ def test_paging_through_a_120_line_batch(desk: SimulatedDesk) -> None:
         assert shown(screen.query_one("#batch-summary", Static)) == (
             "Virements groupés · Nombre\u00a0: 120 virements · Total\u00a0: 230\u202f919,40\u00a0€"
             " · Compte débité\u00a0: FR76 •••• •••• 2178"
+            " · Date d’exécution\u00a0: vendredi 13 mars 2026"
         )
         assert shown(page) == "Page 1 sur 3 · lignes 1 à 50 sur 120"
         assert table.row_count == PAGE_SIZE

@@ -68,6 +68,37 @@ def test_a_tampered_operation_is_refused_before_display(
     assert "pas signée par votre banque" in caught.value.message("fr")
 
 
+BATCH = {
+    "debtor_iban": "FR7630004012340098765432178",
+    "count": 120,
+    "total": {"value": "230919.40", "currency": "EUR"},
+    "lines_digest": "A" * 43,
+    "batch_reference": "ARS-VIR-2026-0311",
+    "execution_date": "2026-03-13",
+}
+
+
+def test_a_batch_shows_its_signed_execution_date_and_a_moved_date_is_refused(
+    server: FakeServer, device: Authenticator
+) -> None:
+    genuine = server.add_operation(OperationType.BATCH_TRANSFER, BATCH)
+    moved = server.add_operation(OperationType.BATCH_TRANSFER, BATCH)
+
+    def move(signed: dict[str, Any]) -> dict[str, Any]:
+        if signed["operation"]["id"] == moved.id:
+            signed["operation"]["data"]["execution_date"] = "2026-03-27"
+        return signed
+
+    server.tamper = move
+    pending = device.pending()
+    assert [op.id for op in pending.operations] == [genuine.id]
+    assert [r.operation_id for r in pending.refused] == [moved.id]
+    shown = device.operation(genuine.id)
+    assert "Date d\u2019exécution\u00a0: vendredi 13 mars 2026" in shown.display
+    with pytest.raises(TamperedOperation):
+        device.operation(moved.id)
+
+
 def test_an_operation_signed_by_another_key_than_the_pinned_one_is_refused(
     server: FakeServer, device: Authenticator
 ) -> None:
@@ -164,6 +195,8 @@ def test_refuse_and_not_me_need_no_code(server: FakeServer, device: Authenticato
 
 
 def test_an_expired_operation_says_so(server: FakeServer, device: Authenticator) -> None:
+    start = server.now()
+    server.clock = lambda: start  # a loaded machine cannot expire it before the test does
     operation = device.operation(server.add_operation(ttl=1).id)
     server.clock = lambda: operation.expires_at + 1
     with pytest.raises(OperationUnavailable) as caught:

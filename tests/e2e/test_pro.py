@@ -358,6 +358,42 @@ def test_a_pain001_file_is_refused_with_the_line_named(
     assert company.pending_ids("alice") == before
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "line", "where"),
+    [
+        (
+            "<ReqdExctnDt>2026-03-13</ReqdExctnDt>",
+            "<ReqdExctnDt>2026-03-16</ReqdExctnDt>",
+            None,
+            "PmtInf 2 (ARS-VIR-2026-0311-FRAIS): ReqdExctnDt is 2026-03-16",
+        ),
+        (
+            "<Nm>Imprimerie du Centre</Nm>",
+            "<Nm>Imprimerie du Centre</Nm></Cdtr><UltmtCdtr><Nm>M</Nm></UltmtCdtr><Cdtr>",
+            3,
+            "UltmtCdtr (ultimate creditor",
+        ),
+    ],
+)
+def test_a_pain001_file_that_would_execute_otherwise_than_shown_is_refused(
+    bank: Bank, company: Company, old: str, new: str, line: int | None, where: str
+) -> None:
+    """The last ``old`` of valid-03.xml (debiting the company) becomes ``new``: nothing is made."""
+    before = company.pending_ids("alice")
+    text = (
+        (VECTORS / "valid-03.xml").read_text().replace("FR7630004012340098765432178", company.iban)
+    )
+    head, found, tail = text.rpartition(old)
+    assert found
+    answer = _post_file(bank, company, (head + new + tail).encode())
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["type"] == "urn:sceau:problem:invalid-batch"
+    assert problem["line"] == line
+    assert where in problem["detail"]
+    assert company.pending_ids("alice") == before
+
+
 def test_a_pain001_file_becomes_a_batch_every_validator_can_page_through(
     bank: Bank, company: Company
 ) -> None:
@@ -367,8 +403,11 @@ def test_a_pain001_file_becomes_a_batch_every_validator_can_page_through(
     created = answer.json()
     assert created["operation"]["data"]["count"] == 50
     assert created["operation"]["data"]["batch_reference"] == "SCEAU-GEN-0001"
+    assert created["operation"]["data"]["execution_date"] == "2026-03-04"
     for who in ("alice", "bob", "carol"):
-        lines = company.devices[who].batch_lines(company.operation(who, created["id"]))
+        operation = company.operation(who, created["id"])
+        assert "Date d’exécution\u00a0: mercredi 4 mars 2026" in operation.display
+        lines = company.devices[who].batch_lines(operation)
         assert len(lines) == 50
     # A member without validate is told no more than a stranger: no such operation (404).
     with pytest.raises(OperationUnavailable):

@@ -338,8 +338,19 @@ def test_a_personal_batch_from_a_pain001_file_is_shown_to_its_user_only(
         headers={"Content-Type": "application/xml", "Idempotency-Key": "file-1"},
     )
     assert (again.status_code, again.json()["id"]) == (200, created.json()["id"])
+    # The same key for the same lines on another day is another request, not a replay.
+    moved = bank.http.post(
+        "/v1/operations/pain001",
+        params={"user": "yann"},
+        content=content.replace(b"2026-03-13", b"2026-03-20"),
+        headers={"Content-Type": "application/xml", "Idempotency-Key": "file-1"},
+    )
+    assert moved.status_code == 409, moved.text
+    assert moved.headers["content-type"].startswith("application/problem+json")
     view = created.json()
     assert view["operation"]["data"]["count"] == 5
+    assert view["operation"]["data"]["execution_date"] == "2026-03-13"
+    assert "Date d’exécution\u00a0: vendredi 13 mars 2026" in view["operation"]["display"]
     assert "account" not in view or view["account"] is None
     path = f"/v1/device/operations/{view['id']}/lines"
     answer = owner.call("GET", path)

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
 
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from sceau_core.errors import InvalidOperation
@@ -33,6 +34,7 @@ from sceau_core.operations import (
     LOCALES,
     MAX_DISPLAY_LINE_LENGTH,
     AddPayeeData,
+    BatchTransferData,
     CardPaymentData,
     Channel,
     ESignatureData,
@@ -137,6 +139,8 @@ _LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "fingerprint": "Empreinte",
         "count": "Nombre",
         "total": "Total",
+        "execution_date": "Date d’exécution",
+        "category_purpose": "Nature",
         "device": "Depuis",
         "ip": "Adresse IP",
         "location": "Lieu",
@@ -163,6 +167,8 @@ _LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "fingerprint": "Fingerprint",
         "count": "Count",
         "total": "Total",
+        "execution_date": "Execution date",
+        "category_purpose": "Purpose",
         "device": "Device",
         "ip": "IP address",
         "location": "Location",
@@ -192,6 +198,23 @@ def _rights_text(rights: Sequence[str], locale: Locale) -> str:
     names = _RIGHT_NAMES[locale]
     return ", ".join(names[right] for right in rights) if rights else names[""]
 
+
+_CATEGORY_PURPOSES: Final[Mapping[str, Mapping[str, str]]] = {
+    "fr": {
+        "SALA": "salaires",
+        "SUPP": "fournisseurs",
+        "PENS": "pensions de retraite",
+        "TAXS": "impôts et taxes",
+        "INTC": "virements internes au groupe",
+    },
+    "en": {
+        "SALA": "salaries",
+        "SUPP": "suppliers",
+        "PENS": "pensions",
+        "TAXS": "taxes",
+        "INTC": "intra-company payments",
+    },
+}
 
 _TRANSFERS: Final[Mapping[str, tuple[str, str]]] = {
     "fr": ("virement", "virements"),
@@ -348,6 +371,11 @@ def _data_lines(data: OperationData, locale: Locale) -> list[str]:
         fingerprint = data.document_sha256[:_FINGERPRINT_HEX] + "\u2026"
         lines.append(_line(locale, "fingerprint", fingerprint))
         return lines
+    return _batch_lines(data, locale)
+
+
+def _batch_lines(data: BatchTransferData, locale: Locale) -> list[str]:
+    babel = BABEL_LOCALES[locale]
     singular, plural = _TRANSFERS[locale]
     count = f"{format_decimal(data.count, locale=babel)} {singular if data.count == 1 else plural}"
     lines = [
@@ -355,6 +383,13 @@ def _data_lines(data: OperationData, locale: Locale) -> list[str]:
         _line(locale, "total", data.total.format(babel)),
         _line(locale, "debtor", mask_iban(data.debtor_iban)),
     ]
+    day = data.execution_day
+    if day is not None:
+        lines.append(_line(locale, "execution_date", format_date(day, "full", locale=babel)))
+    if data.category_purpose is not None:
+        lines.append(
+            _line(locale, "category_purpose", _CATEGORY_PURPOSES[locale][data.category_purpose])
+        )
     if data.batch_reference is not None:
         lines.append(_line(locale, "reference", data.batch_reference))
     return lines

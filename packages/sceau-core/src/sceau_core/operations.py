@@ -33,11 +33,14 @@ Rules common to every object of this module:
 
 A batch (brief D4, B2) is approved through :class:`BatchTransferData`, which carries the count,
 the total and ``lines_digest``: the base64url SHA-256 of the RFC 8785 canonical JSON **array**
-whose elements are the lines' :meth:`BatchLine.to_json` objects, in the batch's order.
+whose elements are the lines' :meth:`BatchLine.to_json` objects, in the batch's order, and,
+when the batch has them, its requested execution date and its category purpose: what the bank
+executes is what the signatories read and sign.
 """
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import hmac
 import ipaddress
@@ -58,6 +61,7 @@ from sceau_core.errors import Expired, InvalidAmount, InvalidOperation, Malforme
 from sceau_core.money import Amount, normalize_iban, parse_card_last4, parse_iban
 
 __all__ = [
+    "CATEGORY_PURPOSES",
     "CHALLENGE_BYTES",
     "DATA_TYPES",
     "DEFAULT_TTL",
@@ -90,6 +94,7 @@ __all__ = [
     "TransferData",
     "batch_lines_digest",
     "check_batch",
+    "check_date",
     "check_text",
     "parse_batch_lines",
     "parse_data",
@@ -117,6 +122,10 @@ MAX_TEXT_LENGTH: Final = 140
 MAX_BATCH_LINES: Final = 100_000
 """Most lines in one batch transfer."""
 
+CATEGORY_PURPOSES: Final = ("SALA", "SUPP", "PENS", "TAXS", "INTC")
+"""The ISO 20022 category purpose codes a batch may carry, each shown in words to its signatories:
+salaries, suppliers, pensions, taxes, intra-company payments."""
+
 MAX_DISPLAY_LINES: Final = 40
 """Most lines in an operation's display."""
 
@@ -142,6 +151,7 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _UUID_ANY_CASE = re.compile(_UUID.pattern, re.IGNORECASE)
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _URL_CHARS = re.compile(r"[!-~]+")
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 # Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt, Unicode 15.1) that are
@@ -334,6 +344,21 @@ def _check_visible(value: str, *, field: str) -> None:
         visible = visible or category[0] in {"L", "N"}
     if not visible:
         raise InvalidOperation(f"{field}: must contain at least one letter or digit")
+
+
+def check_date(value: object, *, field: str) -> datetime.date:
+    """Return the calendar date that ``value`` names (ISO 8601 ``YYYY-MM-DD``), else raise.
+
+    ``2026-02-30`` has the right shape but is no date: it is refused, not moved to March.
+    """
+    if not isinstance(value, str):
+        raise InvalidOperation(f"{field}: must be a string, not {_kind(value)}")
+    if _ISO_DATE.fullmatch(value) is None:
+        raise InvalidOperation(f"{field}: {value!r} is not a date (YYYY-MM-DD)")
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError as error:
+        raise InvalidOperation(f"{field}: {value} is not a calendar date") from error
 
 
 def _check_optional_text(value: object, *, field: str, max_length: int = MAX_TEXT_LENGTH) -> None:
@@ -691,6 +716,9 @@ class BatchTransferData:
 
     The lines themselves are not in the operation: ``lines_digest`` binds them (see
     :func:`batch_lines_digest`), and :func:`check_batch` checks a list of lines against it.
+    ``execution_date`` is the day the bank debits the account and sends every transfer (ISO 8601
+    ``YYYY-MM-DD``); ``category_purpose`` one of :data:`CATEGORY_PURPOSES` (``SALA``: salaries).
+    Both are signed and shown, so that neither can change after the approvals.
     """
 
     TYPE: ClassVar[OperationType] = OperationType.BATCH_TRANSFER
@@ -700,6 +728,8 @@ class BatchTransferData:
     total: Amount
     lines_digest: str
     batch_reference: str | None = None
+    execution_date: str | None = None
+    category_purpose: str | None = None
 
     def __post_init__(self) -> None:
         _check_iban(self.debtor_iban, field="debtor_iban")
@@ -711,10 +741,31 @@ class BatchTransferData:
             )
         b64url_decode(self.lines_digest, length=32, field="lines_digest")
         _check_optional_text(self.batch_reference, field="batch_reference")
+        if self.execution_date is not None:
+            check_date(self.execution_date, field="execution_date")
+        if self.category_purpose is not None and self.category_purpose not in CATEGORY_PURPOSES:
+            raise InvalidOperation(
+                f"category_purpose: must be one of {', '.join(CATEGORY_PURPOSES)}"
+            )
+
+    @property
+    def execution_day(self) -> datetime.date | None:
+        """The requested execution date as a date, or ``None`` when the batch names none."""
+        return (
+            None
+            if self.execution_date is None
+            else datetime.date.fromisoformat(self.execution_date)
+        )
 
     @classmethod
     def for_lines(
-        cls, *, debtor_iban: str, lines: Sequence[BatchLine], batch_reference: str | None = None
+        cls,
+        *,
+        debtor_iban: str,
+        lines: Sequence[BatchLine],
+        batch_reference: str | None = None,
+        execution_date: str | None = None,
+        category_purpose: str | None = None,
     ) -> BatchTransferData:
         """Summarize ``lines`` (one currency, at least one line) into the data to approve."""
         if not lines:
@@ -729,6 +780,8 @@ class BatchTransferData:
             total=total,
             lines_digest=batch_lines_digest(lines),
             batch_reference=batch_reference,
+            execution_date=execution_date,
+            category_purpose=category_purpose,
         )
 
     @classmethod
@@ -738,7 +791,7 @@ class BatchTransferData:
             obj,
             field=field,
             required=("debtor_iban", "count", "total", "lines_digest"),
-            optional=("batch_reference",),
+            optional=("batch_reference", "execution_date", "category_purpose"),
         )
         total = Amount.from_json(value["total"], positive=True, field=_path(field, "total"))
         with _within(field):
@@ -748,6 +801,8 @@ class BatchTransferData:
                 total=total,
                 lines_digest=value["lines_digest"],
                 batch_reference=_nfc(value.get("batch_reference")),
+                execution_date=value.get("execution_date"),
+                category_purpose=value.get("category_purpose"),
             )
 
     def to_json(self) -> dict[str, Any]:
@@ -759,6 +814,8 @@ class BatchTransferData:
             "lines_digest": self.lines_digest,
         }
         _put(obj, "batch_reference", self.batch_reference)
+        _put(obj, "execution_date", self.execution_date)
+        _put(obj, "category_purpose", self.category_purpose)
         return obj
 
 

@@ -28,7 +28,24 @@ fault by its 1-based number in file order (``line``) and its ``EndToEndId`` when
   (ISO 13616 check digits, the country's length and format); at most one remittance text
   (``RmtInf/Ustrd``, or the structured creditor reference ``RmtInf/Strd/CdtrRefInf/Ref``);
 - the declared ``NbOfTxs`` and, when present, ``CtrlSum`` of the group header and of every
-  payment information block equal the count and the exact decimal sum of their transactions.
+  payment information block equal the count and the exact decimal sum of their transactions;
+- one requested execution date (``ReqdExctnDt``, a real calendar date; ``ReqdExctnDt/Dt`` in
+  .09, never a ``DtTm``) for the whole batch, and at most one category purpose
+  (``PmtTpInf/CtgyPurp/Cd``, one of :data:`~sceau_core.operations.CATEGORY_PURPOSES`): both are
+  in the :class:`~sceau_core.operations.BatchTransferData` the signatories read and sign. Blocks
+  of different dates are refused rather than shown side by side: the signed count and total
+  then say how much leaves the account on the one day shown, and a file per date is what a
+  company's software writes anyway;
+- nothing that would change what the bank executes, whom it pays or who pays the fees without
+  the signatories seeing it. Each block and transaction holds only the elements Sceau reads or
+  knows to be harmless (identifiers, ``CreDtTm``, ``InitgPty``, ``BtchBookg``, the debtor's
+  bank, party details of the debtor and creditor); the payment type is SEPA at normal priority
+  (``SvcLvl/Cd`` ``SEPA``, ``InstrPrty`` ``NORM``, no ``LclInstrm`` such as instant transfers),
+  the charge bearer ``SLEV``; a creditor's bank (``CdtrAgt``) is only a BIC, as SEPA transfers
+  are routed by the IBAN that the signatories see; a structured remittance is only a creditor
+  reference. Anything else (``UltmtDbtr``, ``UltmtCdtr``, ``Purp``, ``IntrmyAgt1``,
+  ``InstrForCdtrAgt``, ``RgltryRptg``, ``Tax``, ``ChrgsAcct``, ``SplmtryData``…) is refused,
+  naming the block or line and the element.
 
 The batch's currency is the one the caller expects (the account's), else the debtor account's
 ``Ccy``, else the first transaction's. Values are taken as the file gives them, except that text
@@ -54,7 +71,14 @@ from babel.numbers import get_currency_precision
 
 from sceau_core.errors import InvalidBatch, MalformedInput
 from sceau_core.money import Amount, normalize_iban, parse_iban
-from sceau_core.operations import BatchLine, BatchTransferData, check_text, exact_sum
+from sceau_core.operations import (
+    CATEGORY_PURPOSES,
+    BatchLine,
+    BatchTransferData,
+    check_date,
+    check_text,
+    exact_sum,
+)
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -90,8 +114,55 @@ PAIN001_NAMESPACES: Final[Mapping[str, str]] = MappingProxyType(
 
 _DECIMAL = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]+))?")
 _COUNT = re.compile(r"[0-9]{1,15}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
 _TRANSACTION = "CdtTrfTxInf"
+
+# What each part of a file may hold: what Sceau reads, and what cannot change what the bank
+# executes. Any other element is refused (see _UNSHOWN for the reason given).
+_INITIATION_ELEMENTS: Final = frozenset({"GrpHdr", "PmtInf"})
+_HEADER_ELEMENTS: Final = frozenset(
+    {"MsgId", "CreDtTm", "Authstn", "NbOfTxs", "CtrlSum", "InitgPty", "FwdgAgt"}
+)
+_BLOCK_ELEMENTS: Final = frozenset(
+    {
+        "PmtInfId", "PmtMtd", "BtchBookg", "NbOfTxs", "CtrlSum", "PmtTpInf", "ReqdExctnDt",
+        "Dbtr", "DbtrAcct", "DbtrAgt", "ChrgBr", _TRANSACTION,
+    }
+)  # fmt: skip
+_TRANSACTION_ELEMENTS: Final = frozenset(
+    {"PmtId", "PmtTpInf", "Amt", "ChrgBr", "CdtrAgt", "Cdtr", "CdtrAcct", "RmtInf"}
+)
+_PAYMENT_TYPE_ELEMENTS: Final = frozenset({"InstrPrty", "SvcLvl", "CtgyPurp"})
+_ACCOUNT_ELEMENTS: Final = frozenset({"Id", "Tp", "Ccy", "Nm"})
+
+_UNSHOWN: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "UltmtDbtr": "ultimate debtor, on whose behalf the transfers would be made",
+        "UltmtCdtr": "ultimate creditor, to whom the creditor would be paying on",
+        "Purp": "purpose of the transfer",
+        "LclInstrm": "local instrument, such as an instant transfer",
+        "IntrmyAgt1": "intermediary bank",
+        "IntrmyAgt1Acct": "intermediary bank's account",
+        "IntrmyAgt2": "intermediary bank",
+        "IntrmyAgt2Acct": "intermediary bank's account",
+        "IntrmyAgt3": "intermediary bank",
+        "IntrmyAgt3Acct": "intermediary bank's account",
+        "CdtrAgtAcct": "creditor's bank's account",
+        "DbtrAgtAcct": "debtor's bank's account",
+        "InstrForCdtrAgt": "instruction for the creditor's bank",
+        "InstrForDbtrAgt": "instruction for the debtor's bank",
+        "RgltryRptg": "regulatory reporting",
+        "Tax": "tax information",
+        "RltdRmtInf": "remittance information sent separately",
+        "ChrgsAcct": "another account to debit the charges from",
+        "ChrgsAcctAgt": "bank of the account for the charges",
+        "XchgRateInf": "exchange rate",
+        "ChqInstr": "cheque instruction",
+        "PoolgAdjstmntDt": "pooling adjustment date",
+        "PrvsInstgAgt1": "previous instructing bank",
+        "SplmtryData": "supplementary data",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +188,9 @@ class ImportedBatch:
     ``source`` is ``"json"`` or the pain.001 version (``"pain.001.001.03"``…); ``end_to_end_ids``
     is aligned with ``lines`` (``None`` where the source gave none); ``declared_count`` and
     ``declared_sum`` are what the file's group header (or the JSON ``count`` and ``total``)
-    declared, already checked against the lines; ``batch_reference`` is the file's message id.
+    declared, already checked against the lines; ``batch_reference`` is the file's message id;
+    ``execution_date`` and ``category_purpose`` are the batch's requested execution date and
+    ``CtgyPurp`` code, when it has them.
     """
 
     source: str
@@ -130,6 +203,8 @@ class ImportedBatch:
     debtor_name: str | None = None
     batch_reference: str | None = None
     payment_informations: tuple[PaymentInformation, ...] = ()
+    execution_date: str | None = None
+    category_purpose: str | None = None
 
     @property
     def currency(self) -> str:
@@ -142,9 +217,13 @@ class ImportedBatch:
         return len(self.lines)
 
     def to_data(self) -> BatchTransferData:
-        """The batch summary every signatory approves: debtor, count, total, lines digest."""
+        """The batch summary every signatory approves: debtor, count, total, lines digest, date."""
         return BatchTransferData.for_lines(
-            debtor_iban=self.debtor_iban, lines=self.lines, batch_reference=self.batch_reference
+            debtor_iban=self.debtor_iban,
+            lines=self.lines,
+            batch_reference=self.batch_reference,
+            execution_date=self.execution_date,
+            category_purpose=self.category_purpose,
         )
 
 
@@ -321,6 +400,30 @@ class _Reader:
         found = self.find(element, path, where=where)
         return None if found is None else self.content(found, path, where=where)
 
+    @staticmethod
+    def only(element: Element, allowed: frozenset[str], *, where: str, path: str = "") -> set[str]:
+        """Refuse a child of ``element`` (at ``path``) whose local name is not ``allowed``.
+
+        Return the local names of the children, so that absent elements need no search.
+        """
+        names = set()
+        for child in element:
+            name = child.tag.rpartition("}")[2]
+            names.add(name)
+            if name in allowed:
+                continue
+            named = f"{path}/{name}" if path else name
+            reason = _UNSHOWN.get(name)
+            what = f"{named} ({reason})" if reason else named
+            raise InvalidBatch(
+                _at(
+                    where,
+                    f"{what} is not accepted: the signatories would not see it, so the bank"
+                    " must not receive it",
+                )
+            )
+        return names
+
 
 def parse_pain001(data: bytes, *, currency: str | None = None) -> ImportedBatch:
     """Parse a pain.001.001.03 or .09 credit-transfer file into a checked batch.
@@ -394,11 +497,14 @@ class _Pain001:
         self.lines: list[BatchLine] = []
         self.end_to_end_ids: list[str | None] = []
         self.blocks: list[PaymentInformation] = []
+        self.category_purpose: str | None = None
 
     def read(self, root: Element) -> ImportedBatch:
         x = self.x
         initiation = x.get(root, "CstmrCdtTrfInitn", where="Document")
+        x.only(initiation, _INITIATION_ELEMENTS, where="CstmrCdtTrfInitn")
         header = x.get(initiation, "GrpHdr", where="Document")
+        x.only(header, _HEADER_ELEMENTS, where="GrpHdr")
         message_id = x.text(header, "MsgId", where="GrpHdr")
         declared_count = _declared_count(
             x.text(header, "NbOfTxs", where="GrpHdr"), field="GrpHdr/NbOfTxs"
@@ -433,6 +539,8 @@ class _Pain001:
             debtor_name=self.debtor_name,
             batch_reference=reference,
             payment_informations=tuple(self.blocks),
+            execution_date=self.blocks[0].execution_date,
+            category_purpose=self.category_purpose,
         )
 
     def _check_size(self, blocks: list[Element]) -> None:
@@ -457,6 +565,7 @@ class _Pain001:
         x = self.x
         block_id = x.optional_text(block, "PmtInfId", where=f"PmtInf {number}")
         where = f"PmtInf {number}" + (f" ({block_id})" if block_id else "")
+        x.only(block, _BLOCK_ELEMENTS, where=where)
         method = x.text(block, "PmtMtd", where=where)
         if method != "TRF":
             raise InvalidBatch(f"{where}: PmtMtd is {method!r}; only credit transfers (TRF)")
@@ -469,6 +578,17 @@ class _Pain001:
             None if sum_text is None else _control_sum(sum_text, field=f"{where}/CtrlSum")
         )
         execution_date = self._execution_date(block, where)
+        category_purpose = self._payment_type(block, where, in_block=True)
+        if not self.blocks:
+            self.category_purpose = category_purpose
+        elif category_purpose != self.category_purpose:
+            raise InvalidBatch(
+                f"{where}: the category purpose (PmtTpInf/CtgyPurp/Cd) is"
+                f" {category_purpose or 'not given'}, in the first block"
+                f" {self.category_purpose or 'not given'}: one batch has one category purpose,"
+                " which its signatories read"
+            )
+        self._charge_bearer(block, where)
         self._debtor(block, where)
         transactions = x.children(block, _TRANSACTION)
         if not transactions:
@@ -494,16 +614,102 @@ class _Pain001:
             )
         )
 
-    def _execution_date(self, block: Element, where: str) -> str | None:
+    def _execution_date(self, block: Element, where: str) -> str:
+        """The block's requested execution date, which must be the first block's."""
         x = self.x
-        path = "ReqdExctnDt" if self.version == "pain.001.001.03" else "ReqdExctnDt/Dt"
+        path = "ReqdExctnDt"
+        if self.version != "pain.001.001.03":
+            found = x.find(block, "ReqdExctnDt", where=where)
+            if found is not None:
+                x.only(found, frozenset({"Dt"}), where=where, path="ReqdExctnDt")
+            path = "ReqdExctnDt/Dt"
         text = x.optional_text(block, path, where=where)
-        if text is not None and _DATE.fullmatch(text) is None:
-            raise InvalidBatch(f"{where}: {path} {text!r} is not a date (YYYY-MM-DD)")
+        if text is None:
+            raise InvalidBatch(f"{where}: {path} is missing (the requested execution date)")
+        try:
+            check_date(text, field=f"{where}: {path}")
+        except MalformedInput as error:
+            raise InvalidBatch(str(error)) from error
+        if self.blocks and text != self.blocks[0].execution_date:
+            raise InvalidBatch(
+                f"{where}: {path} is {text}, the first block's {self.blocks[0].execution_date}:"
+                " one batch has one execution date, which its signatories approve; send one"
+                " file per date"
+            )
         return text
+
+    def _payment_type(self, element: Element, where: str, *, in_block: bool) -> str | None:
+        """Check ``PmtTpInf`` (SEPA, normal priority); return the block's category purpose."""
+        x = self.x
+        payment_type = x.find(element, "PmtTpInf", where=where)
+        if payment_type is None:
+            return None
+        x.only(payment_type, _PAYMENT_TYPE_ELEMENTS, where=where, path="PmtTpInf")
+        priority = x.optional_text(payment_type, "InstrPrty", where=where)
+        if priority is not None and priority != "NORM":
+            raise InvalidBatch(
+                _at(
+                    where,
+                    f"PmtTpInf/InstrPrty is {priority!r}; only NORM: an urgent instruction is"
+                    " executed and charged otherwise than the signatories were shown",
+                )
+            )
+        level = x.find(payment_type, "SvcLvl", where=where)
+        if level is not None:
+            x.only(level, frozenset({"Cd"}), where=where, path="PmtTpInf/SvcLvl")
+            code = x.text(level, "Cd", where=where)
+            if code != "SEPA":
+                raise InvalidBatch(
+                    _at(
+                        where,
+                        f"PmtTpInf/SvcLvl/Cd is {code!r}; only SEPA credit transfers (SEPA):"
+                        " another service level is executed and charged otherwise",
+                    )
+                )
+        purpose = x.find(payment_type, "CtgyPurp", where=where)
+        if purpose is None:
+            return None
+        if not in_block:
+            raise InvalidBatch(
+                _at(where, "PmtTpInf/CtgyPurp: give the category purpose once, in the PmtInf block")
+            )
+        x.only(purpose, frozenset({"Cd"}), where=where, path="PmtTpInf/CtgyPurp")
+        code = x.text(purpose, "Cd", where=where)
+        if code not in CATEGORY_PURPOSES:
+            raise InvalidBatch(
+                _at(
+                    where,
+                    f"PmtTpInf/CtgyPurp/Cd is {code!r}; Sceau shows only"
+                    f" {', '.join(CATEGORY_PURPOSES)}",
+                )
+            )
+        return code
+
+    def _charge_bearer(self, element: Element, where: str) -> None:
+        bearer = self.x.optional_text(element, "ChrgBr", where=where)
+        if bearer is not None and bearer != "SLEV":
+            raise InvalidBatch(
+                _at(
+                    where,
+                    f"ChrgBr is {bearer!r}; only SLEV (each side pays its own bank, the SEPA rule):"
+                    " another charge bearer changes who pays the fees",
+                )
+            )
+
+    def _account(self, element: Element, path: str, where: str) -> None:
+        """Refuse in an account (``DbtrAcct``, ``CdtrAcct``) anything but its IBAN and details."""
+        x = self.x
+        account = x.find(element, path, where=where)
+        if account is None:
+            return
+        x.only(account, _ACCOUNT_ELEMENTS, where=where, path=path)
+        identifier = x.find(account, "Id", where=where)
+        if identifier is not None:
+            x.only(identifier, frozenset({"IBAN"}), where=where, path=f"{path}/Id")
 
     def _debtor(self, block: Element, where: str) -> None:
         x = self.x
+        self._account(block, "DbtrAcct", where)
         if x.find(block, "DbtrAcct/Id/IBAN", where=where) is None:
             raise InvalidBatch(f"{where}: DbtrAcct/Id/IBAN is missing (the debtor's IBAN)")
         text = x.text(block, "DbtrAcct/Id/IBAN", where=where)
@@ -536,6 +742,14 @@ class _Pain001:
         with _on_line(line, None):
             end_to_end_id = x.text(transaction, "PmtId/EndToEndId", where="")
         with _on_line(line, end_to_end_id):
+            present = x.only(transaction, _TRANSACTION_ELEMENTS, where="")
+            if "PmtTpInf" in present:
+                self._payment_type(transaction, "", in_block=False)
+            if "ChrgBr" in present:
+                self._charge_bearer(transaction, "")
+            if "CdtrAgt" in present:
+                self._creditor_agent(transaction)
+            self._account(transaction, "CdtrAcct", "")
             amount_choice = x.find(transaction, "Amt", where="")
             if amount_choice is not None and len(amount_choice) != 1:
                 raise InvalidBatch("Amt must hold one amount, InstdAmt")
@@ -560,6 +774,12 @@ class _Pain001:
             account = x.optional_text(transaction, "CdtrAcct/Id/IBAN", where="")
             if account is None:
                 raise InvalidBatch("CdtrAcct/Id/IBAN is missing (the creditor's IBAN)")
+            account_currency = x.optional_text(transaction, "CdtrAcct/Ccy", where="")
+            if account_currency is not None and account_currency != currency:
+                raise InvalidBatch(
+                    f"CdtrAcct/Ccy is {account_currency}: the creditor's account must be in the"
+                    f" batch currency, {currency}, or the amount would be converted"
+                )
             self.lines.append(
                 BatchLine(
                     payee_name=_nfc(name),
@@ -570,11 +790,31 @@ class _Pain001:
             )
             self.end_to_end_ids.append(end_to_end_id)
 
+    def _creditor_agent(self, transaction: Element) -> None:
+        """Accept a creditor's bank given by its BIC alone: SEPA routes by the shown IBAN."""
+        x = self.x
+        agent = x.find(transaction, "CdtrAgt", where="")
+        if agent is None:
+            return
+        x.only(agent, frozenset({"FinInstnId"}), where="", path="CdtrAgt")
+        institution = x.get(agent, "FinInstnId", where="CdtrAgt")
+        tag = "BIC" if self.version == "pain.001.001.03" else "BICFI"
+        x.only(institution, frozenset({tag}), where="", path="CdtrAgt/FinInstnId")
+        bic = x.text(institution, tag, where="CdtrAgt/FinInstnId")
+        if _BIC.fullmatch(bic) is None:
+            raise InvalidBatch(f"CdtrAgt/FinInstnId/{tag}: {bic!r} is not a BIC")
+
     def _reference(self, transaction: Element) -> str | None:
         x = self.x
         remittance = x.find(transaction, "RmtInf", where="")
         if remittance is None:
             return None
+        x.only(remittance, frozenset({"Ustrd", "Strd"}), where="", path="RmtInf")
+        structured_block = x.find(remittance, "Strd", where="")
+        if structured_block is not None:
+            x.only(structured_block, frozenset({"CdtrRefInf"}), where="", path="RmtInf/Strd")
+            reference = x.get(structured_block, "CdtrRefInf", where="RmtInf/Strd")
+            x.only(reference, frozenset({"Tp", "Ref"}), where="", path="RmtInf/Strd/CdtrRefInf")
         unstructured = x.children(remittance, "Ustrd")
         structured = x.optional_text(remittance, "Strd/CdtrRefInf/Ref", where="")
         if len(unstructured) > 1 or (unstructured and structured is not None):
@@ -618,15 +858,25 @@ def parse_json_lines(obj: object, *, currency: str | None = None) -> tuple[Batch
     return tuple(lines)
 
 
-_JSON_MEMBERS: Final = ("debtor_iban", "lines", "batch_reference", "count", "total")
+_JSON_MEMBERS: Final = (
+    "debtor_iban",
+    "lines",
+    "batch_reference",
+    "count",
+    "total",
+    "execution_date",
+    "category_purpose",
+)
 
 
 def parse_json_batch(obj: object, *, currency: str | None = None) -> ImportedBatch:
     """Parse the JSON form of a batch that the relying party's API takes.
 
     ``{"debtor_iban": "FR76…", "lines": [...], "batch_reference"?: "…", "count"?: 3,
-    "total"?: {"value": "1234.56", "currency": "EUR"}}``: ``count`` and ``total``, when given,
-    are control values like a file's ``NbOfTxs`` and ``CtrlSum``, checked against the lines.
+    "total"?: {"value": "1234.56", "currency": "EUR"}, "execution_date"?: "2026-03-13",
+    "category_purpose"?: "SALA"}``: ``count`` and ``total``, when given, are control values like
+    a file's ``NbOfTxs`` and ``CtrlSum``, checked against the lines; ``execution_date`` (a real
+    calendar date) and ``category_purpose`` are signed and shown like a file's.
     """
     if not isinstance(obj, dict):
         raise InvalidBatch("batch: must be a JSON object")
@@ -648,6 +898,12 @@ def parse_json_batch(obj: object, *, currency: str | None = None) -> ImportedBat
                 _nfc(reference) if isinstance(reference, str) else reference,
                 field="batch_reference",
             )
+        execution_date = obj.get("execution_date")
+        if execution_date is not None:
+            check_date(execution_date, field="execution_date")
+        category_purpose = obj.get("category_purpose")
+        if category_purpose is not None and category_purpose not in CATEGORY_PURPOSES:
+            raise InvalidBatch(f"category_purpose: must be one of {', '.join(CATEGORY_PURPOSES)}")
         total = Amount(exact_sum(line.amount.value for line in lines), batch_currency)
         declared_total = (
             None if "total" not in obj else Amount.from_json(obj["total"], field="total")
@@ -674,6 +930,8 @@ def parse_json_batch(obj: object, *, currency: str | None = None) -> ImportedBat
         declared_count=declared_count,
         declared_sum=None if declared_total is None else declared_total.value,
         batch_reference=reference,
+        execution_date=execution_date,
+        category_purpose=category_purpose,
     )
 
 

@@ -656,8 +656,12 @@ class BatchScreen(Screen[None]):
         lang = _desk(self).lang
         yield Header()
         yield Static(word("batch_heading", lang), id="heading", markup=False)
-        # The title, count, total and debtor lines, as signed, on one line.
-        yield Static(_text(" · ".join(self.operation.display[:4])), id="batch-summary")
+        # The title, count, total, debtor and (sceau_core.display puts it next) execution date
+        # lines, as signed, on one line.
+        data = self.operation.data
+        dated = isinstance(data, BatchTransferData) and data.execution_date is not None
+        summary = self.operation.display[: 5 if dated else 4]
+        yield Static(_text(" · ".join(summary)), id="batch-summary")
         yield Static(word("batch_loading", lang), id="batch-status", markup=False)
         yield DataTable(id="batch-lines", cursor_type="row", zebra_stripes=True)
         yield Static("", id="page", markup=False)

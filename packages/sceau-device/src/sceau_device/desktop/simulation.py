@@ -277,7 +277,10 @@ def demo_desk(*, batch_lines: int = 120, clock: Callable[[], float] = time.time)
         1,
         OperationType.BATCH_TRANSFER,
         BatchTransferData.for_lines(
-            debtor_iban=_DEBTOR, lines=lines, batch_reference="ARS-VIR-2026-0311"
+            debtor_iban=_DEBTOR,
+            lines=lines,
+            batch_reference="ARS-VIR-2026-0311",
+            execution_date="2026-03-13",
         ),
         now=now,
         ttl=900,

@@ -425,8 +425,10 @@ def batch_from_pain001(data: bytes, currency: str | None) -> tuple[ImportedBatch
         "debtor_iban": imported.debtor_iban,
         "lines": [line.to_json() for line in imported.lines],
     }
-    if imported.batch_reference is not None:
-        batch["batch_reference"] = imported.batch_reference
+    for key in ("batch_reference", "execution_date", "category_purpose"):
+        value = getattr(imported, key)
+        if value is not None:
+            batch[key] = value
     return imported, batch
 
 
