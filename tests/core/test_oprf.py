@@ -31,6 +31,7 @@ from sceau_core.hazmat.oprf import (
     blind,
     blind_evaluate,
     blind_evaluate_verifiable,
+    check_element,
     derive_key_pair,
     evaluate,
     expand_message_xmd,
@@ -274,6 +275,15 @@ def test_blind_evaluate_refuses_invalid_elements(
         blind_evaluate(sk, element)
     with pytest.raises(error):
         blind_evaluate_verifiable(sk, pk, element, rng=_rng(1))
+    with pytest.raises(error):
+        check_element(element)
+
+
+def test_check_element_accepts_what_blind_evaluate_accepts(
+    blinded_input: BlindedInput,
+) -> None:
+    assert check_element(blinded_input.blinded_element) == blinded_input.blinded_element
+    assert check_element(VALID_ELEMENT) == VALID_ELEMENT
 
 
 @pytest.mark.parametrize(("element", "error"), INVALID_ELEMENTS)

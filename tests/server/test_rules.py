@@ -309,6 +309,40 @@ def test_code_change_knowing_the_old_code(server: ServerHandle, bank: RelyingPar
     assert row.failures == 0
 
 
+def test_the_old_codes_knowledge_key_is_refused_by_a_server_that_checked_it_before(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """The server checks a decision's signatures before its transaction with the keys it last
+    saw; a code changed since must not let those stale keys approve (brief K1, P1)."""
+    device = server.enrol(bank, "alice", phone="+33697979797")
+    warm = bank.create_operation(**LOGIN).json()
+    _, old_key = device.evaluate(warm["id"], "4826")
+    assert old_key is not None
+    signed = device.sign(
+        device.operation(warm["id"]),
+        knowledge_key=old_key,
+        counter=device.next_counter(),
+        match=warm["match"],
+    )
+    assert device.send(device.decision_call(warm["id"], signed)).status_code == 200
+    assert _change_code(device, "4826", "5193").status_code == 200
+    created = bank.create_operation(**LOGIN).json()
+    operation = device.operation(created["id"])
+    answer, new_key = device.evaluate(created["id"], "5193")
+    assert answer.status_code == 200, answer.text
+    signed = device.sign(
+        operation, knowledge_key=old_key, counter=device.next_counter(), match=created["match"]
+    )
+    refused = device.send(device.decision_call(created["id"], signed))
+    assert refused.status_code == 401, refused.text
+    (row,) = server.rows("SELECT status FROM operations WHERE id = :id", id=created["id"])
+    assert row.status == "pending"
+    signed = device.sign(
+        operation, knowledge_key=new_key, counter=device.next_counter(), match=created["match"]
+    )
+    assert device.send(device.decision_call(created["id"], signed)).status_code == 200
+
+
 def test_code_change_with_a_wrong_old_code_is_a_counted_failure(
     server: ServerHandle, bank: RelyingPartyClient
 ) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "blind",
     "blind_evaluate",
     "blind_evaluate_verifiable",
+    "check_element",
     "derive_key_pair",
     "evaluate",
     "expand_message_xmd",
@@ -147,6 +148,13 @@ def blind_evaluate(sk: bytes, blinded_element: bytes) -> bytes:
     _check_scalar(sk, "private key")
     _check_element(blinded_element, "blinded element")
     return _mul(sk, blinded_element)
+
+
+def check_element(data: bytes, name: str = "element") -> bytes:
+    """``data`` if it is the canonical encoding of a ristretto255 element other than the
+    identity (what :func:`blind_evaluate_verifiable` accepts), else :class:`InvalidEncoding`
+    or :class:`InvalidGroupElement`."""
+    return _check_element(data, name)
 
 
 def blind_evaluate_verifiable(

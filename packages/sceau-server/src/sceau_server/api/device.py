@@ -279,13 +279,13 @@ def evaluate_signed(
 
     def work(
         session: Session, _notes: list[tuple[str, str]], info: SignedRequestInfo
-    ) -> dict[str, Any]:
+    ) -> operation_service.Evaluation:
         admitted = admit(ctx, session, info)
         return operation_service.evaluate(
             ctx, session, admitted, operation_id, blinded_element=body.blinded_element
         )
 
-    return _signed_transaction(ctx, http, work)
+    return _signed_transaction(ctx, http, work).answer(ctx)
 
 
 @router.post(
@@ -307,15 +307,17 @@ async def decision(
 def decide_signed(
     ctx: ServerContext, http: HttpRequest, operation_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """``POST …/decision`` once its request is parsed: signature check and transaction."""
+    """``POST …/decision`` once its request is parsed: signature checks and transaction."""
+    info = verify_signature(ctx, http)
+    early = operation_service.check_decision_early(ctx, info.key_id, body)
 
-    def work(
-        session: Session, notes: list[tuple[str, str]], info: SignedRequestInfo
-    ) -> dict[str, Any]:
+    def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
         admitted: Admitted = admit(ctx, session, info)
-        return operation_service.decide(ctx, session, admitted, operation_id, body, notes)
+        return operation_service.decide(
+            ctx, session, admitted, operation_id, body, notes, early=early
+        )
 
-    result = _signed_transaction(ctx, http, work)
+    result = ctx.transaction(work)
     if result.pop("refused"):
         raise AuthenticationFailed()
     return result
@@ -331,12 +333,12 @@ def code_evaluate(ctx: Ctx, http: SignedHttp, body: EvaluateRequest) -> Any:
     """Step 1 of a code change: counted like an approval's evaluation (K3)."""
     info = verify_signature(ctx, http)
 
-    def work(session: Session, _notes: list[tuple[str, str]]) -> dict[str, Any]:
+    def work(session: Session, _notes: list[tuple[str, str]]) -> operation_service.Evaluation:
         return code_service.evaluate_old_code(
             ctx, session, admit(ctx, session, info), blinded_element=body.blinded_element
         )
 
-    return ctx.transaction(work)
+    return ctx.transaction(work).answer(ctx)
 
 
 @router.post(

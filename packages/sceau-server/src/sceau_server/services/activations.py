@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import segno
@@ -268,18 +269,47 @@ def _registration_expired(ctx: ServerContext, activation: Activation) -> bool:
     return activation.code_expires_at <= ctx.now()
 
 
+@dataclass(frozen=True)
+class PendingEvaluation:
+    """A checked blinded element and the activation's wrapped OPRF key that will evaluate it.
+
+    The evaluation is computed once the transaction that counted its attempt has committed
+    (:meth:`compute`): the attempt is durable before the answer exists, and the VOPRF (which
+    runs without the interpreter lock) stays out of SQLite's single writer turn.
+    """
+
+    activation_id: str
+    blinded: bytes
+    wrapped_key: str
+    public_key: str
+
+    def compute(self, ctx: ServerContext) -> tuple[bytes, bytes]:
+        """The evaluated element and its proof (RFC 9497 VOPRF)."""
+        key = ctx.wrapper.unwrap(self.wrapped_key, slot=f"oprf-key:{self.activation_id}")
+        public = b64url_decode(self.public_key, length=oprf.ELEMENT_LENGTH)
+        return oprf.blind_evaluate_verifiable(key, public, self.blinded, rng=os.urandom)
+
+
+def pending_evaluation(activation: Activation, blinded_element: str) -> PendingEvaluation:
+    """``blinded_element`` checked for an evaluation with ``activation``'s key."""
+    try:
+        blinded = oprf.check_element(
+            b64url_decode(blinded_element, length=oprf.ELEMENT_LENGTH, field="blinded_element")
+        )
+    except SceauError as error:
+        raise InvalidRequest("blinded_element is not a valid ristretto255 element.") from error
+    return PendingEvaluation(
+        activation_id=activation.id,
+        blinded=blinded,
+        wrapped_key=activation.oprf_key_wrapped,
+        public_key=activation.oprf_public_key,
+    )
+
+
 def _evaluate(
     ctx: ServerContext, activation: Activation, blinded_element: str
 ) -> tuple[bytes, bytes]:
-    try:
-        blinded = b64url_decode(
-            blinded_element, length=oprf.ELEMENT_LENGTH, field="blinded_element"
-        )
-        key = ctx.wrapper.unwrap(activation.oprf_key_wrapped, slot=f"oprf-key:{activation.id}")
-        public = b64url_decode(activation.oprf_public_key, length=oprf.ELEMENT_LENGTH)
-        return oprf.blind_evaluate_verifiable(key, public, blinded, rng=os.urandom)
-    except SceauError as error:
-        raise InvalidRequest("blinded_element is not a valid ristretto255 element.") from error
+    return pending_evaluation(activation, blinded_element).compute(ctx)
 
 
 def commit(

@@ -38,8 +38,8 @@ CHANGE_WINDOW = 300
 
 def evaluate_old_code(
     ctx: ServerContext, session: Session, admitted: Admitted, *, blinded_element: str
-) -> dict[str, Any]:
-    """Step 1: count, then evaluate, the old code."""
+) -> operation_service.Evaluation:
+    """Step 1: count the attempt; the old code is evaluated once it has committed."""
     return operation_service.evaluate_counted(
         ctx, session, admitted, None, blinded_element=blinded_element
     )

@@ -20,10 +20,12 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
 
+from sceau_core.approval import FactorKeys
 from sceau_core.errors import SceauError, VerificationFailed
 from sceau_core.httpsig import HttpRequest, SignedRequestInfo, verify_request
 from sceau_core.keys import decode_public_key
@@ -34,7 +36,16 @@ from sceau_server.storage import repository
 from sceau_server.storage.database import Database
 from sceau_server.storage.models import Activation, User
 
-__all__ = ["Admitted", "admit", "build_request", "verify_signature"]
+__all__ = [
+    "Admitted",
+    "admit",
+    "build_request",
+    "factor_keys",
+    "factor_keys_before_transaction",
+    "verify_signature",
+]
+
+V = TypeVar("V")
 
 
 def build_request(
@@ -58,43 +69,102 @@ class _Refused(VerificationFailed):
     """The keyid names no activation with a device key."""
 
 
-class _KeyCache:
-    """Decoded device public keys by activation id, the most recent ``size`` of them.
+class _KeyCache(Generic[V]):
+    """Values by activation id, the most recent ``size`` of them."""
 
-    An activation's device key is written once, at registration, and never changes, so a
-    cached key is never stale; whether the activation may still act (revoked, suspended,
-    locked) is checked by :func:`admit` on the locked row, in the request's transaction.
-    """
-
-    def __init__(self, size: int = 100_000) -> None:
+    def __init__(self, size: int) -> None:
         self._size = size
-        self._keys: OrderedDict[str, ec.EllipticCurvePublicKey] = OrderedDict()
+        self._values: OrderedDict[str, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, activation_id: str) -> ec.EllipticCurvePublicKey | None:
+    def get(self, activation_id: str) -> V | None:
         with self._lock:
-            key = self._keys.get(activation_id)
-            if key is not None:
-                self._keys.move_to_end(activation_id)
-            return key
+            value = self._values.get(activation_id)
+            if value is not None:
+                self._values.move_to_end(activation_id)
+            return value
 
-    def put(self, activation_id: str, key: ec.EllipticCurvePublicKey) -> None:
+    def put(self, activation_id: str, value: V) -> None:
         with self._lock:
-            self._keys[activation_id] = key
-            if len(self._keys) > self._size:
-                self._keys.popitem(last=False)
+            self._values[activation_id] = value
+            if len(self._values) > self._size:
+                self._values.popitem(last=False)
 
 
-_KEY_CACHES: weakref.WeakKeyDictionary[Database, _KeyCache] = weakref.WeakKeyDictionary()
-_KEY_CACHES_LOCK = threading.Lock()
+_KeyTexts = tuple[str, str | None, str | None]
+"""An activation's device, knowledge and inherence public keys as stored."""
 
 
-def _device_keys(ctx: ServerContext) -> _KeyCache:
-    with _KEY_CACHES_LOCK:
-        cache = _KEY_CACHES.get(ctx.db)
-        if cache is None:
-            cache = _KEY_CACHES[ctx.db] = _KeyCache()
-        return cache
+@dataclass
+class _Caches:
+    device_keys: _KeyCache[ec.EllipticCurvePublicKey] = field(
+        default_factory=lambda: _KeyCache(100_000)
+    )
+    """Decoded device keys. An activation's device key is written once, at registration, and
+    never changes, so a cached key is never stale; whether the activation may still act
+    (revoked, suspended, locked) is checked by :func:`admit` on the locked row, in the
+    request's transaction."""
+    factor_keys: _KeyCache[tuple[_KeyTexts, FactorKeys]] = field(
+        default_factory=lambda: _KeyCache(10_000)
+    )
+    """Decoded factor keys with the texts they were decoded from: the knowledge and inherence
+    keys change (a new code, new biometrics), so they serve only for the same texts."""
+
+
+_CACHES: weakref.WeakKeyDictionary[Database, _Caches] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _caches(ctx: ServerContext) -> _Caches:
+    with _CACHES_LOCK:
+        caches = _CACHES.get(ctx.db)
+        if caches is None:
+            caches = _CACHES[ctx.db] = _Caches()
+        return caches
+
+
+def _key_texts(activation: Activation) -> _KeyTexts:
+    return (
+        activation.device_public_key or "",
+        activation.knowledge_public_key,
+        activation.inherence_public_key,
+    )
+
+
+def factor_keys(ctx: ServerContext, activation: Activation) -> FactorKeys:
+    """``activation``'s public keys (brief P1), decoded once per process for the keys stored."""
+    texts = _key_texts(activation)
+    cache = _caches(ctx).factor_keys
+    found = cache.get(activation.id)
+    if found is not None and found[0] == texts:
+        return found[1]
+    device, knowledge, inherence = texts
+    keys = FactorKeys(
+        possession=decode_public_key(device),
+        knowledge=None if knowledge is None else decode_public_key(knowledge),
+        inherence=None if inherence is None else decode_public_key(inherence),
+    )
+    cache.put(activation.id, (texts, keys))
+    return keys
+
+
+def factor_keys_before_transaction(ctx: ServerContext, activation_id: str) -> FactorKeys | None:
+    """The factor keys last seen for ``activation_id``, to check signatures before a write
+    transaction; read on a miss on SQLite, where a read never waits for the writer.
+
+    What a transaction then verifies must be checked against the keys it reads itself
+    (:class:`sceau_core.approval.CheckedSignatures`): these may be stale.
+    """
+    found = _caches(ctx).factor_keys.get(activation_id)
+    if found is not None:
+        return found[1]
+    if not ctx.db.is_sqlite:
+        return None
+    with ctx.read() as session:
+        activation = session.get(Activation, activation_id)
+        if activation is None or activation.device_public_key is None:
+            return None
+        return factor_keys(ctx, activation)
 
 
 def verify_signature(
@@ -110,7 +180,7 @@ def verify_signature(
     def resolve(key_id: str) -> ec.EllipticCurvePublicKey:
         if key_for is not None:
             return key_for(key_id)
-        cache = _device_keys(ctx)
+        cache = _caches(ctx).device_keys
         key = cache.get(key_id)
         if key is None:
             with ctx.read() as session:
