@@ -13,12 +13,10 @@ from sceau_core.approval import (
     APPROVAL_LABEL,
     MAX_COUNTER,
     Approval,
-    CheckedSignatures,
     Decision,
     Factor,
     FactorKeys,
     SignedApproval,
-    check_signatures,
     sign_approval,
     verify_approval,
 )
@@ -124,52 +122,6 @@ def test_expiry_counter_activation_and_keys_are_checked(world: dict[str, Any]) -
         )
     with pytest.raises(InvalidSignature):
         verify(world, signed, keys=FactorKeys(possession=world["keys"].possession))
-
-
-def test_signatures_checked_early_stand_only_for_the_same_approval_and_keys(
-    world: dict[str, Any],
-) -> None:
-    signed: SignedApproval = world["signed"]
-    keys: FactorKeys = world["keys"]
-    checked = check_signatures(signed, keys)
-    assert [factor for factor, _ in checked.keys] == [Factor.KNOWLEDGE, Factor.POSSESSION]
-    assert verify(world, signed, checked=checked).decision is Decision.APPROVE
-    # Checked under a knowledge key that is no longer on file (the code changed since).
-    new_knowledge = generate_private_key(world["rng"].randbytes).public_key()
-    with pytest.raises(InvalidSignature):
-        verify(
-            world,
-            signed,
-            keys=FactorKeys(possession=keys.possession, knowledge=new_knowledge),
-            checked=checked,
-        )
-    with pytest.raises(InvalidSignature):
-        verify(world, signed, keys=FactorKeys(possession=keys.possession), checked=checked)
-    # Checked on another approval: a forged one, passed with the genuine one's checks.
-    forged = SignedApproval(
-        approval=signed.approval,
-        signatures={**signed.signatures, Factor.KNOWLEDGE: bytes(64)},
-    )
-    with pytest.raises(InvalidSignature):
-        verify(world, forged, checked=checked)
-    with pytest.raises(InvalidSignature):
-        verify(world, forged, checked=CheckedSignatures(signed=forged, keys=()))
-    # The other checks still run: the early check covers the signatures only.
-    with pytest.raises(CounterNotIncreasing):
-        verify(world, signed, last_counter=5, checked=checked)
-
-
-def test_signatures_checked_early_are_never_a_pass_for_a_bad_signature(
-    world: dict[str, Any],
-) -> None:
-    signed: SignedApproval = world["signed"]
-    wrong = approve_with_code(
-        world["activation"], "4827", world["operation"], world["rng"], counter=5
-    )
-    with pytest.raises(InvalidSignature):
-        check_signatures(wrong.signed_approval, world["keys"])
-    with pytest.raises(InvalidSignature):
-        check_signatures(signed, FactorKeys(possession=world["keys"].possession))
 
 
 _FIELD_CHANGES = {

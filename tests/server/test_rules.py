@@ -309,11 +309,11 @@ def test_code_change_knowing_the_old_code(server: ServerHandle, bank: RelyingPar
     assert row.failures == 0
 
 
-def test_the_old_codes_knowledge_key_is_refused_by_a_server_that_checked_it_before(
+def test_the_old_codes_knowledge_key_is_refused_by_a_server_that_used_it_before(
     server: ServerHandle, bank: RelyingPartyClient
 ) -> None:
-    """The server checks a decision's signatures before its transaction with the keys it last
-    saw; a code changed since must not let those stale keys approve (brief K1, P1)."""
+    """The server keeps each activation's keys decoded; once the code has changed, the old
+    knowledge key, which it accepted a moment ago, approves nothing (brief K1, P1)."""
     device = server.enrol(bank, "alice", phone="+33697979797")
     warm = bank.create_operation(**LOGIN).json()
     _, old_key = device.evaluate(warm["id"], "4826")

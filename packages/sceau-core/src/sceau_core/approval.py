@@ -24,10 +24,7 @@ possession only (brief D5: refusing needs no code).
    operation (constant time) — any change to any signed field of the operation fails here;
 3. the operation has not expired at ``now`` (brief D3);
 4. the counter is greater than the last one accepted (brief P3);
-5. every factor signature, under the keys the verifier holds for this activation (a
-   :class:`CheckedSignatures` from :func:`check_signatures` for this very approval and these
-   very keys stands for this step: a verifier may check the signatures before it takes its
-   locks, then the rest under them);
+5. every factor signature, under the keys the verifier holds for this activation;
 6. for a login approved, the typed number against the expected one (brief D6). This check comes
    last on purpose: a wrong number after valid signatures refuses the login but is not a code
    failure (brief K3), and the caller can tell the two apart.
@@ -58,12 +55,10 @@ __all__ = [
     "APPROVAL_LABEL",
     "MAX_COUNTER",
     "Approval",
-    "CheckedSignatures",
     "Decision",
     "Factor",
     "FactorKeys",
     "SignedApproval",
-    "check_signatures",
     "sign_approval",
     "verify_approval",
 ]
@@ -280,45 +275,6 @@ def sign_approval(
     return SignedApproval(approval=approval, signatures=signatures)
 
 
-@dataclass(frozen=True)
-class CheckedSignatures:
-    """Every factor signature of ``signed`` verified, each under the key paired with its factor.
-
-    Made only by :func:`check_signatures`; :func:`verify_approval` takes it in place of its own
-    signature checks when it is about the same approval and the keys it is given are the same.
-    """
-
-    signed: SignedApproval
-    keys: tuple[tuple[Factor, ec.EllipticCurvePublicKey], ...]
-
-    def covers(self, signed: SignedApproval, keys: FactorKeys) -> bool:
-        """Whether these checks were made on ``signed`` under ``keys``' key for each factor."""
-        if self.signed is not signed and self.signed != signed:
-            return False
-        factors = signed.approval.factors
-        if tuple(factor for factor, _ in self.keys) != tuple(factors):
-            return False
-        for factor, key in self.keys:
-            held = getattr(keys, factor.value)
-            if held is None or (held is not key and held != key):
-                return False
-        return True
-
-
-def check_signatures(signed: SignedApproval, keys: FactorKeys) -> CheckedSignatures:
-    """Verify every factor signature of ``signed`` under ``keys`` (step 5 of the module doc).
-
-    Raises :class:`InvalidSignature`; nothing else of the approval is checked here.
-    """
-    message = signed.approval.signed_bytes()
-    checked = []
-    for factor in signed.approval.factors:
-        key = keys.for_factor(factor)
-        verify_message(key, signed.signatures[factor], label=APPROVAL_LABEL, message=message)
-        checked.append((factor, key))
-    return CheckedSignatures(signed=signed, keys=tuple(checked))
-
-
 def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
@@ -332,11 +288,8 @@ def verify_approval(
     last_counter: int,
     now: int,
     expected_match: str | None = None,
-    checked: CheckedSignatures | None = None,
 ) -> Approval:
     """Verify ``signed`` against the verifier's own copy of the operation; return the approval.
-
-    ``checked``, if it covers ``signed`` under ``keys``, stands for the signature checks.
 
     Raises :class:`Mismatch`, :class:`Expired`, :class:`CounterNotIncreasing` or
     :class:`InvalidSignature` (see the module docstring for the order of the checks).
@@ -356,8 +309,14 @@ def verify_approval(
         raise CounterNotIncreasing(
             f"counter {approval.counter} is not above the last accepted {last_counter}"
         )
-    if checked is None or not checked.covers(signed, keys):
-        check_signatures(signed, keys)
+    message = approval.signed_bytes()
+    for factor in approval.factors:
+        verify_message(
+            keys.for_factor(factor),
+            signed.signatures[factor],
+            label=APPROVAL_LABEL,
+            message=message,
+        )
     if approval.decision is Decision.APPROVE and expected_operation.type is OperationType.LOGIN:
         if expected_match is None:
             raise ValueError("a login approval is verified against the expected number")

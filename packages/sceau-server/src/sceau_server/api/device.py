@@ -307,17 +307,15 @@ async def decision(
 def decide_signed(
     ctx: ServerContext, http: HttpRequest, operation_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """``POST …/decision`` once its request is parsed: signature checks and transaction."""
-    info = verify_signature(ctx, http)
-    early = operation_service.check_decision_early(ctx, info.key_id, body)
+    """``POST …/decision`` once its request is parsed: signature check and transaction."""
 
-    def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
+    def work(
+        session: Session, notes: list[tuple[str, str]], info: SignedRequestInfo
+    ) -> dict[str, Any]:
         admitted: Admitted = admit(ctx, session, info)
-        return operation_service.decide(
-            ctx, session, admitted, operation_id, body, notes, early=early
-        )
+        return operation_service.decide(ctx, session, admitted, operation_id, body, notes)
 
-    result = ctx.transaction(work)
+    result = _signed_transaction(ctx, http, work)
     if result.pop("refused"):
         raise AuthenticationFailed()
     return result

@@ -205,12 +205,9 @@ def new_operation(
             },
         )
     request = body.model_dump(mode="json", exclude_none=True)
-    prepared = operation_service.prepare_operation(ctx, request)
 
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
-        return operation_service.create_operation(
-            ctx, session, rp, request, idempotency_key, notes, prepared=prepared
-        )
+        return operation_service.create_operation(ctx, session, rp, request, idempotency_key, notes)
 
     return ctx.transaction(work)
 

@@ -41,7 +41,6 @@ __all__ = [
     "admit",
     "build_request",
     "factor_keys",
-    "factor_keys_before_transaction",
     "verify_signature",
 ]
 
@@ -146,25 +145,6 @@ def factor_keys(ctx: ServerContext, activation: Activation) -> FactorKeys:
     )
     cache.put(activation.id, (texts, keys))
     return keys
-
-
-def factor_keys_before_transaction(ctx: ServerContext, activation_id: str) -> FactorKeys | None:
-    """The factor keys last seen for ``activation_id``, to check signatures before a write
-    transaction; read on a miss on SQLite, where a read never waits for the writer.
-
-    What a transaction then verifies must be checked against the keys it reads itself
-    (:class:`sceau_core.approval.CheckedSignatures`): these may be stale.
-    """
-    found = _caches(ctx).factor_keys.get(activation_id)
-    if found is not None:
-        return found[1]
-    if not ctx.db.is_sqlite:
-        return None
-    with ctx.read() as session:
-        activation = session.get(Activation, activation_id)
-        if activation is None or activation.device_public_key is None:
-            return None
-        return factor_keys(ctx, activation)
 
 
 def verify_signature(

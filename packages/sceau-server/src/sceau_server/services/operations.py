@@ -31,27 +31,19 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from sceau_core.approval import (
-    CheckedSignatures,
-    Decision,
-    Factor,
-    SignedApproval,
-    check_signatures,
-    verify_approval,
-)
+from sceau_core.approval import Decision, Factor, SignedApproval, verify_approval
 from sceau_core.encoding import b64url_encode
 from sceau_core.errors import MalformedInput, Mismatch, SceauError, VerificationFailed
 from sceau_core.operations import (
     INTERNAL_TYPES,
     Locale,
     Operation,
-    OperationData,
     OperationType,
     RequestContext,
     parse_data,
@@ -78,11 +70,7 @@ from sceau_server.services import activations as activation_service
 from sceau_server.services import pro
 from sceau_server.services.accounts import check_callback, require_scope
 from sceau_server.services.context import ServerContext, random_id
-from sceau_server.services.devices import (
-    Admitted,
-    factor_keys,
-    factor_keys_before_transaction,
-)
+from sceau_server.services.devices import Admitted, factor_keys
 from sceau_server.services.events import alert_customer, audit, audit_follow_up
 from sceau_server.storage import repository
 from sceau_server.storage.database import after_commit
@@ -98,9 +86,7 @@ from sceau_server.storage.repository import AnyOperation, OpenAttempt, Operation
 
 __all__ = [
     "FINAL_STATUSES",
-    "EarlyCheck",
     "Evaluation",
-    "Prepared",
     "batch_lines_for_device",
     "cancel_operation",
     "create_operation",
@@ -112,7 +98,6 @@ __all__ = [
     "notify_unreported_failures",
     "operation_view",
     "pending_for_device",
-    "prepare_operation",
 ]
 
 FINAL_STATUSES = ("approved", "rejected", "not_me", "expired", "cancelled")
@@ -160,32 +145,6 @@ class _ParsedOperations:
 _PARSED = _ParsedOperations()
 
 
-class _Locales:
-    """The language of the customers whose operations were created last, by their bank id:
-    what :func:`prepare_operation` builds an operation for before reading its customer."""
-
-    def __init__(self, size: int = 100_000) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._by_user: OrderedDict[str, Locale] = OrderedDict()
-
-    def get(self, external_id: str) -> Locale | None:
-        with self._lock:
-            return self._by_user.get(external_id)
-
-    def put(self, external_id: str, locale: Locale) -> None:
-        with self._lock:
-            if self._by_user.get(external_id) == locale:
-                return
-            self._by_user[external_id] = locale
-            while len(self._by_user) > self._size:
-                self._by_user.popitem(last=False)
-
-
-_LOCALES = _Locales()
-T = TypeVar("T")
-
-
 def stored_operation(body: str) -> Operation:
     """The operation stored as ``body`` (canonical JSON), parsed and checked once per process."""
     return _PARSED.get(body)
@@ -215,21 +174,22 @@ def create_operation(
     notes: list[tuple[str, str]],
     *,
     batch: ImportedBatch | None = None,
-    prepared: Prepared | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Create an operation; return its view and whether it is new (idempotent replays are not).
 
-    ``batch`` is the already checked batch that ``request["data"]`` holds (a pain.001 file);
-    ``prepared`` what :func:`prepare_operation` built from ``request`` before the transaction.
+    ``batch`` is the already checked batch that ``request["data"]`` holds (a pain.001 file).
     """
-    now = ctx.now() if prepared is None else prepared.now
+    now = ctx.now()
     operation_type = OperationType(request["type"])
     if operation_type in INTERNAL_TYPES:
         raise InvalidOperationData(
             f"type: {operation_type.value} operations are created by the server only"
         )
     require_scope(rp, operation_type.value)
-    request_hash = _request_hash(request) if prepared is None else prepared.request_hash
+    # Any JSON the edge accepted hashes (large integers, lone surrogates): not RFC 8785 here.
+    request_hash = hashlib.sha256(
+        json.dumps(request, sort_keys=True, separators=(",", ":")).encode("ascii")
+    ).hexdigest()
     if idempotency_key is not None:
         existing = repository.find_idempotent_operation(session, rp.id, idempotency_key)
         if existing is not None:
@@ -245,9 +205,6 @@ def create_operation(
     if callback_url is not None:
         check_callback(rp, callback_url)
     locale: Locale = "en" if user.locale == "en" else "fr"
-    _LOCALES.put(user.external_id, locale)
-    if prepared is not None and prepared.locale != locale:
-        prepared = None  # built for a language that is no longer the customer's: built again
     plan: pro.AccountPlan | None = None
     lines_json: str | None = None
     try:
@@ -270,16 +227,11 @@ def create_operation(
             imported = batch or pro.parse_batch(request["data"], None)
             data = imported.to_data()
             lines_json = pro.lines_text(imported)
-        elif prepared is not None:
-            data = prepared.data.get()
         else:
             data = parse_data(operation_type, request["data"])
         if plan is None:
             pro.refuse_shared_debtor(session, data)
-        if prepared is not None:
-            context = prepared.context.get()
-        else:
-            context = RequestContext.from_json(request.get("context") or {})
+        context = RequestContext.from_json(request.get("context") or {})
     except MalformedInput as error:
         raise InvalidOperationData(str(error)) from error
     if plan is None:
@@ -299,19 +251,16 @@ def create_operation(
         raise Conflict("The user has no active device.")
     ttl = request.get("ttl") or ctx.settings.ttl_for(operation_type.value)
     try:
-        if prepared is not None:
-            operation = prepared.operation.get()
-        else:
-            operation = Operation.create(
-                id=random_id("op"),
-                type=operation_type,
-                data=data,
-                context=context,
-                locale=locale,
-                now=now,
-                ttl=ttl,
-                rng=os.urandom,
-            )
+        operation = Operation.create(
+            id=random_id("op"),
+            type=operation_type,
+            data=data,
+            context=context,
+            locale=locale,
+            now=now,
+            ttl=ttl,
+            rng=os.urandom,
+        )
         if plan is not None:
             # The rule's lines are signed with the rest: each signatory knows how many sign.
             operation = dataclasses.replace(
@@ -337,106 +286,11 @@ def create_operation(
         callback_url=callback_url,
         account_id=None if plan is None else plan.account.id,
         rule=None if plan is None else plan.rule_text,
-        event=None if prepared is None else prepared.event,
     )
     if lines_json is not None:
         pro.store_lines(session, row.id, lines_json)
     after_commit(session, lambda: METRICS.operation(operation_type.value, "created"))
     return operation_view(session, row, user.external_id), True
-
-
-def _request_hash(request: dict[str, Any]) -> str:
-    # Any JSON the edge accepted hashes (large integers, lone surrogates): not RFC 8785 here.
-    return hashlib.sha256(
-        json.dumps(request, sort_keys=True, separators=(",", ":")).encode("ascii")
-    ).hexdigest()
-
-
-@dataclasses.dataclass(frozen=True)
-class _Outcome(Generic[T]):
-    """A value, or the input error that computing it raised."""
-
-    value: T | None = None
-    error: MalformedInput | None = None
-
-    @classmethod
-    def of(cls, compute: Callable[[], T]) -> _Outcome[T]:
-        try:
-            return cls(value=compute())
-        except MalformedInput as error:
-            return cls(error=error)
-
-    def get(self) -> T:
-        """The value, or the error raised now: where the transaction would have raised it."""
-        if self.error is not None:
-            raise self.error
-        assert self.value is not None
-        return self.value
-
-
-@dataclasses.dataclass(frozen=True)
-class Prepared:
-    """A personal operation built from its request alone, before its write transaction.
-
-    Parsing the data, building the display lines, the canonical digest and the signed event
-    for the devices need no row: done here, they stay out of SQLite's single writer turn. The
-    transaction raises their errors where it would have met them, and builds the operation
-    again if the customer's language is not the one guessed.
-    """
-
-    now: int
-    request_hash: str
-    locale: Locale
-    data: _Outcome[OperationData]
-    context: _Outcome[RequestContext]
-    operation: _Outcome[Operation]
-    event: str | None
-
-
-def prepare_operation(ctx: ServerContext, request: dict[str, Any]) -> Prepared | None:
-    """What a personal operation's creation can compute before its transaction; ``None`` for
-    an operation that needs rows to be built (a shared account's, a batch)."""
-    try:
-        operation_type = OperationType(request["type"])
-    except (KeyError, ValueError):
-        return None
-    if (
-        operation_type in INTERNAL_TYPES
-        or operation_type is OperationType.BATCH_TRANSFER
-        or request.get("account") is not None
-    ):
-        return None
-    now = ctx.now()
-    locale: Locale = _LOCALES.get(request["user"]) or "fr"
-    data = _Outcome.of(lambda: parse_data(operation_type, request["data"]))
-    context = _Outcome.of(lambda: RequestContext.from_json(request.get("context") or {}))
-    ttl = request.get("ttl") or ctx.settings.ttl_for(operation_type.value)
-    operation: _Outcome[Operation] = _Outcome()
-    event = None
-    if data.error is None and context.error is None:
-        operation = _Outcome.of(
-            lambda: Operation.create(
-                id=random_id("op"),
-                type=operation_type,
-                data=data.get(),
-                context=context.get(),
-                locale=locale,
-                now=now,
-                ttl=ttl,
-                rng=os.urandom,
-            )
-        )
-        if operation.error is None:
-            event = _pending_event(operation.get(), ctx.signing_key)
-    return Prepared(
-        now=now,
-        request_hash=_request_hash(request),
-        locale=locale,
-        data=data,
-        context=context,
-        operation=operation,
-        event=event,
-    )
 
 
 def store_new_operation(
@@ -457,10 +311,9 @@ def store_new_operation(
     rule: str | None = None,
     idempotency_key: str | None = None,
     request_hash: str | None = None,
-    event: str | None = None,
 ) -> OperationRecord:
     """Store ``operation`` as pending, audit its creation and queue the notification of each
-    of ``devices`` (``event``, if it was built before the transaction)."""
+    of ``devices``."""
     body = operation.canonical().decode("utf-8")
     _PARSED.keep(body, operation)
     row = OperationRecord(
@@ -501,10 +354,7 @@ def store_new_operation(
         },
     )
     # A personal operation's devices are its user's: their event carries it, signed (D8).
-    if account_id is not None:
-        event = operation.id
-    elif event is None:
-        event = _pending_event(operation, signing_key)
+    event = operation.id if account_id is not None else _pending_event(operation, signing_key)
     for device in devices:
         notes.append((f"device:{device}", event))
     return row
@@ -1204,24 +1054,15 @@ def decide(
     operation_id: str,
     body: dict[str, Any],
     notes: list[tuple[str, str]],
-    *,
-    early: EarlyCheck | None = None,
 ) -> dict[str, Any]:
-    """Verify a signed approval and finalize the operation with its decision (brief D1–D6).
-
-    ``early`` is ``body`` parsed, and its signatures checked, before the transaction
-    (:func:`check_decision_early`).
-    """
+    """Verify a signed approval and finalize the operation with its decision (brief D1–D6)."""
     activation = admitted.row
     now = ctx.now()
     row = _device_operation(ctx, session, admitted, operation_id)
-    if early is not None:
-        signed = early.signed
-    else:
-        try:
-            signed = SignedApproval.from_json(body)
-        except (SceauError, TypeError, ValueError) as error:
-            raise InvalidRequest("The signed approval is malformed.") from error
+    try:
+        signed = SignedApproval.from_json(body)
+    except (SceauError, TypeError, ValueError) as error:
+        raise InvalidRequest("The signed approval is malformed.") from error
     approval = signed.approval
     attempt = repository.latest_open_attempt(session, activation.id, row.id, admitted.info.counter)
 
@@ -1255,7 +1096,6 @@ def decide(
             last_counter=admitted.previous_counter,
             now=now,
             expected_match=row.match,
-            checked=None if early is None else early.checked,
         )
     except Mismatch as error:
         if error.field != "match" or approval.decision is not Decision.APPROVE:
@@ -1317,39 +1157,6 @@ def decide(
             data={},
         )
     return {"operation": row.id, "status": status, "refused": match_refused}
-
-
-@dataclasses.dataclass(frozen=True)
-class EarlyCheck:
-    """A decision's signed approval, parsed, and its signatures checked if they could be."""
-
-    signed: SignedApproval
-    checked: CheckedSignatures | None
-
-
-def check_decision_early(
-    ctx: ServerContext, activation_id: str, body: dict[str, Any]
-) -> EarlyCheck | None:
-    """Parse a decision's body and check its signatures before its write transaction.
-
-    The ECDSA verifications then run outside SQLite's single writer turn, where they hold
-    every other write back. The transaction checks everything else, and checks the signatures
-    again if the keys it reads are not those checked here. ``None`` when the body does not
-    parse: the transaction refuses it in its turn, as it always did.
-    """
-    try:
-        signed = SignedApproval.from_json(body)
-    except (SceauError, TypeError, ValueError):
-        return None
-    keys = factor_keys_before_transaction(ctx, activation_id)
-    if keys is None:
-        return EarlyCheck(signed=signed, checked=None)
-    try:
-        checked = check_signatures(signed, keys)
-    except SceauError:
-        # Refused in the transaction, with the keys it reads, where a refusal is counted.
-        checked = None
-    return EarlyCheck(signed=signed, checked=checked)
 
 
 def _decide_under_rule(

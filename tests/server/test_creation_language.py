@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""A personal operation is built before its transaction, for the language last seen for its
-customer (French for a customer not seen yet); the transaction builds it again when the
-customer's language is another. What the RP reads, what the device is sent and what the
-device signs are the same operation, in the customer's language, whatever the guess.
+"""An operation is built in the language its customer has when it is created, and refused in a
+fixed order. What the RP reads, what the device is sent and what the device signs are the same
+operation, in the customer's language, however often the customer changes it.
 """
 
 from __future__ import annotations
@@ -39,9 +38,7 @@ def test_each_operation_is_in_the_language_the_customer_has_when_it_is_created(
             assert device.operation(created["id"]).digest == created["digest"]
 
 
-def test_refusals_keep_their_order_when_the_operation_is_built_early(
-    server: ServerHandle, bank: RelyingPartyClient
-) -> None:
+def test_refusals_come_in_a_fixed_order(server: ServerHandle, bank: RelyingPartyClient) -> None:
     """An unknown customer is said before bad data; bad data before a missing device."""
     bad_iban = {"amount": {"value": "10.00", "currency": "EUR"}, "payee_name": "X"}
     bad_iban["payee_iban"] = "FR7630006000011234567890188"
