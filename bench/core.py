@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Micro-benchmark of the protocol core's hot paths on the server side.
+"""Micro-benchmark of the protocol core's hot paths, on the server and on the device.
 
 Prints operations per second and microseconds per operation, single thread, for: the VOPRF
 evaluation with its proof (one per code attempt), approval verification (two ECDSA signatures
-plus the field checks), result JWS signing, and RFC 9421 request verification. Run with
-``make bench``.
+plus the field checks), result JWS signing, and RFC 9421 request verification; then what the
+device computes for one approval with the code (blinding, the proof's check and the knowledge
+key, the approval's two signatures): the cryptography a validation costs on both sides. Run
+with ``make bench``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from sceau_core.encoding import canonical_json
 from sceau_core.hazmat import oprf
 from sceau_core.httpsig import HttpRequest, sign_request, verify_request
 from sceau_core.keys import generate_private_key
-from sceau_core.knowledge import derive_knowledge_key, start_code_evaluation
+from sceau_core.knowledge import (
+    derive_knowledge_key,
+    finish_code_evaluation,
+    start_code_evaluation,
+)
 from sceau_core.operations import (
     Operation,
     OperationType,
@@ -108,6 +114,17 @@ def main() -> None:
         )
     )
     public = device_key.public_key()
+    device_secret = rng(32)
+    evaluated, proof = oprf.blind_evaluate_verifiable(
+        oprf_key, oprf_public, evaluation.blinded_element, rng=os.urandom
+    )
+    approval = Approval.for_operation(
+        operation,
+        activation="act_bench",
+        decision=Decision.APPROVE,
+        factors=[Factor.POSSESSION, Factor.KNOWLEDGE],
+        counter=2,
+    )
     operation_json = operation.to_json()
     card_payment = {
         "acs_transaction_id": "6f1c2a4e-8d0b-4c1e-9a57-3b2d1e0f4c88",
@@ -158,6 +175,26 @@ def main() -> None:
                 locale="fr",
                 now=NOW,
                 rng=rng,
+            ),
+        ),
+        measure(
+            "device: blind the code",
+            lambda: start_code_evaluation("4826", rng=os.urandom),
+        ),
+        measure(
+            "device: check the proof, knowledge key",
+            lambda: finish_code_evaluation(
+                evaluation,
+                evaluated_element=evaluated,
+                proof=proof,
+                expected_oprf_public_key=oprf_public,
+                device_secret=device_secret,
+            ),
+        ),
+        measure(
+            "device: sign the approval (2 keys)",
+            lambda: sign_approval(
+                approval, {Factor.POSSESSION: device_key, Factor.KNOWLEDGE: knowledge_key}
             ),
         ),
     ]
