@@ -295,6 +295,56 @@ def test_a_09_execution_date_is_a_date_not_a_date_and_time() -> None:
     assert "ReqdExctnDt/DtTm is not accepted" in str(refusal(timed.encode()))
 
 
+@pytest.mark.parametrize(
+    ("anchor", "extra", "message"),
+    [
+        (
+            "<EndToEndId>F2026-00119</EndToEndId>",
+            "<InstdAmt Ccy='EUR'>99999.00</InstdAmt>",
+            "line 3: InstdAmt inside PmtId is not accepted",
+        ),
+        (
+            "<EndToEndId>F2026-00119</EndToEndId>",
+            "<IBAN>DE89370400440532013000</IBAN>",
+            "line 3: IBAN inside PmtId is not accepted",
+        ),
+        (
+            "<Nm>Imprimerie du Centre</Nm>",
+            "<UltmtCdtr><Nm>Mallory</Nm></UltmtCdtr>",
+            "line 3: UltmtCdtr (ultimate creditor, to whom the creditor would be paying on)"
+            " inside Cdtr is not accepted",
+        ),
+        (
+            "<Nm>Imprimerie du Centre</Nm>",
+            "<ChrgBr>DEBT</ChrgBr>",
+            "line 3: ChrgBr inside Cdtr is not accepted",
+        ),
+        (
+            "<Dbtr>\n        <Nm>Ateliers Réunis SAS</Nm>",
+            "<ReqdExctnDt>2026-12-31</ReqdExctnDt><LclInstrm><Cd>INST</Cd></LclInstrm>",
+            "PmtInf 1: ReqdExctnDt inside Dbtr is not accepted",
+        ),
+        (
+            "<InitgPty>\n        <Nm>Ateliers Réunis SAS</Nm>",
+            "<IntrmyAgt1><FinInstnId><BIC>CITIUS33</BIC></FinInstnId></IntrmyAgt1>",
+            "file: IntrmyAgt1 (intermediary bank) inside InitgPty is not accepted",
+        ),
+        (
+            "<InitgPty>\n        <Nm>Ateliers Réunis SAS</Nm>",
+            "<SplmtryData><Envlp><Cd>X</Cd></Envlp></SplmtryData>",
+            "file: SplmtryData (supplementary data) inside InitgPty is not accepted",
+        ),
+    ],
+)
+def test_what_would_change_the_execution_is_refused_hidden_in_a_part_too(
+    anchor: str, extra: str, message: str
+) -> None:
+    """A reader that finds elements by name wherever they stand would take these for the
+    transfer's own: inside a party, a bank or a payment id, they are refused too."""
+    error = refusal(changed(anchor, anchor + extra))
+    assert message in str(error), str(error)
+
+
 BLOCK_1 = "<PmtInfId>ARS-VIR-2026-0311-FOURN</PmtInfId>"
 LINE_3 = "<Nm>Imprimerie du Centre</Nm>\n        </Cdtr>"
 

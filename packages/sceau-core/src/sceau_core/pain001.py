@@ -165,6 +165,76 @@ _UNSHOWN: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
+# Where the elements that say what the bank executes may stand, by the local names of their
+# parent (and, for an IBAN, of its grandparent). The parts that Sceau accepts without reading
+# them through (a party, a bank, a payment id) may hold none of them, nor any of _UNSHOWN: a
+# reader that finds elements by their name wherever they are would take them for the batch's.
+_PLACES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        "PmtInf": frozenset({"CstmrCdtTrfInitn"}),
+        _TRANSACTION: frozenset({"PmtInf"}),
+        "ReqdExctnDt": frozenset({"PmtInf"}),
+        "PmtMtd": frozenset({"PmtInf"}),
+        "Dbtr": frozenset({"PmtInf"}),
+        "DbtrAcct": frozenset({"PmtInf"}),
+        "DbtrAgt": frozenset({"PmtInf"}),
+        "NbOfTxs": frozenset({"GrpHdr", "PmtInf"}),
+        "CtrlSum": frozenset({"GrpHdr", "PmtInf"}),
+        "ChrgBr": frozenset({"PmtInf", _TRANSACTION}),
+        "PmtTpInf": frozenset({"PmtInf", _TRANSACTION}),
+        "InstrPrty": frozenset({"PmtTpInf"}),
+        "SvcLvl": frozenset({"PmtTpInf"}),
+        "CtgyPurp": frozenset({"PmtTpInf"}),
+        "PmtId": frozenset({_TRANSACTION}),
+        "EndToEndId": frozenset({"PmtId"}),
+        "Amt": frozenset({_TRANSACTION}),
+        "InstdAmt": frozenset({"Amt"}),
+        "EqvtAmt": frozenset({"Amt"}),
+        "Cdtr": frozenset({_TRANSACTION}),
+        "CdtrAcct": frozenset({_TRANSACTION}),
+        "CdtrAgt": frozenset({_TRANSACTION}),
+        "RmtInf": frozenset({_TRANSACTION}),
+        "Ustrd": frozenset({"RmtInf"}),
+        "Strd": frozenset({"RmtInf"}),
+        "Ccy": frozenset({"DbtrAcct", "CdtrAcct"}),
+        "IBAN": frozenset({"Id"}),
+        **{name: frozenset() for name in _UNSHOWN},
+    }
+)
+_IBAN_ACCOUNTS: Final = frozenset({"DbtrAcct", "CdtrAcct"})
+
+
+def _out_of_place(root: Element) -> None:
+    """Refuse an element of :data:`_PLACES` that stands anywhere but in its place.
+
+    Runs once the file has been read: what stands at a level that Sceau reads was refused
+    there, with its reason; what is left is hidden inside a part accepted as a whole.
+    """
+    block = line = 0
+    stack: list[tuple[Element, str, str, int, int]] = [(root, "", "", 0, 0)]
+    while stack:
+        element, parent, grandparent, in_block, in_line = stack.pop()
+        name = element.tag.rpartition("}")[2]
+        places = _PLACES.get(name)
+        if name == "PmtInf":
+            block += 1
+            in_block, in_line = block, 0
+        elif name == _TRANSACTION:
+            line += 1
+            in_line = line
+        if places is not None and (
+            parent not in places or (name == "IBAN" and grandparent not in _IBAN_ACCOUNTS)
+        ):
+            where = f"line {in_line}" if in_line else f"PmtInf {in_block}" if in_block else "file"
+            reason = _UNSHOWN.get(name)
+            what = f"{name} ({reason})" if reason else name
+            raise InvalidBatch(
+                f"{where}: {what} inside {parent} is not accepted: a reader of the file could"
+                " take it for the transfer's own, which the signatories would not see"
+            )
+        stack.extend((child, name, parent, in_block, in_line) for child in reversed(element))
+
+
 @dataclass(frozen=True)
 class PaymentInformation:
     """One ``PmtInf`` block of a pain.001 file: its transactions are lines ``first_line`` on.
@@ -450,6 +520,7 @@ def parse_pain001(data: bytes, *, currency: str | None = None) -> ImportedBatch:
         )
     blocks, transactions = _structure(root, namespace)
     batch = _Pain001(_Reader(namespace), version, currency).read(root)
+    _out_of_place(root)
     if (blocks, transactions) != (len(batch.payment_informations), batch.count):
         raise InvalidBatch(
             f"file: {transactions} CdtTrfTxInf (transactions) and {blocks} PmtInf blocks in the"

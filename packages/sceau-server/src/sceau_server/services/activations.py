@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import segno
@@ -280,7 +280,7 @@ class PendingEvaluation:
 
     activation_id: str
     blinded: bytes
-    wrapped_key: str
+    wrapped_key: str = field(repr=False)
     public_key: str
 
     def compute(self, ctx: ServerContext) -> tuple[bytes, bytes]:
