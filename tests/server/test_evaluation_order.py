@@ -8,10 +8,13 @@ purpose) has been counted all the same: no fault on the server's side gives a fr
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import text
 
+from sceau_core.encoding import b64url_encode
+from sceau_core.knowledge import start_code_evaluation
 from tests.server.test_attacks import problem, transfer
 
 
@@ -69,3 +72,32 @@ def test_a_malformed_blinded_element_is_refused_before_anything_is_counted(
         "blinded_element is not a valid ristretto255 element."
     )
     assert server.snapshot() == before
+
+
+def test_a_code_change_evaluation_that_fails_once_counted_stays_counted(make_server: Any) -> None:
+    server = make_server(max_failures=5)
+    bank = server.relying_party()
+    device = server.enrol(bank, "noah", phone="+33666666666")
+    ((wrapped,),) = server.rows(
+        "SELECT oprf_key_wrapped FROM activations WHERE id = :id", id=device.activation_id
+    )
+    damaged = wrapped[:-4] + ("AAAA" if not wrapped.endswith("AAAA") else "BBBB")
+    _set_wrapped_key(server, device.activation_id, damaged)
+
+    def code_evaluate() -> Any:
+        evaluation = start_code_evaluation("4826", rng=os.urandom)
+        return device.call(
+            "POST",
+            "/v1/device/code/evaluate",
+            {"blinded_element": b64url_encode(evaluation.blinded_element)},
+        )
+
+    problem(code_evaluate(), 500, "internal-error")
+    ((failures,),) = server.rows(
+        "SELECT failures FROM activations WHERE id = :id", id=device.activation_id
+    )
+    assert failures == 1
+    _set_wrapped_key(server, device.activation_id, wrapped)
+    answer = code_evaluate()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["attempts_left"] == 3
