@@ -317,18 +317,9 @@ def test_a_card_payment_with_a_3d_secure_challenge(marie: Person) -> None:
 
 
 def test_five_wrong_codes_lock_authentication(marie: Person, demo: DemoProcess) -> None:
-    phone = marie.go("phone", "/telephone/marie")
+    _lock_with_a_transfer_waiting(marie, demo)
+    phone = marie.page("phone")
     bank = marie.page("bank")
-    _transfer(bank, demo, "10,00")
-    _phone_shows(phone, "Virement")
-    for left in (4, 3, 2, 1):
-        _approve(phone, WRONG)
-        expect(phone.locator(".flash")).to_have_text(
-            f"Authentification refusée. Il vous reste {left} essai{'s' if left > 1 else ''}."
-        )
-    _approve(phone, WRONG)
-    expect(phone.locator(".flash")).to_contain_text("Authentification bloquée après trop d’essais")
-    expect(phone.locator(".device-state")).to_contain_text("Bloqué jusqu’au")
     shot(phone, "12-phone-locked")
     accessible(phone, "phone-locked")
     expect(bank.locator("#lock-message")).to_contain_text(
@@ -350,6 +341,7 @@ def _lock_with_a_transfer_waiting(marie: Person, demo: DemoProcess) -> str:
             f"Authentification refusée. Il vous reste {left} essai{'s' if left > 1 else ''}."
         )
     _approve(phone, WRONG)
+    expect(phone.locator(".flash")).to_contain_text("Authentification bloquée après trop d’essais")
     expect(phone.locator(".device-state")).to_contain_text("Bloqué jusqu’au")
     found = re.search(r"/banque/operations/(op_[A-Za-z0-9_-]+)", bank.url)
     assert found, bank.url
