@@ -81,15 +81,15 @@ def main() -> None:
         now=NOW,
         rng=rng,
     )
+    approval = Approval.for_operation(
+        operation,
+        activation="act_bench",
+        decision=Decision.APPROVE,
+        factors=[Factor.POSSESSION, Factor.KNOWLEDGE],
+        counter=2,
+    )
     signed = sign_approval(
-        Approval.for_operation(
-            operation,
-            activation="act_bench",
-            decision=Decision.APPROVE,
-            factors=[Factor.POSSESSION, Factor.KNOWLEDGE],
-            counter=2,
-        ),
-        {Factor.POSSESSION: device_key, Factor.KNOWLEDGE: knowledge_key},
+        approval, {Factor.POSSESSION: device_key, Factor.KNOWLEDGE: knowledge_key}
     )
     keys = FactorKeys(possession=device_key.public_key(), knowledge=knowledge_key.public_key())
     claims = ResultClaims(
@@ -117,13 +117,6 @@ def main() -> None:
     device_secret = rng(32)
     evaluated, proof = oprf.blind_evaluate_verifiable(
         oprf_key, oprf_public, evaluation.blinded_element, rng=os.urandom
-    )
-    approval = Approval.for_operation(
-        operation,
-        activation="act_bench",
-        decision=Decision.APPROVE,
-        factors=[Factor.POSSESSION, Factor.KNOWLEDGE],
-        counter=2,
     )
     operation_json = operation.to_json()
     card_payment = {
