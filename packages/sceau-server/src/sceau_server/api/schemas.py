@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
-from sceau_core.operations import OperationType
+from sceau_core.errors import MalformedInput
+from sceau_core.operations import OperationType, check_text
 
 __all__ = [
     "ActivationCreated",
@@ -48,6 +49,19 @@ ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za
 B64Url = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
+def _readable(value: str, info: ValidationInfo) -> str:
+    """Text people read, checked like an operation's: no control or invisible character (a NUL
+    would also be refused by PostgreSQL), no bidirectional override, no line break."""
+    try:
+        return check_text(value, field=info.field_name or "text", max_length=len(value))
+    except MalformedInput as error:
+        raise ValueError(str(error)) from error
+
+
+Name = Annotated[str, Field(min_length=1, max_length=140), AfterValidator(_readable)]
+Note = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_readable)]
+
+
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -71,7 +85,7 @@ class UserUpsert(_Request):
     """A user as the bank provisions it."""
 
     phone: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164 phone number")
-    display_name: str = Field(min_length=1, max_length=140)
+    display_name: Name
     locale: Literal["fr", "en"] = "fr"
     phone_changed_at: int | None = Field(default=None, ge=0, le=2**53 - 1)
 
@@ -331,12 +345,10 @@ class DeviceList(BaseModel):
 class AdminAction(_Request):
     """Who acts for the bank, why, and how the customer was identified (all audited)."""
 
-    operator: str = Field(min_length=1, max_length=140)
-    reason: str = Field(min_length=1, max_length=200)
-    identity_check: str = Field(
-        min_length=1,
-        max_length=200,
-        description="how the customer was identified, e.g. 'branch visit, ID card checked'",
+    operator: Name
+    reason: Note
+    identity_check: Note = Field(
+        description="how the customer was identified, e.g. 'branch visit, ID card checked'"
     )
 
 

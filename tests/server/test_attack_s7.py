@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A hostile client's attacks on the server's API that broke it once, each now refused cleanly.
+
+Every test plays the attack over real HTTP against a real server (SQLite, and PostgreSQL when
+the test command runs one) and checks what the attacker sees and that nothing was written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.server.conftest import RelyingPartyClient, ServerHandle
+
+
+def problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"urn:sceau:problem:{kind}"
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    return body
+
+
+HIDDEN = ["Camille\u0000Martin", "Camille \u202enitraM", "Camille\nMartin", "Camille\u200bMartin"]
+"""Names with a NUL (PostgreSQL cannot store it: it was a 500), a bidirectional override, a
+line break, an invisible space: none is a name a person reads."""
+
+
+@pytest.mark.parametrize("name", HIDDEN)
+def test_a_user_name_with_control_or_invisible_characters_is_refused(
+    server: ServerHandle, bank: RelyingPartyClient, name: str
+) -> None:
+    bank.put_user("ines")
+    before = server.snapshot()
+    for external_id in ("ines", "jules"):
+        body = {"phone": "+33612345678", "display_name": name, "locale": "fr"}
+        answer = bank.http.put(f"/v1/users/{external_id}", json=body)
+        refused = problem(answer, 422, "invalid-request")
+        assert refused["errors"][0]["loc"] == ["body", "display_name"]
+        assert name not in str(refused)
+    assert server.snapshot() == before
+
+
+@pytest.mark.parametrize("field", ["operator", "reason", "identity_check"])
+def test_an_operator_action_with_control_characters_is_refused_and_not_audited(
+    server: ServerHandle, bank: RelyingPartyClient, field: str
+) -> None:
+    device = server.enrol(bank, "karim")
+    admin = server.relying_party("Back-office", scopes=["admin"])
+    before = server.snapshot()
+    audited = server.rows("SELECT count(*) FROM audit_entries")
+    body = {"operator": "Agent 12", "reason": "Appel client", "identity_check": "Agence, CNI"}
+    body[field] = "Agent\u0000 12 \u202e"
+    path = f"/v1/admin/devices/{device.activation_id}/revoke"
+    refused = problem(admin.http.post(path, json=body), 422, "invalid-request")
+    assert refused["errors"][0]["loc"] == ["body", field]
+    assert server.snapshot() == before
+    assert server.rows("SELECT count(*) FROM audit_entries") == audited
+    assert device.call("GET", "/v1/device/status").json()["status"] == "active"
