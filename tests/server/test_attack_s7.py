@@ -62,3 +62,26 @@ def test_an_operator_action_with_control_characters_is_refused_and_not_audited(
     assert server.snapshot() == before
     assert server.rows("SELECT count(*) FROM audit_entries") == audited
     assert device.call("GET", "/v1/device/status").json()["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/operations/"),
+        ("GET", "/v1/operations/op_3kq/"),
+        ("PUT", "/v1/users/ines/"),
+        ("GET", "/healthz/"),
+    ],
+)
+def test_a_trailing_slash_is_not_redirected_to_the_host_the_client_named(
+    server: ServerHandle, bank: RelyingPartyClient, method: str, path: str
+) -> None:
+    """A 307 to ``http://<Host header>/…`` sent a bank client that follows redirects, with its
+    request body, to whatever host a proxy or an attacker put in ``Host``."""
+    before = server.snapshot()
+    answer = bank.http.request(
+        method, path, headers={"Host": "evil.example"}, json={"user": "ines"}
+    )
+    problem(answer, 404, "not-found")
+    assert "location" not in answer.headers
+    assert server.snapshot() == before

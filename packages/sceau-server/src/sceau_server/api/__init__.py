@@ -116,6 +116,8 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Starlette would answer a trailing slash with a 307 to a URL built from the Host header.
+        redirect_slashes=False,
     )
     app.state.streams = Streams()
     errors.install(app)
