@@ -85,3 +85,25 @@ def test_a_trailing_slash_is_not_redirected_to_the_host_the_client_named(
     problem(answer, 404, "not-found")
     assert "location" not in answer.headers
     assert server.snapshot() == before
+
+
+@pytest.mark.parametrize("field", ["data", "context"])
+def test_deeply_nested_operation_data_is_refused_as_invalid(
+    server: ServerHandle, bank: RelyingPartyClient, field: str
+) -> None:
+    """900 nested objects parse as JSON but broke the server's own serialisation: a 500."""
+    server.enrol(bank, "luc")
+    before = server.snapshot()
+    nested = '{"a":' * 900 + "1" + "}" * 900
+    parts = {"data": "{}", "context": "{}", field: nested}
+    content = f'{{"user": "luc", "type": "login", "data": {parts["data"]}, '
+    content += f'"context": {parts["context"]}}}'
+    for headers in ({}, {"Idempotency-Key": "profond-1"}):
+        answer = bank.http.post(
+            "/v1/operations",
+            content=content,
+            headers={"Content-Type": "application/json", **headers},
+        )
+        refused = problem(answer, 422, "invalid-request")
+        assert refused["errors"][0]["loc"] == ["body", field]
+    assert server.snapshot() == before

@@ -58,6 +58,25 @@ def _readable(value: str, info: ValidationInfo) -> str:
         raise ValueError(str(error)) from error
 
 
+MAX_JSON_DEPTH = 8
+"""Deepest nesting of objects and arrays in an operation's data or context: a batch's line
+amount is four levels down. JSON nested hundreds deep parses, but breaks serialisation later."""
+
+
+def _shallow(value: dict[str, Any]) -> dict[str, Any]:
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_shallow)]
+
+
 Name = Annotated[str, Field(min_length=1, max_length=140), AfterValidator(_readable)]
 Note = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_readable)]
 
@@ -133,8 +152,8 @@ class OperationCreate(_Request):
 
     user: ExternalId = Field(strict=True)
     type: OperationType = Field(description="the operation type")
-    data: dict[str, Any] = Field(description="typed data; see docs/api.md for each type")
-    context: dict[str, Any] | None = Field(
+    data: JsonObject = Field(description="typed data; see docs/api.md for each type")
+    context: JsonObject | None = Field(
         default=None, description="request context: ip, user_agent, channel, location"
     )
     ttl: int | None = Field(
