@@ -7,12 +7,15 @@ the test command runs one) and checks what the attacker sees and that nothing wa
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.server.conftest import RelyingPartyClient, ServerHandle
+from tests.server.test_attacks import TRANSFER
 
 
 def problem(response: httpx.Response, status: int, kind: str) -> dict[str, Any]:
@@ -107,3 +110,36 @@ def test_deeply_nested_operation_data_is_refused_as_invalid(
         refused = problem(answer, 422, "invalid-request")
         assert refused["errors"][0]["loc"] == ["body", field]
     assert server.snapshot() == before
+
+
+def test_parallel_retries_with_one_idempotency_key_answer_the_one_operation(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """A bank retrying while its first request is still in flight gets that operation (200),
+    or ``idempotency-key-reused`` for another body; on PostgreSQL they were ``conflict``s."""
+    server.enrol(bank, "maud")
+    body = {"user": "maud", "type": "transfer", "data": TRANSFER}
+
+    def create(key: str, reference: str | None) -> httpx.Response:
+        data = TRANSFER if reference is None else {**TRANSFER, "reference": reference}
+        with server.client(headers={"Authorization": f"Bearer {bank.rp.api_key}"}) as http:
+            barrier.wait()
+            return http.post(
+                "/v1/operations", json={**body, "data": data}, headers={"Idempotency-Key": key}
+            )
+
+    barrier = threading.Barrier(10)
+    with ThreadPoolExecutor(10) as pool:
+        same = list(pool.map(lambda _: create("virement-1", None), range(10)))
+    assert sorted(answer.status_code for answer in same) == [200] * 9 + [201]
+    assert len({answer.json()["id"] for answer in same}) == 1
+
+    barrier = threading.Barrier(10)
+    with ThreadPoolExecutor(10) as pool:
+        others = list(pool.map(lambda i: create("virement-2", f"Loyer {i}"), range(10)))
+    created = [answer for answer in others if answer.status_code == 201]
+    assert len(created) == 1
+    for answer in others:
+        if answer is not created[0]:
+            problem(answer, 409, "idempotency-key-reused")
+    assert server.rows("SELECT count(*) FROM operations")[0][0] == 2

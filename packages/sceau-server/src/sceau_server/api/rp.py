@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -209,7 +210,14 @@ def new_operation(
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
         return operation_service.create_operation(ctx, session, rp, request, idempotency_key, notes)
 
-    return ctx.transaction(work)
+    try:
+        return ctx.transaction(work)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # A parallel request with this key committed first: this one is its retry (or reuses
+        # the key with another body), which the key's row now answers.
+        return ctx.transaction(work)
 
 
 @router.get(
