@@ -143,3 +143,22 @@ def test_parallel_retries_with_one_idempotency_key_answer_the_one_operation(
         if answer is not created[0]:
             problem(answer, 409, "idempotency-key-reused")
     assert server.rows("SELECT count(*) FROM operations")[0][0] == 2
+
+
+def test_parallel_puts_of_a_new_user_all_succeed(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """PUT is idempotent: a bank's retry racing its first request is answered 200, not a 409
+    conflict (as it was on PostgreSQL), and one user exists."""
+    barrier = threading.Barrier(8)
+
+    def put(index: int) -> httpx.Response:
+        with server.client(headers={"Authorization": f"Bearer {bank.rp.api_key}"}) as http:
+            barrier.wait()
+            body = {"phone": f"+3361234567{index}", "display_name": "Nina", "locale": "fr"}
+            return http.put("/v1/users/nina", json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(put, range(8)))
+    assert sorted(answer.status_code for answer in answers) == [200] * 7 + [201]
+    assert server.rows("SELECT count(*) FROM users WHERE external_id = 'nina'")[0][0] == 1

@@ -89,7 +89,11 @@ def put_user(
         )
         return user_view(session, user), created
 
-    view, created = ctx.transaction(work)
+    try:
+        view, created = ctx.transaction(work)
+    except IntegrityError:
+        # A parallel PUT created the user first: this one updates it.
+        view, created = ctx.transaction(work)
     response.status_code = 201 if created else 200
     return view
 
