@@ -162,3 +162,22 @@ def test_parallel_puts_of_a_new_user_all_succeed(
         answers = list(pool.map(put, range(8)))
     assert sorted(answer.status_code for answer in answers) == [200] * 7 + [201]
     assert server.rows("SELECT count(*) FROM users WHERE external_id = 'nina'")[0][0] == 1
+
+
+@pytest.mark.parametrize("path", ["/hooks/..;/admin", "/hooks/.;/x", "/hooks/..;jsessionid=1/x"])
+def test_a_callback_climbing_out_of_its_prefix_with_a_path_parameter_is_refused(
+    server: ServerHandle, path: str
+) -> None:
+    """Tomcat and Spring read ``/hooks/..;/admin`` as ``/admin``: outside the allowlisted
+    ``/hooks`` of the bank's Java back-end, where the signed webhook would then be posted."""
+    bank = server.relying_party(callback_allow=["https://back.ma-banque.example/hooks"])
+    server.enrol(bank, "odile")
+    before = server.snapshot()
+    answer = bank.create_operation(
+        user="odile",
+        type="login",
+        data={},
+        callback_url=f"https://back.ma-banque.example{path}",
+    )
+    problem(answer, 422, "callback-not-allowed")
+    assert server.snapshot() == before

@@ -212,7 +212,8 @@ def check_callback(rp: RelyingParty, url: str) -> None:
         raise CallbackNotAllowed("The callback URL is not a valid URL.") from error
     if parts.username is not None or parts.password is not None or parts.fragment:
         raise CallbackNotAllowed("The callback URL must have no user info or fragment.")
-    segments = parts.path.split("/")
+    # Without its path parameters (``..;x``), as Java servlet containers read a segment.
+    segments = {segment.split(";", 1)[0] for segment in parts.path.split("/")}
     encoded = parts.path.lower()
     if (
         "." in segments
