@@ -8,13 +8,14 @@ the test command runs one) and checks what the attacker sees and that nothing wa
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.server.conftest import RelyingPartyClient, ServerHandle
+from sceau_server.api.rp import STREAMS_PER_OPERATION
+from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.test_attacks import TRANSFER
 
 
@@ -181,3 +182,56 @@ def test_a_callback_climbing_out_of_its_prefix_with_a_path_parameter_is_refused(
     )
     problem(answer, 422, "callback-not-allowed")
     assert server.snapshot() == before
+
+
+def _held_waits(
+    server: ServerHandle, bank: RelyingPartyClient, operation_id: str, count: int
+) -> tuple[ThreadPoolExecutor, list[Future[httpx.Response]]]:
+    """``count`` long polls on the operation, each on its own connection, all listening."""
+    pool = ThreadPoolExecutor(count)
+    before = server.ctx.notifier.listener_count(f"operation:{operation_id}")
+
+    def wait() -> httpx.Response:
+        with server.client(headers={"Authorization": f"Bearer {bank.rp.api_key}"}) as http:
+            return http.get(f"/v1/operations/{operation_id}/wait", params={"timeout": 60})
+
+    futures = [pool.submit(wait) for _ in range(count)]
+    wait_until(
+        lambda: server.ctx.notifier.listener_count(f"operation:{operation_id}") == before + count
+    )
+    return pool, futures
+
+
+def test_long_polls_on_one_operation_are_capped_like_its_streams(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """Long polls had no cap: a relying party could hold any number of them on one operation
+    (each a connection and a listener for up to a minute)."""
+    server.enrol(bank, "paul")
+    created = bank.create_operation(user="paul", type="login", data={}).json()
+    pool, futures = _held_waits(server, bank, created["id"], STREAMS_PER_OPERATION)
+    with pool:
+        refused = bank.http.get(f"/v1/operations/{created['id']}/wait", params={"timeout": 60})
+        body = problem(refused, 429, "rate-limited")
+        assert refused.headers["retry-after"] == str(body["retry_after"])
+        assert bank.http.post(f"/v1/operations/{created['id']}/cancel").status_code == 200
+        assert {future.result().json()["status"] for future in futures} == {"cancelled"}
+    # Ended long polls free their places.
+    again = bank.http.get(f"/v1/operations/{created['id']}/wait", params={"timeout": 0})
+    assert again.json()["status"] == "cancelled"
+
+
+def test_long_polls_count_toward_the_process_cap(make_server: Any) -> None:
+    server = make_server(max_streams=2)
+    bank = server.relying_party()
+    server.enrol(bank, "rose")
+    first, second = (
+        bank.create_operation(user="rose", type="login", data={}).json() for _ in range(2)
+    )
+    pool, futures = _held_waits(server, bank, first["id"], 2)
+    with pool:
+        refused = bank.http.get(f"/v1/operations/{second['id']}/wait", params={"timeout": 60})
+        problem(refused, 503, "unavailable")
+        assert refused.headers["retry-after"]
+        assert bank.http.post(f"/v1/operations/{first['id']}/cancel").status_code == 200
+        assert {future.result().json()["status"] for future in futures} == {"cancelled"}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -254,8 +255,17 @@ async def wait_operation(
     """
     limit = min(timeout, float(ctx.settings.long_poll_max))
     channel = f"operation:{operation_id}"
-    async with streams_of(request).subscribe(ctx.notifier, channel) as subscription:
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            subscription = await stack.enter_async_context(
+                streams_of(request).subscribe(ctx.notifier, channel, limit=ctx.settings.max_streams)
+            )
+        except TooManyListeners as error:
+            raise _server_full() from error
         view = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
+        # Counted once the operation is known to be the RP's: a 429 tells nothing of another's.
+        if ctx.notifier.listener_count(channel) > STREAMS_PER_OPERATION:
+            raise _too_many_followers()
         deadline = ctx.clock() + limit
         while view["status"] == "pending":
             remaining = min(deadline, view["expires_at"] + 0.5) - ctx.clock()
@@ -290,22 +300,14 @@ async def operation_events(
     """
     await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
     channel = f"operation:{operation_id}"
-    retry = {"Retry-After": str(int(_HEARTBEAT))}
     # No await between the count and the subscription: no other request is served in between.
     if ctx.notifier.listener_count(channel) >= STREAMS_PER_OPERATION:
-        raise RateLimited(
-            "This operation is already followed by as many streams as allowed; retry later.",
-            headers=retry,
-            extra={"retry_after": int(_HEARTBEAT)},
-        )
+        raise _too_many_followers()
     listening = streams_of(request).subscribe(ctx.notifier, channel, limit=ctx.settings.max_streams)
     try:
         subscription = await listening.__aenter__()
     except TooManyListeners as error:
-        raise ServiceUnavailable(
-            "This server holds as many event streams as it allows; retry later.",
-            headers=retry,
-        ) from error
+        raise _server_full() from error
 
     async def stream() -> AsyncIterator[str]:
         view = await run_in_threadpool(operation_service.get_for_rp, ctx, rp.id, operation_id)
@@ -327,6 +329,21 @@ async def operation_events(
         close=listening.__aexit__,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store"},
+    )
+
+
+def _too_many_followers() -> RateLimited:
+    return RateLimited(
+        "This operation is already followed by as many streams as allowed; retry later.",
+        headers={"Retry-After": str(int(_HEARTBEAT))},
+        extra={"retry_after": int(_HEARTBEAT)},
+    )
+
+
+def _server_full() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "This server holds as many event streams as it allows; retry later.",
+        headers={"Retry-After": str(int(_HEARTBEAT))},
     )
 
 
