@@ -9,6 +9,8 @@ protocol computation comes from :mod:`sceau_core`; every failure is a
 
 from __future__ import annotations
 
+# First: the package imports httpx without its command-line client (see the module).
+import sceau_device._httpx  # noqa: F401
 from sceau_device.activation import ActivationSession
 from sceau_device.authenticator import (
     Authenticator,
