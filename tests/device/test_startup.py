@@ -2,8 +2,9 @@
 """``sceau-device`` starts without loading what its commands do not use.
 
 Each check runs the command line's ``main`` in a fresh interpreter and lists the modules it
-loaded: never httpx's own command-line client (click, rich, pygments), never Textual (only
-``sceau-desktop`` needs it), and the IBAN registry (schwifty) only once an IBAN is read.
+loaded: nothing of the SDK for ``--help`` or a refused command line, never httpx's own
+command-line client (click, rich, pygments), never Textual (only ``sceau-desktop`` needs it),
+and the IBAN registry (schwifty) only once an IBAN is read.
 """
 
 from __future__ import annotations
@@ -47,11 +48,13 @@ def _heavy_modules_installed() -> None:
         pytest.skip(f"not installed, so they cannot be loaded: {', '.join(missing)}")
 
 
-def test_help_loads_neither_the_httpx_command_line_nor_textual_nor_schwifty() -> None:
-    code, loaded = _loaded("--help")
-    assert code == 0
+@pytest.mark.parametrize("args", [["--help"], ["approve", "--help"], ["status", "--bogus"]])
+def test_help_and_a_refused_command_line_load_no_sdk(args: list[str]) -> None:
+    code, loaded = _loaded(*args)
+    assert code == (0 if "--help" in args else 2)
     assert "sceau_device" in loaded
-    assert loaded.isdisjoint(NEVER_AT_START), loaded & NEVER_AT_START
+    sdk = {"sceau_core", "httpx", "cryptography", "keyring", "babel", "rbcl"}
+    assert loaded.isdisjoint(sdk | NEVER_AT_START), loaded & (sdk | NEVER_AT_START)
 
 
 def test_status_loads_httpx_without_its_command_line(tmp_path: Path) -> None:
@@ -63,7 +66,7 @@ def test_status_loads_httpx_without_its_command_line(tmp_path: Path) -> None:
 
 def test_httpx_command_line_stays_importable_after_the_device_sdk() -> None:
     program = (
-        "import sceau_device, httpx, sys;"
+        "import sceau_device.transport, httpx, sys;"
         "print(httpx.main.__module__, 'click' in sys.modules);"
         "import httpx._main;"
         "print(httpx._main.__name__, 'click' in sys.modules)"
@@ -73,6 +76,21 @@ def test_httpx_command_line_stays_importable_after_the_device_sdk() -> None:
     )
     # httpx's own fallback ``main`` (defined in httpx/__init__.py) until someone asks for more.
     assert done.stdout.split() == ["httpx", "False", "httpx._main", "True"]
+
+
+def test_the_package_exports_load_on_first_use() -> None:
+    program = (
+        "import sys, sceau_device;"
+        "before = 'sceau_device.authenticator' in sys.modules;"
+        "from sceau_device import Authenticator;"
+        "import sceau_device.authenticator as home;"
+        "print(before, Authenticator is home.Authenticator,"
+        " all(getattr(sceau_device, name) is not None for name in sceau_device.__all__))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "True", "True"]
 
 
 def test_reading_an_iban_loads_schwifty_then() -> None:

@@ -10,7 +10,7 @@ httpx's own fallback. The refusal lasts only for that one import statement: ``im
 httpx._main`` afterwards works as usual, and a process that imported httpx before this module
 keeps its client.
 
-:mod:`sceau_device` imports this module before any of its modules imports httpx.
+The SDK's modules take httpx from here: ``from sceau_device._httpx import httpx``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 
-__all__: list[str] = []
+__all__ = ["httpx"]
 
 _COMMAND_LINE = "httpx._main"
 
@@ -40,6 +40,6 @@ class _RefuseCommandLine(MetaPathFinder):
 _refusal = _RefuseCommandLine()
 sys.meta_path.insert(0, _refusal)
 try:
-    import httpx  # noqa: F401
+    import httpx
 finally:
     sys.meta_path.remove(_refusal)
