@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             failure = {"error": "usage", "message": sentence, "exit_code": refused.code}
             print(json.dumps({"ok": False, **failure}, ensure_ascii=False), flush=True)
         raise
-    # Only now: --help and a refused command line never load the SDK (see the module).
+    # Only now, so that --help and a refused command line never load the SDK.
     from sceau_device._commands import Console, run
 
     console = Console(
