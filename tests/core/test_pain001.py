@@ -930,6 +930,7 @@ def _with_agent(bic: str, iban: str) -> bytes:
         pytest.param("BNPAFRPP", "FR7630002056781234567890168", id="same-country"),
         pytest.param("BFCORERX", "FR7630002056781234567890168", id="reunion-bank-fr-iban"),
         pytest.param("AGRIGPGX", "FR7630002056781234567890168", id="guadeloupe-bank-fr-iban"),
+        pytest.param("CCBPFRPPNCE", "MC5810807006001234567890184", id="french-bank-monaco-iban"),
         pytest.param("RBOSGGSX", "GB60BARC20000055779911", id="guernsey-bank-gb-iban"),
         pytest.param("FIOBCZPP", "SK0620100000002600001234", id="registry-cz-bank-sk-code"),
         pytest.param("ADWSGB22XXX", "LT543008600000000012", id="registry-gb-bank-lt-code"),
@@ -953,6 +954,7 @@ def test_a_creditor_bank_of_the_iban_country_or_its_registry_is_accepted(
         ),
         # Guernsey's banks have GB IBANs, not the other way round.
         ("BNPAFRPP", "GB60BARC20000055779911", "BNPAFRPP is a bank in FR, the creditor's IBAN"),
+        ("SOGEMCM1", "FR7630002056781234567890168", "SOGEMCM1 is a bank in MC"),
         # Fio banka holds an SK bank code, not every SK one.
         ("FIOBCZPP", "SK5811000000002600001234", "FIOBCZPP is a bank in CZ"),
         (

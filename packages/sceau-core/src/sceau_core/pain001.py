@@ -141,6 +141,9 @@ SHARED_BIC_COUNTRIES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
         # French overseas departments and collectivities (SEPA members or not) use FR IBANs;
         # their banks' BICs carry the territory's code (BFCORERX, AGRIGPGX, BCADNCNN…).
         "FR": frozenset({"GF", "GP", "MQ", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF"}),
+        # Monaco's IBANs use French bank codes: the Monaco branches of French banks may be
+        # reached by the French bank's BIC (CCBPFRPP…) as well as by an MC one (SOGEMCM1).
+        "MC": frozenset({"FR"}),
         # Guernsey, Jersey and the Isle of Man use GB IBANs, with GG, JE and IM BICs.
         "GB": frozenset({"GG", "JE", "IM"}),
         # The Åland Islands use FI IBANs.
