@@ -882,6 +882,19 @@ SECOND_TYPE = "<SvcLvl>\n          <Cd>SEPA</Cd>\n        </SvcLvl>"
             3,
         ),
         (
+            "<IBAN>FR7610278060392030405060773</IBAN>",
+            "<IBAN>FR7610278060392030405060773ß</IBAN>",
+            "line 3 (EndToEndId F2026-00119): CdtrAcct/Id/IBAN: must contain only ASCII letters,"
+            " digits and spaces",
+            3,
+        ),
+        (
+            "<IBAN>FR7610278060392030405060773</IBAN>",
+            "<IBAN>XX7610278060392030405060773</IBAN>",
+            "line 3 (EndToEndId F2026-00119): CdtrAcct/Id/IBAN: unknown country code 'XX'",
+            3,
+        ),
+        (
             "<Ustrd>Acompte commande 4471</Ustrd>",
             "<Ustrd>Acompte\u00adcommande 4471</Ustrd>",
             "line 5 (EndToEndId NOTPROVIDED): RmtInf/Ustrd: contains the control or invisible"

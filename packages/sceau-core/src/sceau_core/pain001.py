@@ -79,10 +79,11 @@ from babel.numbers import get_currency_precision, is_currency
 from schwifty import BIC, IBAN, registry
 from schwifty.exceptions import SchwiftyException
 
-from sceau_core.errors import InvalidBatch, MalformedInput
-from sceau_core.money import Amount, parse_iban
+from sceau_core.errors import InvalidBatch, InvalidIban, MalformedInput
+from sceau_core.money import Amount, normalize_iban, parse_iban
 from sceau_core.operations import (
     CATEGORY_PURPOSES,
+    MAX_TEXT_LENGTH,
     BatchLine,
     BatchTransferData,
     check_date,
@@ -356,11 +357,9 @@ def _nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
-def _text(value: str, *, field: str, max_length: int | None = None) -> str:
+def _text(value: str, *, field: str, max_length: int = MAX_TEXT_LENGTH) -> str:
     """``value`` in NFC if :func:`~sceau_core.operations.check_text` accepts it, else refused."""
     try:
-        if max_length is None:
-            return check_text(_nfc(value), field=field)
         return check_text(_nfc(value), field=field, max_length=max_length)
     except MalformedInput as error:
         raise InvalidBatch(str(error)) from error
@@ -410,14 +409,16 @@ def _check_agent(bic: str, iban: str, *, field: str) -> None:
     country (:data:`SHARED_BIC_COUNTRIES`), or a BIC that schwifty's bank registry gives for the
     IBAN's bank code (a bank code of one country held by an institution of another).
     """
+    country = iban[:2]
+    if bic[4:6] == country:
+        return
     try:
         bic_country = BIC(bic).country_code
     except SchwiftyException as error:
         raise InvalidBatch(f"{field}: {bic} is not a BIC ({error})") from error
-    account = IBAN(iban)
-    country = account.country_code
-    if bic_country == country or bic_country in SHARED_BIC_COUNTRIES.get(country, ()):
+    if bic_country in SHARED_BIC_COUNTRIES.get(country, ()):
         return
+    account = IBAN(iban)
     institution = bic[:6]
     if any(
         bank.bic[:6] == institution
@@ -964,26 +965,28 @@ class _Pain001:
             account = x.optional_text(transaction, "CdtrAcct/Id/IBAN", where="")
             if account is None:
                 raise InvalidBatch("CdtrAcct/Id/IBAN is missing (the creditor's IBAN)")
-            try:
-                iban = parse_iban(account, field="CdtrAcct/Id/IBAN")
-            except MalformedInput as error:
-                raise InvalidBatch(str(error)) from error
-            if bic is not None:
-                _check_agent(bic, iban, field=f"CdtrAgt/FinInstnId/{self._bic_tag}")
             account_currency = x.optional_text(transaction, "CdtrAcct/Ccy", where="")
             if account_currency is not None and account_currency != currency:
                 raise InvalidBatch(
                     f"CdtrAcct/Ccy is {account_currency}: the creditor's account must be in the"
                     f" batch currency, {currency}, or the amount would be converted"
                 )
-            self.lines.append(
-                BatchLine(
-                    payee_name=_text(name, field="Cdtr/Nm"),
-                    payee_iban=iban,
-                    amount=amount,
-                    reference=self._reference(transaction),
+            payee_name = _text(name, field="Cdtr/Nm")
+            payee_iban = normalize_iban(account, field="CdtrAcct/Id/IBAN")
+            reference = self._reference(transaction)
+            try:
+                batch_line = BatchLine(
+                    payee_name=payee_name, payee_iban=payee_iban, amount=amount, reference=reference
                 )
-            )
+            except InvalidIban as error:
+                # The IBAN, the costliest check of a line, is validated once, by BatchLine.
+                detail = str(error).removeprefix("payee_iban")
+                raise InvalidBatch(f"CdtrAcct/Id/IBAN{detail}") from error
+            if bic is not None:
+                _check_agent(
+                    bic, batch_line.payee_iban, field=f"CdtrAgt/FinInstnId/{self._bic_tag}"
+                )
+            self.lines.append(batch_line)
             self.end_to_end_ids.append(end_to_end_id)
 
     @property
