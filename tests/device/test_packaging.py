@@ -22,7 +22,8 @@ SERVER_ONLY = {
 _IMPORT_ALL = """
 import json, sys
 import sceau_device.activation, sceau_device.authenticator, sceau_device.biometrics
-import sceau_device.cli, sceau_device.display, sceau_device.keystore, sceau_device.lifecycle
+import sceau_device._commands, sceau_device.cli, sceau_device.display, sceau_device.keystore
+import sceau_device.lifecycle
 print(json.dumps(sorted(sys.modules)))
 """
 

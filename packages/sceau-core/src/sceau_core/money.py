@@ -32,14 +32,6 @@ from babel.numbers import (
     get_currency_symbol,
     is_currency,
 )
-from schwifty import IBAN
-from schwifty.exceptions import (
-    InvalidChecksumDigits,
-    InvalidCountryCode,
-    InvalidLength,
-    InvalidStructure,
-    SchwiftyException,
-)
 
 from sceau_core.errors import InvalidAmount, InvalidIban, InvalidOperation, MalformedInput
 
@@ -255,6 +247,17 @@ def parse_iban(text: str, *, field: str = "iban") -> str:
     Spaces and lower case are accepted on input. The country must be known to ISO 13616, the
     length and structure must match that country's format and the check digits must verify.
     """
+    # schwifty loads its IBAN and bank registries on import (tens of milliseconds); most
+    # processes that import this module (the device command line's start) never need them.
+    from schwifty import IBAN
+    from schwifty.exceptions import (
+        InvalidChecksumDigits,
+        InvalidCountryCode,
+        InvalidLength,
+        InvalidStructure,
+        SchwiftyException,
+    )
+
     compact = normalize_iban(text, field=field)
     if not _IBAN_CHARS.fullmatch(compact):
         raise InvalidIban(f"{field}: must be 5 to 34 letters and digits")

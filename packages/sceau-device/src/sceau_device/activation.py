@@ -24,8 +24,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from sceau_core.activation import (
     ActivationCode,
     QrPayload,
@@ -45,6 +43,7 @@ from sceau_core.keys import encode_public_key, generate_private_key
 from sceau_core.knowledge import DEVICE_SECRET_LENGTH, start_code_evaluation
 from sceau_core.operations import check_text
 from sceau_core.signatures import sign_key_registration
+from sceau_device._httpx import httpx
 from sceau_device.authenticator import (
     Authenticator,
     check_new_code,

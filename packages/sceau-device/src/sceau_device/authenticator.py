@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sceau_core.approval import (
@@ -59,6 +58,7 @@ from sceau_core.signatures import (
     sign_key_renewal,
     verify_signed_operation,
 )
+from sceau_device._httpx import httpx
 from sceau_device.biometrics import PlatformAuthenticator
 from sceau_device.errors import (
     AuthenticationRefused,

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sceau_core.encoding import parse_json_object
 from sceau_core.errors import SceauError
 from sceau_core.httpsig import HttpRequest, sign_request
+from sceau_device._httpx import httpx
 from sceau_device.errors import (
     AuthenticationRefused,
     InputError,
