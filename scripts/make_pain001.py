@@ -5,8 +5,9 @@
 The structure follows the ISO 20022 pain.001.001.03 and pain.001.001.09 schemas (group header,
 one or more payment information blocks, credit transfer transactions); every value is invented.
 IBANs are computed, not copied: French ones carry a correct RIB key and every one correct
-ISO 13616 check digits. The output is deterministic for a given seed, so a test can regenerate
-the 10 000-line file instead of committing it::
+ISO 13616 check digits. The output is deterministic for a given seed and execution date (by
+default two days after today, which a bank accepts on any day), so a test can regenerate the
+10 000-line file instead of committing it::
 
     scripts/make_pain001.py --count 10000 --version 09 > /tmp/batch.xml
 
@@ -16,6 +17,7 @@ Tests import :func:`build_pain001` from this file.
 from __future__ import annotations
 
 import argparse
+import datetime
 import hashlib
 import sys
 from decimal import Decimal
@@ -62,6 +64,11 @@ def german_iban(bank: int, account: int) -> str:
 DEBTOR_IBAN = french_iban(30004, 1234, 987654321)
 
 
+def default_execution_date() -> datetime.date:
+    """Two days after today: in the future wherever the bank's time zone puts today."""
+    return datetime.date.today() + datetime.timedelta(days=2)
+
+
 def _draw(seed: str, number: int) -> int:
     """A deterministic number for line ``number`` (no pseudo-random generator needed)."""
     return int.from_bytes(hashlib.sha256(f"{seed}:{number}".encode()).digest()[:8], "big")
@@ -91,9 +98,16 @@ def build_pain001(
     seed: str = "sceau",
     message_id: str = "SCEAU-GEN-0001",
     debtor_iban: str = DEBTOR_IBAN,
+    execution_date: datetime.date | None = None,
 ) -> bytes:
-    """A well-formed pain.001 file of ``count`` transactions spread over ``blocks`` blocks."""
+    """A well-formed pain.001 file of ``count`` transactions spread over ``blocks`` blocks.
+
+    Every block asks for ``execution_date``, by default :func:`default_execution_date`.
+    """
     namespace = NAMESPACES[version]
+    date = execution_date or default_execution_date()
+    day = date.isoformat()
+    created = (date - datetime.timedelta(days=2)).isoformat()
     transactions = lines(count, seed=seed)
     total = sum((Decimal(t[3]) for t in transactions), Decimal(0))
     bic = "BICFI" if version == "09" else "BIC"
@@ -103,7 +117,7 @@ def build_pain001(
         "<CstmrCdtTrfInitn>",
         "<GrpHdr>",
         f"<MsgId>{escape(message_id)}</MsgId>",
-        "<CreDtTm>2026-03-02T09:15:00</CreDtTm>",
+        f"<CreDtTm>{created}T09:15:00</CreDtTm>",
         f"<NbOfTxs>{count}</NbOfTxs>",
         f"<CtrlSum>{total:f}</CtrlSum>",
         "<InitgPty><Nm>Ateliers Réunis SAS</Nm></InitgPty>",
@@ -115,7 +129,7 @@ def build_pain001(
         if not part:
             break
         subtotal = sum((Decimal(t[3]) for t in part), Decimal(0))
-        date = "<Dt>2026-03-04</Dt>" if version == "09" else "2026-03-04"
+        requested = f"<Dt>{day}</Dt>" if version == "09" else day
         out += [
             "<PmtInf>",
             f"<PmtInfId>{escape(message_id)}-{block + 1}</PmtInfId>",
@@ -124,7 +138,7 @@ def build_pain001(
             f"<NbOfTxs>{len(part)}</NbOfTxs>",
             f"<CtrlSum>{subtotal:f}</CtrlSum>",
             "<PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl></PmtTpInf>",
-            f"<ReqdExctnDt>{date}</ReqdExctnDt>",
+            f"<ReqdExctnDt>{requested}</ReqdExctnDt>",
             "<Dbtr><Nm>Ateliers Réunis SAS</Nm></Dbtr>",
             f"<DbtrAcct><Id><IBAN>{debtor_iban}</IBAN></Id><Ccy>EUR</Ccy></DbtrAcct>",
             f"<DbtrAgt><FinInstnId><{bic}>BNPAFRPPXXX</{bic}></FinInstnId></DbtrAgt>",
@@ -152,10 +166,19 @@ def main() -> int:
     parser.add_argument("--version", choices=sorted(NAMESPACES), default="03")
     parser.add_argument("--blocks", type=int, default=1, help="payment information blocks")
     parser.add_argument("--seed", default="sceau")
+    parser.add_argument(
+        "--date",
+        type=datetime.date.fromisoformat,
+        help="requested execution date, YYYY-MM-DD (default: two days after today)",
+    )
     parser.add_argument("--output", "-o", help="file to write (default: standard output)")
     arguments = parser.parse_args()
     data = build_pain001(
-        arguments.count, version=arguments.version, blocks=arguments.blocks, seed=arguments.seed
+        arguments.count,
+        version=arguments.version,
+        blocks=arguments.blocks,
+        seed=arguments.seed,
+        execution_date=arguments.date,
     )
     if arguments.output:
         with open(arguments.output, "wb") as file:

@@ -13,7 +13,7 @@ import pytest
 
 from sceau_core.errors import InvalidBatch
 from sceau_core.pain001 import MAX_FILE_BYTES, MAX_MARKUP, parse_json_batch, parse_pain001
-from tests.core.test_pain001 import DEBTOR, VALID, build_pain001, changed, refusal
+from tests.core.test_pain001 import DEBTOR, TODAY, VALID, build_pain001, changed, refusal
 
 V03 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 V09 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
@@ -77,7 +77,7 @@ def test_prefixes_are_read_and_supplementary_data_refused() -> None:
         .replace("<p:/", "</p:")
         .replace("<p:?xml", "<?xml")
     )
-    assert parse_pain001(prefixed.encode()).count == 5
+    assert parse_pain001(prefixed.encode(), today=TODAY).count == 5
     supplementary = (
         '<SplmtryData><Envlp><x:Note xmlns:x="urn:example">libre</x:Note></Envlp></SplmtryData>'
     )
@@ -116,7 +116,10 @@ def test_the_digest_covers_every_line_and_only_spelling_is_normalized() -> None:
     }
 
     def data(*lines: dict[str, object]) -> tuple[int, str, str]:
-        batch = parse_json_batch({"debtor_iban": DEBTOR, "lines": list(lines)}).to_data()
+        batch = parse_json_batch(
+            {"debtor_iban": DEBTOR, "execution_date": "2026-03-13", "lines": list(lines)},
+            today=TODAY,
+        ).to_data()
         return batch.count, str(batch.total.value), batch.lines_digest
 
     base = data(line, other)

@@ -9,10 +9,12 @@ phones, followed on the bank's page and its event stream.
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import httpx
 import pytest
+from babel.dates import format_date
 
 from tests.demo.conftest import Visitor, text_of
 from tests.demo.harness import CODE, DemoProcess
@@ -100,6 +102,9 @@ def test_two_members_sign_the_batch_on_their_own_phones(
     assert "0 signature sur 2" in page
     assert "50 virements" in page
     assert "526 307,42 €" in page
+    # The prepared file is dated the day it is imported, for execution two days later.
+    day = format_date(datetime.date.today() + datetime.timedelta(days=2), "full", locale="fr")
+    assert f"Date d’exécution : {day}" in page.replace("\u00a0", " ")
 
     # The bank's event stream says where the signatures are.
     with visitor.http.stream("GET", f"/banque/entreprise/lots/{batch}/evenements") as stream:

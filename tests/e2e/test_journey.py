@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import stat
 from pathlib import Path
@@ -30,6 +31,7 @@ def _batch() -> dict[str, Any]:
     ]
     return {
         "debtor_iban": IBAN,
+        "execution_date": (datetime.date.today() + datetime.timedelta(days=7)).isoformat(),
         "lines": [line.to_json() for line in lines],
         "batch_reference": "Paie novembre",
     }

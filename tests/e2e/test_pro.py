@@ -8,6 +8,7 @@ with the SMS code from the outbox, each with its own keystore and file keyring.
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import itertools
 import json
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from babel.dates import format_date
 from keyrings.alt.file import PlaintextKeyring
 
 from sceau_core.operations import BatchTransferData, Operation
@@ -30,6 +32,13 @@ from tests.e2e.conftest import CODE, Bank
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "pain001"
+EXECUTION = datetime.date.today() + datetime.timedelta(days=7)
+"""An execution date the bank accepts whatever its time zone: a week from today."""
+
+
+def sample(name: str) -> str:
+    """The sample file ``name``, asking for :data:`EXECUTION` instead of its 2026 date."""
+    return (VECTORS / name).read_text().replace("2026-03-13", EXECUTION.isoformat())
 
 
 def _generator() -> Any:
@@ -237,6 +246,7 @@ def test_a_member_without_validate_is_never_asked_and_cannot_approve(
 def batch_data(iban: str, count: int, *, seed: str = "sceau") -> dict[str, Any]:
     return {
         "debtor_iban": iban,
+        "execution_date": EXECUTION.isoformat(),
         "lines": [
             {
                 "payee_name": name,
@@ -349,7 +359,7 @@ def test_a_pain001_file_is_refused_with_the_line_named(
     bank: Bank, company: Company, name: str, line: int | None, end_to_end_id: str | None, where: str
 ) -> None:
     before = company.pending_ids("alice")
-    answer = _post_file(bank, company, (VECTORS / name).read_bytes())
+    answer = _post_file(bank, company, sample(name).encode())
     assert answer.status_code == 422, answer.text
     problem = answer.json()
     assert problem["type"] == "urn:sceau:problem:invalid-batch"
@@ -362,10 +372,11 @@ def test_a_pain001_file_is_refused_with_the_line_named(
     ("old", "new", "line", "where"),
     [
         (
-            "<ReqdExctnDt>2026-03-13</ReqdExctnDt>",
-            "<ReqdExctnDt>2026-03-16</ReqdExctnDt>",
+            f"<ReqdExctnDt>{EXECUTION}</ReqdExctnDt>",
+            f"<ReqdExctnDt>{EXECUTION + datetime.timedelta(days=3)}</ReqdExctnDt>",
             None,
-            "PmtInf 2 (ARS-VIR-2026-0311-FRAIS): ReqdExctnDt is 2026-03-16",
+            f"PmtInf 2 (ARS-VIR-2026-0311-FRAIS): ReqdExctnDt is"
+            f" {EXECUTION + datetime.timedelta(days=3)}",
         ),
         (
             "<Nm>Imprimerie du Centre</Nm>",
@@ -380,9 +391,7 @@ def test_a_pain001_file_that_would_execute_otherwise_than_shown_is_refused(
 ) -> None:
     """The last ``old`` of valid-03.xml (debiting the company) becomes ``new``: nothing is made."""
     before = company.pending_ids("alice")
-    text = (
-        (VECTORS / "valid-03.xml").read_text().replace("FR7630004012340098765432178", company.iban)
-    )
+    text = sample("valid-03.xml").replace("FR7630004012340098765432178", company.iban)
     head, found, tail = text.rpartition(old)
     assert found
     answer = _post_file(bank, company, (head + new + tail).encode())
@@ -394,19 +403,56 @@ def test_a_pain001_file_that_would_execute_otherwise_than_shown_is_refused(
     assert company.pending_ids("alice") == before
 
 
+def test_a_batch_dated_in_the_past_or_undated_is_refused_and_nothing_is_made(
+    bank: Bank, company: Company
+) -> None:
+    """Two days ago is past in every time zone the bank may be set to."""
+    before = company.pending_ids("alice")
+    past = datetime.date.today() - datetime.timedelta(days=2)
+    text = sample("valid-03.xml").replace("FR7630004012340098765432178", company.iban)
+    answer = _post_file(
+        bank, company, text.replace(EXECUTION.isoformat(), past.isoformat()).encode()
+    )
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["type"] == "urn:sceau:problem:invalid-batch"
+    assert problem["detail"].startswith(
+        f"PmtInf 1 (ARS-VIR-2026-0311-FOURN): ReqdExctnDt: {past} is in the past (today is "
+    )
+    undated = batch_data(company.iban, 2)
+    del undated["execution_date"]
+    for path in ("/v1/operations", "/v1/operations/batch"):
+        answer = bank.http.post(
+            path,
+            json={
+                "user": company.users["dave"],
+                "type": "batch_transfer",
+                "account": company.iban,
+                "data": undated,
+            },
+        )
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["type"] == "urn:sceau:problem:invalid-batch"
+        assert answer.json()["detail"].startswith("execution_date: missing")
+    assert company.pending_ids("alice") == before
+
+
 def test_a_pain001_file_becomes_a_batch_every_validator_can_page_through(
     bank: Bank, company: Company
 ) -> None:
-    content = make_pain001.build_pain001(50, version="09", blocks=2, debtor_iban=company.iban)
+    content = make_pain001.build_pain001(
+        50, version="09", blocks=2, debtor_iban=company.iban, execution_date=EXECUTION
+    )
     answer = _post_file(bank, company, content)
     assert answer.status_code == 201, answer.text
     created = answer.json()
     assert created["operation"]["data"]["count"] == 50
     assert created["operation"]["data"]["batch_reference"] == "SCEAU-GEN-0001"
-    assert created["operation"]["data"]["execution_date"] == "2026-03-04"
+    assert created["operation"]["data"]["execution_date"] == EXECUTION.isoformat()
+    day = format_date(EXECUTION, "full", locale="fr")
     for who in ("alice", "bob", "carol"):
         operation = company.operation(who, created["id"])
-        assert "Date d’exécution\u00a0: mercredi 4 mars 2026" in operation.display
+        assert f"Date d’exécution\u00a0: {day}" in operation.display
         lines = company.devices[who].batch_lines(operation)
         assert len(lines) == 50
     # A member without validate is told no more than a stranger: no such operation (404).

@@ -12,6 +12,7 @@ from sceau_core.approval import Decision
 from sceau_core.results import ResultStatus
 from sceau_core.signatures import verify_signed_operation
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
+from tests.server.test_pro import EXECUTION
 
 IBAN = "FR7630006000011234567890189"
 
@@ -38,6 +39,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "batch_transfer": {
         "debtor_iban": IBAN,
+        "execution_date": EXECUTION.isoformat(),
         "lines": [
             {
                 "payee_name": "Fournisseur A",

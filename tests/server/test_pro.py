@@ -3,9 +3,15 @@
 
 from __future__ import annotations
 
+import datetime
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from babel.dates import format_date
 
 from sceau_server.audit import export_evidence, load_or_create_checkpoint_key, verify_evidence
 from sceau_server.cli import _collect_evidence
@@ -16,6 +22,16 @@ from tests.server.device_double import TestDevice
 IBAN = "FR7630004012340098765432178"
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "pain001"
 VALIDATE = ["view", "validate"]
+EXECUTION = datetime.date.today() + datetime.timedelta(days=7)
+"""An execution date the bank accepts whatever its time zone: a week from today."""
+
+
+def sample(name: str, execution: datetime.date = EXECUTION) -> bytes:
+    """The sample file ``name``, asking for ``execution`` instead of its 2026 dates."""
+    content = (VECTORS / name).read_bytes()
+    for fixed in (b"2026-03-13", b"2026-03-30"):
+        content = content.replace(fixed, execution.isoformat().encode())
+    return content
 
 
 def _rule(*tiers: dict[str, Any]) -> dict[str, Any]:
@@ -323,7 +339,7 @@ def test_a_personal_batch_from_a_pain001_file_is_shown_to_its_user_only(
 ) -> None:
     owner = server.enrol(bank, "yann", phone="+33630000077")
     other = server.enrol(bank, "zelie", phone="+33630000078")
-    content = (VECTORS / "valid-03.xml").read_bytes()
+    content = sample("valid-03.xml")
     created = bank.http.post(
         "/v1/operations/pain001",
         params={"user": "yann"},
@@ -342,15 +358,16 @@ def test_a_personal_batch_from_a_pain001_file_is_shown_to_its_user_only(
     moved = bank.http.post(
         "/v1/operations/pain001",
         params={"user": "yann"},
-        content=content.replace(b"2026-03-13", b"2026-03-20"),
+        content=sample("valid-03.xml", EXECUTION + datetime.timedelta(days=1)),
         headers={"Content-Type": "application/xml", "Idempotency-Key": "file-1"},
     )
     assert moved.status_code == 409, moved.text
     assert moved.headers["content-type"].startswith("application/problem+json")
     view = created.json()
     assert view["operation"]["data"]["count"] == 5
-    assert view["operation"]["data"]["execution_date"] == "2026-03-13"
-    assert "Date d’exécution\u00a0: vendredi 13 mars 2026" in view["operation"]["display"]
+    assert view["operation"]["data"]["execution_date"] == EXECUTION.isoformat()
+    day = format_date(EXECUTION, "full", locale="fr")
+    assert f"Date d’exécution\u00a0: {day}" in view["operation"]["display"]
     assert "account" not in view or view["account"] is None
     path = f"/v1/device/operations/{view['id']}/lines"
     answer = owner.call("GET", path)
@@ -360,6 +377,131 @@ def test_a_personal_batch_from_a_pain001_file_is_shown_to_its_user_only(
     # Over the general body limit, a batch goes to /v1/operations/batch.
     lines = answer.json()["lines"] * 120
     body = {"user": "yann", "type": "batch_transfer", "data": {
-        "debtor_iban": IBAN, "lines": lines}}  # fmt: skip
+        "debtor_iban": IBAN, "execution_date": EXECUTION.isoformat(), "lines": lines}}  # fmt: skip
     assert bank.http.post("/v1/operations", json=body).status_code == 413
     assert bank.http.post("/v1/operations/batch", json=body).status_code == 201
+
+
+# --- the execution date against the bank's today (docs/pro.md §2) -----------------------------
+
+MIDNIGHT_IN_PARIS = 1_782_858_600
+"""2026-06-30T22:30:00Z: already 1 July in Paris (00:30 CEST), still 30 June in UTC."""
+
+
+def _refused_batch(answer: Any, message: str) -> None:
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    body = answer.json()
+    assert body["type"] == "urn:sceau:problem:invalid-batch"
+    assert body["status"] == 422
+    assert message in body["detail"], body["detail"]
+
+
+def _personal_batch(user: str, execution: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "debtor_iban": "FR7630006000011234567890189",
+        "lines": [
+            {
+                "payee_name": "Imprimerie du Centre",
+                "payee_iban": "DE89370400440532013000",
+                "amount": {"value": "50.00", "currency": "EUR"},
+            }
+        ],
+    }
+    if execution is not None:
+        data["execution_date"] = execution
+    return {"user": user, "type": "batch_transfer", "data": data}
+
+
+def test_a_batch_dated_before_the_banks_today_is_refused_in_its_time_zone(
+    make_server: Any,
+) -> None:
+    """Half past midnight in Paris: 30 June is past for a Paris bank, today for a UTC one."""
+    for zone, accepted, refused in (
+        ("Europe/Paris", ("2026-07-01",), ("2026-06-30",)),
+        ("UTC", ("2026-06-30", "2026-07-01"), ("2026-06-29",)),
+    ):
+        server = make_server(bank_timezone=zone)
+        bank = server.relying_party()
+        server.enrol(bank, "yann", phone="+33630000077")
+        server.ctx.clock = lambda: float(MIDNIGHT_IN_PARIS)
+        for day in refused:
+            before = server.snapshot()
+            answer = bank.http.post(
+                "/v1/operations/pain001",
+                params={"user": "yann"},
+                content=sample("valid-03.xml", datetime.date.fromisoformat(day)),
+                headers={"Content-Type": "application/xml"},
+            )
+            today = "2026-07-01" if zone == "Europe/Paris" else "2026-06-30"
+            _refused_batch(
+                answer,
+                f"PmtInf 1 (ARS-VIR-2026-0311-FOURN): ReqdExctnDt: {day} is in the past"
+                f" (today is {today})",
+            )
+            assert answer.json()["line"] is None
+            json_answer = bank.http.post("/v1/operations", json=_personal_batch("yann", day))
+            _refused_batch(json_answer, f"execution_date: {day} is in the past (today is {today})")
+            assert server.snapshot() == before
+        for day in accepted:
+            answer = bank.http.post(
+                "/v1/operations/pain001",
+                params={"user": "yann"},
+                content=sample("valid-03.xml", datetime.date.fromisoformat(day)),
+                headers={"Content-Type": "application/xml"},
+            )
+            assert answer.status_code == 201, answer.text
+            assert answer.json()["operation"]["data"]["execution_date"] == day
+        server.ctx.clock = time.time
+
+
+def test_a_batch_more_than_a_year_ahead_or_undated_is_refused_on_every_path(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    setup_company(server, bank)
+    server.enrol(bank, "yann", phone="+33630000077")
+    today = datetime.date.today()
+    far = today + datetime.timedelta(days=400)
+    before = server.snapshot()
+    on_account = {**_personal_batch("alice", far.isoformat()), "account": IBAN}
+    on_account["data"]["debtor_iban"] = IBAN
+    for path, body in (
+        ("/v1/operations", _personal_batch("yann", far.isoformat())),
+        ("/v1/operations/batch", _personal_batch("yann", far.isoformat())),
+        ("/v1/operations", on_account),
+        ("/v1/operations/batch", on_account),
+    ):
+        _refused_batch(
+            bank.http.post(path, json=body),
+            f"execution_date: {far} is more than 365 days ahead (today is ",
+        )
+    file = bank.http.post(
+        "/v1/operations/pain001",
+        params={"user": "alice", "account": IBAN},
+        content=sample("valid-03.xml", far).replace(b"FR7630004012340098765432178", IBAN.encode()),
+        headers={"Content-Type": "application/xml"},
+    )
+    _refused_batch(file, f"ReqdExctnDt: {far} is more than 365 days ahead (today is ")
+    undated = bank.http.post("/v1/operations", json=_personal_batch("yann", None))
+    _refused_batch(undated, "execution_date: missing (the requested execution date")
+    assert server.snapshot() == before
+    dated = bank.http.post("/v1/operations", json=_personal_batch("yann", EXECUTION.isoformat()))
+    assert dated.status_code == 201, dated.text
+
+
+def test_the_server_refuses_to_start_with_an_unknown_bank_time_zone(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("sceau")), "serve"],
+        cwd=tmp_path,
+        env={**os.environ, "SCEAU_BANK_TIMEZONE": "Europe/Lutece"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert (
+        "SCEAU_BANK_TIMEZONE must be a time zone name such as Europe/Paris, not 'Europe/Lutece'"
+        in done.stderr
+    )
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "var").exists()

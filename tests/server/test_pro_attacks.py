@@ -10,7 +10,7 @@ import httpx
 
 from tests.server.conftest import RelyingPartyClient, ServerHandle
 from tests.server.device_double import SignedCall, TestDevice
-from tests.server.test_pro import IBAN, setup_company, transfer
+from tests.server.test_pro import EXECUTION, IBAN, setup_company, transfer
 
 OTHER_IBAN = "FR7630006000011234567890189"
 
@@ -97,7 +97,9 @@ def test_a_personal_operation_cannot_debit_a_shared_account(
         user="alice", type="transfer", data={**line, "debtor_iban": IBAN.lower()}
     )
     personal_batch = bank.create_operation(
-        user="alice", type="batch_transfer", data={"debtor_iban": IBAN, "lines": [line, line]}
+        user="alice",
+        type="batch_transfer",
+        data={"debtor_iban": IBAN, "execution_date": EXECUTION.isoformat(), "lines": [line, line]},
     )
     for answer in (personal_transfer, personal_batch):
         assert answer.status_code == 422, answer.text
@@ -261,7 +263,7 @@ def test_an_amount_in_another_currency_than_the_accounts_is_refused(
         user="alice",
         type="batch_transfer",
         account=IBAN,
-        data={"debtor_iban": IBAN, "lines": [line]},
+        data={"debtor_iban": IBAN, "execution_date": EXECUTION.isoformat(), "lines": [line]},
     )
     assert batch.status_code == 422, batch.text
     assert batch.json()["line"] == 1

@@ -14,7 +14,7 @@ from schwifty import IBAN as SCHWIFTY_IBAN
 from sceau_core.activation import ActivationCode
 from sceau_server.api.rp import STREAMS_PER_OPERATION
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
-from tests.server.test_pro import IBAN, setup_company
+from tests.server.test_pro import EXECUTION, IBAN, setup_company
 
 
 def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def test_a_member_without_validate_cannot_learn_that_a_batch_exists_from_its_lin
         user="alice",
         type="batch_transfer",
         account=IBAN,
-        data={"debtor_iban": IBAN, "lines": [line, line]},
+        data={"debtor_iban": IBAN, "execution_date": EXECUTION.isoformat(), "lines": [line, line]},
     )
     assert created.status_code == 201, created.text
     path = f"/v1/device/operations/{created.json()['id']}/lines"

@@ -30,7 +30,8 @@ fault by its 1-based number in file order (``line``) and its ``EndToEndId`` when
 - the declared ``NbOfTxs`` and, when present, ``CtrlSum`` of the group header and of every
   payment information block equal the count and the exact decimal sum of their transactions;
 - one requested execution date (``ReqdExctnDt``, a real calendar date; ``ReqdExctnDt/Dt`` in
-  .09, never a ``DtTm``) for the whole batch, and at most one category purpose
+  .09, never a ``DtTm``) for the whole batch, from the bank's today (which the caller passes:
+  the core has no clock) to :data:`MAX_DAYS_AHEAD` days after it, and at most one category purpose
   (``PmtTpInf/CtgyPurp/Cd``, one of :data:`~sceau_core.operations.CATEGORY_PURPOSES`): both are
   in the :class:`~sceau_core.operations.BatchTransferData` the signatories read and sign. Blocks
   of different dates are refused rather than shown side by side: the signed count and total
@@ -42,10 +43,16 @@ fault by its 1-based number in file order (``line``) and its ``EndToEndId`` when
   bank, party details of the debtor and creditor); the payment type is SEPA at normal priority
   (``SvcLvl/Cd`` ``SEPA``, ``InstrPrty`` ``NORM``, no ``LclInstrm`` such as instant transfers),
   the charge bearer ``SLEV``; a creditor's bank (``CdtrAgt``) is only a BIC, as SEPA transfers
-  are routed by the IBAN that the signatories see; a structured remittance is only a creditor
-  reference. Anything else (``UltmtDbtr``, ``UltmtCdtr``, ``Purp``, ``IntrmyAgt1``,
+  are routed by the IBAN that the signatories see, and a BIC of the IBAN's country (or of a
+  territory using that country's IBANs, or given by schwifty's registry for the IBAN's bank code),
+  since a bank routing by the unseen BIC would pay elsewhere; a structured remittance is only a
+  creditor reference. Anything else (``UltmtDbtr``, ``UltmtCdtr``, ``Purp``, ``IntrmyAgt1``,
   ``InstrForCdtrAgt``, ``RgltryRptg``, ``Tax``, ``ChrgsAcct``, ``SplmtryData``…) is refused,
   naming the block or line and the element.
+
+``MsgId``, ``PmtInfId`` and ``EndToEndId`` are checked text of at most :data:`MAX_ID_LENGTH`
+characters (ISO 20022 ``Max35Text``): they appear in lists and refusals. Every refusal names the
+block (``PmtInf 2 (its PmtInfId)``), the line or the group header, and the element's full path.
 
 The batch's currency is the one the caller expects (the account's), else the debtor account's
 ``Ccy``, else the first transaction's. Values are taken as the file gives them, except that text
@@ -56,6 +63,7 @@ repaired, because the lines are shown and signed as they are.
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -67,12 +75,15 @@ from typing import Any, Final
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLParser
 from xml.parsers import expat
 
-from babel.numbers import get_currency_precision
+from babel.numbers import get_currency_precision, is_currency
+from schwifty import BIC, IBAN, registry
+from schwifty.exceptions import SchwiftyException
 
-from sceau_core.errors import InvalidBatch, MalformedInput
+from sceau_core.errors import InvalidBatch, InvalidIban, MalformedInput
 from sceau_core.money import Amount, normalize_iban, parse_iban
 from sceau_core.operations import (
     CATEGORY_PURPOSES,
+    MAX_TEXT_LENGTH,
     BatchLine,
     BatchTransferData,
     check_date,
@@ -81,10 +92,13 @@ from sceau_core.operations import (
 )
 
 __all__ = [
+    "MAX_DAYS_AHEAD",
     "MAX_FILE_BYTES",
+    "MAX_ID_LENGTH",
     "MAX_IMPORT_LINES",
     "MAX_MARKUP",
     "PAIN001_NAMESPACES",
+    "SHARED_BIC_COUNTRIES",
     "ImportedBatch",
     "PaymentInformation",
     "parse_json_batch",
@@ -94,6 +108,12 @@ __all__ = [
 
 MAX_IMPORT_LINES: Final = 10_000
 """Most transactions in one imported batch (issue 8)."""
+
+MAX_DAYS_AHEAD: Final = 365
+"""Furthest requested execution date accepted, in days after the bank's today."""
+
+MAX_ID_LENGTH: Final = 35
+"""Longest ``MsgId``, ``PmtInfId`` and ``EndToEndId``: ISO 20022 ``Max35Text``."""
 
 MAX_FILE_BYTES: Final = 16 * 1024 * 1024
 """Largest pain.001 file accepted; 10 000 transactions with long names take about 8 MiB."""
@@ -115,6 +135,25 @@ PAIN001_NAMESPACES: Final[Mapping[str, str]] = MappingProxyType(
 _DECIMAL = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]+))?")
 _COUNT = re.compile(r"[0-9]{1,15}")
 _BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+SHARED_BIC_COUNTRIES: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        # French overseas departments and collectivities (SEPA members or not) use FR IBANs;
+        # their banks' BICs carry the territory's code (BFCORERX, AGRIGPGX, BCADNCNN…).
+        "FR": frozenset({"GF", "GP", "MQ", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF"}),
+        # Monaco's IBANs use French bank codes: the Monaco branches of French banks may be
+        # reached by the French bank's BIC (CCBPFRPP…) as well as by an MC one (SOGEMCM1).
+        "MC": frozenset({"FR"}),
+        # Guernsey, Jersey and the Isle of Man use GB IBANs, with GG, JE and IM BICs.
+        "GB": frozenset({"GG", "JE", "IM"}),
+        # The Åland Islands use FI IBANs.
+        "FI": frozenset({"AX"}),
+    }
+)
+"""BIC country codes that an IBAN country's banks may have besides its own (the EPC's list
+of SEPA territories and the IBAN countries they use). Other differences are accepted only where
+schwifty's bank registry gives the IBAN's bank code that BIC's institution and country."""
 _TRANSACTION = "CdtTrfTxInf"
 
 # What each part of a file may hold: what Sceau reads, and what cannot change what the bank
@@ -318,6 +357,81 @@ def _nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+def _text(value: str, *, field: str, max_length: int = MAX_TEXT_LENGTH) -> str:
+    """``value`` in NFC if :func:`~sceau_core.operations.check_text` accepts it, else refused."""
+    try:
+        return check_text(_nfc(value), field=field, max_length=max_length)
+    except MalformedInput as error:
+        raise InvalidBatch(str(error)) from error
+
+
+def _identifier(value: str, *, field: str) -> str:
+    """An ISO 20022 identifier (``Max35Text``), which people read in lists and refusals."""
+    return _text(value, field=field, max_length=MAX_ID_LENGTH)
+
+
+def _shown_id(found: Element | None) -> str | None:
+    """The ``EndToEndId`` element's text if it may be shown in a refusal, else ``None``."""
+    if found is None or len(found) or found.text is None:
+        return None
+    try:
+        return _identifier(found.text, field="PmtId/EndToEndId")
+    except InvalidBatch:
+        return None
+
+
+def _currency(text: str, *, field: str) -> str:
+    if _CURRENCY.fullmatch(text) is None or not is_currency(text):
+        raise InvalidBatch(f"{field}: {text!r} is not an ISO 4217 currency code")
+    return text
+
+
+def _execution_date(text: object, *, today: datetime.date, field: str) -> str:
+    """A requested execution date: a calendar date from the bank's ``today`` to a year ahead."""
+    try:
+        date = check_date(text, field=field)
+    except MalformedInput as error:
+        raise InvalidBatch(str(error)) from error
+    if date < today:
+        raise InvalidBatch(f"{field}: {date} is in the past (today is {today})")
+    if (date - today).days > MAX_DAYS_AHEAD:
+        raise InvalidBatch(
+            f"{field}: {date} is more than {MAX_DAYS_AHEAD} days ahead (today is {today})"
+        )
+    return date.isoformat()
+
+
+def _check_agent(bic: str, iban: str, *, field: str) -> None:
+    """Refuse a creditor's bank (BIC) in another country than the creditor's IBAN.
+
+    The signatories see the IBAN, not the BIC; a bank that routes by the BIC would pay another
+    bank than the one they saw. Accepted: the same country, a territory that uses the IBAN's
+    country (:data:`SHARED_BIC_COUNTRIES`), or a BIC that schwifty's bank registry gives for the
+    IBAN's bank code (a bank code of one country held by an institution of another).
+    """
+    country = iban[:2]
+    if bic[4:6] == country:
+        return
+    try:
+        bic_country = BIC(bic).country_code
+    except SchwiftyException as error:
+        raise InvalidBatch(f"{field}: {bic} is not a BIC ({error})") from error
+    if bic_country in SHARED_BIC_COUNTRIES.get(country, ()):
+        return
+    account = IBAN(iban)
+    institution = bic[:6]
+    if any(
+        bank.bic[:6] == institution
+        for bank in registry.get_banks_by_code(country, account.bank_code)
+    ):
+        return
+    raise InvalidBatch(
+        f"{field}: {bic} is a bank in {bic_country}, the creditor's IBAN is in {country}: the"
+        " bank could route the transfer by this BIC, which the signatories do not see; give the"
+        " BIC of the IBAN's bank, or none (SEPA routes by the IBAN)"
+    )
+
+
 def _line_amount(text: str, currency: str, *, field: str) -> Amount:
     """Parse an ``InstdAmt``: positive, at most the currency's decimals (fewer are padded)."""
     match = _DECIMAL.fullmatch(text)
@@ -495,10 +609,14 @@ class _Reader:
         return names
 
 
-def parse_pain001(data: bytes, *, currency: str | None = None) -> ImportedBatch:
+def parse_pain001(
+    data: bytes, *, today: datetime.date, currency: str | None = None
+) -> ImportedBatch:
     """Parse a pain.001.001.03 or .09 credit-transfer file into a checked batch.
 
-    ``currency``, when given, is the debited account's: every transaction must be in it. See
+    ``today`` is the bank's date, in its time zone: the requested execution date may be neither
+    before it nor more than :data:`MAX_DAYS_AHEAD` days after it. ``currency``, when given, is
+    the debited account's: every transaction must be in it. See
     the module docstring for every rule; the first violation raises
     :class:`~sceau_core.errors.InvalidBatch`, naming the transaction when there is one.
     """
@@ -519,7 +637,7 @@ def parse_pain001(data: bytes, *, currency: str | None = None) -> ImportedBatch:
             f"file: not a pain.001.001.03 or pain.001.001.09 Document (root element {root.tag!r})"
         )
     blocks, transactions = _structure(root, namespace)
-    batch = _Pain001(_Reader(namespace), version, currency).read(root)
+    batch = _Pain001(_Reader(namespace), version, currency, today).read(root)
     _out_of_place(root)
     if (blocks, transactions) != (len(batch.payment_informations), batch.count):
         raise InvalidBatch(
@@ -559,10 +677,13 @@ def _structure(root: Element, namespace: str) -> tuple[int, int]:
 class _Pain001:
     """One pass over a parsed pain.001 tree."""
 
-    def __init__(self, reader: _Reader, version: str, currency: str | None) -> None:
+    def __init__(
+        self, reader: _Reader, version: str, currency: str | None, today: datetime.date
+    ) -> None:
         self.x = reader
         self.version = version
         self.currency = currency
+        self.today = today
         self.debtor_iban: str | None = None
         self.debtor_name: str | None = None
         self.lines: list[BatchLine] = []
@@ -576,7 +697,7 @@ class _Pain001:
         x.only(initiation, _INITIATION_ELEMENTS, where="CstmrCdtTrfInitn")
         header = x.get(initiation, "GrpHdr", where="Document")
         x.only(header, _HEADER_ELEMENTS, where="GrpHdr")
-        message_id = x.text(header, "MsgId", where="GrpHdr")
+        message_id = _identifier(x.text(header, "MsgId", where="GrpHdr"), field="GrpHdr/MsgId")
         declared_count = _declared_count(
             x.text(header, "NbOfTxs", where="GrpHdr"), field="GrpHdr/NbOfTxs"
         )
@@ -595,7 +716,6 @@ class _Pain001:
         _check_count(declared_count, len(self.lines), field="GrpHdr/NbOfTxs")
         _check_sum(declared_sum, actual, field="GrpHdr/CtrlSum")
         try:
-            reference = check_text(_nfc(message_id), field="GrpHdr/MsgId")
             total = Amount(actual, currency)
         except MalformedInput as error:
             raise InvalidBatch(str(error)) from error
@@ -608,7 +728,7 @@ class _Pain001:
             declared_count=declared_count,
             declared_sum=declared_sum,
             debtor_name=self.debtor_name,
-            batch_reference=reference,
+            batch_reference=message_id,
             payment_informations=tuple(self.blocks),
             execution_date=self.blocks[0].execution_date,
             category_purpose=self.category_purpose,
@@ -622,8 +742,7 @@ class _Pain001:
             if seen + len(transactions) > MAX_IMPORT_LINES:
                 line = MAX_IMPORT_LINES + 1
                 extra = transactions[MAX_IMPORT_LINES - seen]
-                found = x.find(extra, "PmtId/EndToEndId", where="")
-                end_to_end_id = None if found is None or len(found) else found.text
+                end_to_end_id = _shown_id(x.find(extra, "PmtId/EndToEndId", where=""))
                 raise InvalidBatch(
                     f"{_where(line, end_to_end_id)}: more than {MAX_IMPORT_LINES} transactions"
                     " in one batch",
@@ -635,6 +754,8 @@ class _Pain001:
     def _payment_information(self, block: Element, number: int) -> None:
         x = self.x
         block_id = x.optional_text(block, "PmtInfId", where=f"PmtInf {number}")
+        if block_id is not None:
+            block_id = _identifier(block_id, field=f"PmtInf {number}: PmtInfId")
         where = f"PmtInf {number}" + (f" ({block_id})" if block_id else "")
         x.only(block, _BLOCK_ELEMENTS, where=where)
         method = x.text(block, "PmtMtd", where=where)
@@ -697,17 +818,13 @@ class _Pain001:
         text = x.optional_text(block, path, where=where)
         if text is None:
             raise InvalidBatch(f"{where}: {path} is missing (the requested execution date)")
-        try:
-            check_date(text, field=f"{where}: {path}")
-        except MalformedInput as error:
-            raise InvalidBatch(str(error)) from error
         if self.blocks and text != self.blocks[0].execution_date:
             raise InvalidBatch(
                 f"{where}: {path} is {text}, the first block's {self.blocks[0].execution_date}:"
                 " one batch has one execution date, which its signatories approve; send one"
                 " file per date"
             )
-        return text
+        return _execution_date(text, today=self.today, field=f"{where}: {path}")
 
     def _payment_type(self, element: Element, where: str, *, in_block: bool) -> str | None:
         """Check ``PmtTpInf`` (SEPA, normal priority); return the block's category purpose."""
@@ -725,10 +842,10 @@ class _Pain001:
                     " executed and charged otherwise than the signatories were shown",
                 )
             )
-        level = x.find(payment_type, "SvcLvl", where=where)
+        level = x.find(element, "PmtTpInf/SvcLvl", where=where)
         if level is not None:
             x.only(level, frozenset({"Cd"}), where=where, path="PmtTpInf/SvcLvl")
-            code = x.text(level, "Cd", where=where)
+            code = x.text(element, "PmtTpInf/SvcLvl/Cd", where=where)
             if code != "SEPA":
                 raise InvalidBatch(
                     _at(
@@ -737,7 +854,7 @@ class _Pain001:
                         " another service level is executed and charged otherwise",
                     )
                 )
-        purpose = x.find(payment_type, "CtgyPurp", where=where)
+        purpose = x.find(element, "PmtTpInf/CtgyPurp", where=where)
         if purpose is None:
             return None
         if not in_block:
@@ -745,7 +862,7 @@ class _Pain001:
                 _at(where, "PmtTpInf/CtgyPurp: give the category purpose once, in the PmtInf block")
             )
         x.only(purpose, frozenset({"Cd"}), where=where, path="PmtTpInf/CtgyPurp")
-        code = x.text(purpose, "Cd", where=where)
+        code = x.text(element, "PmtTpInf/CtgyPurp/Cd", where=where)
         if code not in CATEGORY_PURPOSES:
             raise InvalidBatch(
                 _at(
@@ -774,7 +891,7 @@ class _Pain001:
         if account is None:
             return
         x.only(account, _ACCOUNT_ELEMENTS, where=where, path=path)
-        identifier = x.find(account, "Id", where=where)
+        identifier = x.find(element, f"{path}/Id", where=where)
         if identifier is not None:
             x.only(identifier, frozenset({"IBAN"}), where=where, path=f"{path}/Id")
 
@@ -800,6 +917,7 @@ class _Pain001:
             self.debtor_name = _nfc(name)
         account_currency = x.optional_text(block, "DbtrAcct/Ccy", where=where)
         if account_currency is not None:
+            _currency(account_currency, field=f"{where}: DbtrAcct/Ccy")
             if self.currency is None:
                 self.currency = account_currency
             elif account_currency != self.currency:
@@ -811,15 +929,16 @@ class _Pain001:
     def _transaction(self, transaction: Element, line: int) -> None:
         x = self.x
         with _on_line(line, None):
-            end_to_end_id = x.text(transaction, "PmtId/EndToEndId", where="")
+            end_to_end_id = _identifier(
+                x.text(transaction, "PmtId/EndToEndId", where=""), field="PmtId/EndToEndId"
+            )
         with _on_line(line, end_to_end_id):
             present = x.only(transaction, _TRANSACTION_ELEMENTS, where="")
             if "PmtTpInf" in present:
                 self._payment_type(transaction, "", in_block=False)
             if "ChrgBr" in present:
                 self._charge_bearer(transaction, "")
-            if "CdtrAgt" in present:
-                self._creditor_agent(transaction)
+            bic = self._creditor_agent(transaction) if "CdtrAgt" in present else None
             self._account(transaction, "CdtrAcct", "")
             amount_choice = x.find(transaction, "Amt", where="")
             if amount_choice is not None and len(amount_choice) != 1:
@@ -830,6 +949,7 @@ class _Pain001:
             currency = instructed.get("Ccy")
             if currency is None:
                 raise InvalidBatch("Amt/InstdAmt has no Ccy attribute")
+            _currency(currency, field="Amt/InstdAmt/@Ccy")
             if self.currency is None:
                 self.currency = currency
             if currency != self.currency:
@@ -837,7 +957,7 @@ class _Pain001:
                     f"Amt/InstdAmt is in {currency}, the batch currency is {self.currency}"
                 )
             amount = _line_amount(
-                x.content(instructed, "Amt/InstdAmt", where=""), currency, field="amount"
+                x.content(instructed, "Amt/InstdAmt", where=""), currency, field="Amt/InstdAmt"
             )
             name = x.optional_text(transaction, "Cdtr/Nm", where="")
             if name is None:
@@ -851,29 +971,43 @@ class _Pain001:
                     f"CdtrAcct/Ccy is {account_currency}: the creditor's account must be in the"
                     f" batch currency, {currency}, or the amount would be converted"
                 )
-            self.lines.append(
-                BatchLine(
-                    payee_name=_nfc(name),
-                    payee_iban=normalize_iban(account, field="payee_iban"),
-                    amount=amount,
-                    reference=self._reference(transaction),
+            payee_name = _text(name, field="Cdtr/Nm")
+            payee_iban = normalize_iban(account, field="CdtrAcct/Id/IBAN")
+            reference = self._reference(transaction)
+            try:
+                batch_line = BatchLine(
+                    payee_name=payee_name, payee_iban=payee_iban, amount=amount, reference=reference
                 )
-            )
+            except InvalidIban as error:
+                # The IBAN, the costliest check of a line, is validated once, by BatchLine.
+                detail = str(error).removeprefix("payee_iban")
+                raise InvalidBatch(f"CdtrAcct/Id/IBAN{detail}") from error
+            if bic is not None:
+                _check_agent(
+                    bic, batch_line.payee_iban, field=f"CdtrAgt/FinInstnId/{self._bic_tag}"
+                )
+            self.lines.append(batch_line)
             self.end_to_end_ids.append(end_to_end_id)
 
-    def _creditor_agent(self, transaction: Element) -> None:
-        """Accept a creditor's bank given by its BIC alone: SEPA routes by the shown IBAN."""
+    @property
+    def _bic_tag(self) -> str:
+        return "BIC" if self.version == "pain.001.001.03" else "BICFI"
+
+    def _creditor_agent(self, transaction: Element) -> str | None:
+        """A creditor's bank given by its BIC alone, checked against the IBAN by the caller."""
         x = self.x
         agent = x.find(transaction, "CdtrAgt", where="")
         if agent is None:
-            return
+            return None
         x.only(agent, frozenset({"FinInstnId"}), where="", path="CdtrAgt")
-        institution = x.get(agent, "FinInstnId", where="CdtrAgt")
-        tag = "BIC" if self.version == "pain.001.001.03" else "BICFI"
+        tag = self._bic_tag
+        path = f"CdtrAgt/FinInstnId/{tag}"
+        institution = x.get(transaction, "CdtrAgt/FinInstnId", where="")
         x.only(institution, frozenset({tag}), where="", path="CdtrAgt/FinInstnId")
-        bic = x.text(institution, tag, where="CdtrAgt/FinInstnId")
+        bic = x.text(transaction, path, where="")
         if _BIC.fullmatch(bic) is None:
-            raise InvalidBatch(f"CdtrAgt/FinInstnId/{tag}: {bic!r} is not a BIC")
+            raise InvalidBatch(f"{path}: {bic!r} is not a BIC")
+        return bic
 
     def _reference(self, transaction: Element) -> str | None:
         x = self.x
@@ -881,18 +1015,20 @@ class _Pain001:
         if remittance is None:
             return None
         x.only(remittance, frozenset({"Ustrd", "Strd"}), where="", path="RmtInf")
-        structured_block = x.find(remittance, "Strd", where="")
-        if structured_block is not None:
+        if x.find(transaction, "RmtInf/Strd", where="") is not None:
+            structured_block = x.get(transaction, "RmtInf/Strd", where="")
             x.only(structured_block, frozenset({"CdtrRefInf"}), where="", path="RmtInf/Strd")
-            reference = x.get(structured_block, "CdtrRefInf", where="RmtInf/Strd")
+            reference = x.get(transaction, "RmtInf/Strd/CdtrRefInf", where="")
             x.only(reference, frozenset({"Tp", "Ref"}), where="", path="RmtInf/Strd/CdtrRefInf")
         unstructured = x.children(remittance, "Ustrd")
-        structured = x.optional_text(remittance, "Strd/CdtrRefInf/Ref", where="")
+        structured = x.optional_text(transaction, "RmtInf/Strd/CdtrRefInf/Ref", where="")
         if len(unstructured) > 1 or (unstructured and structured is not None):
             raise InvalidBatch("RmtInf: at most one remittance text (Ustrd or Strd)")
         if unstructured:
-            return _nfc(x.text(remittance, "Ustrd", where=""))
-        return None if structured is None else _nfc(structured)
+            return _text(x.text(transaction, "RmtInf/Ustrd", where=""), field="RmtInf/Ustrd")
+        if structured is None:
+            return None
+        return _text(structured, field="RmtInf/Strd/CdtrRefInf/Ref")
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -940,14 +1076,17 @@ _JSON_MEMBERS: Final = (
 )
 
 
-def parse_json_batch(obj: object, *, currency: str | None = None) -> ImportedBatch:
+def parse_json_batch(
+    obj: object, *, today: datetime.date, currency: str | None = None
+) -> ImportedBatch:
     """Parse the JSON form of a batch that the relying party's API takes.
 
-    ``{"debtor_iban": "FR76…", "lines": [...], "batch_reference"?: "…", "count"?: 3,
-    "total"?: {"value": "1234.56", "currency": "EUR"}, "execution_date"?: "2026-03-13",
+    ``{"debtor_iban": "FR76…", "execution_date": "2026-12-01", "lines": [...],
+    "batch_reference"?: "…", "count"?: 3, "total"?: {"value": "1234.56", "currency": "EUR"},
     "category_purpose"?: "SALA"}``: ``count`` and ``total``, when given, are control values like
-    a file's ``NbOfTxs`` and ``CtrlSum``, checked against the lines; ``execution_date`` (a real
-    calendar date) and ``category_purpose`` are signed and shown like a file's.
+    a file's ``NbOfTxs`` and ``CtrlSum``, checked against the lines; ``execution_date``, required
+    like a file's ``ReqdExctnDt``, is a calendar date from the bank's ``today`` to
+    :data:`MAX_DAYS_AHEAD` days after it; it and ``category_purpose`` are signed and shown.
     """
     if not isinstance(obj, dict):
         raise InvalidBatch("batch: must be a JSON object")
@@ -959,6 +1098,11 @@ def parse_json_batch(obj: object, *, currency: str | None = None) -> ImportedBat
     for key in ("debtor_iban", "lines"):
         if key not in obj:
             raise InvalidBatch(f"{key}: missing")
+    if "execution_date" not in obj:
+        raise InvalidBatch(
+            "execution_date: missing (the requested execution date, YYYY-MM-DD, which the"
+            " signatories approve)"
+        )
     lines = parse_json_lines(obj["lines"], currency=currency)
     batch_currency = lines[0].amount.currency
     try:
@@ -969,9 +1113,7 @@ def parse_json_batch(obj: object, *, currency: str | None = None) -> ImportedBat
                 _nfc(reference) if isinstance(reference, str) else reference,
                 field="batch_reference",
             )
-        execution_date = obj.get("execution_date")
-        if execution_date is not None:
-            check_date(execution_date, field="execution_date")
+        execution_date = _execution_date(obj["execution_date"], today=today, field="execution_date")
         category_purpose = obj.get("category_purpose")
         if category_purpose is not None and category_purpose not in CATEGORY_PURPOSES:
             raise InvalidBatch(f"category_purpose: must be one of {', '.join(CATEGORY_PURPOSES)}")

@@ -10,10 +10,12 @@ start in production (``SCEAU_ENV=production``) while any of them is in use. In d
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sceau_core.operations import OperationType
 
@@ -123,6 +125,7 @@ class Settings:
     sms_outbox: str = "clear"
     workers: int = 1
     allow_dev_secrets: bool = False
+    bank_timezone: str = "Europe/Paris"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -174,6 +177,7 @@ class Settings:
             sms_outbox=env.get("SCEAU_SMS_OUTBOX") or "clear",
             workers=_int(env, "SCEAU_WORKERS", 1, minimum=1),
             allow_dev_secrets=_switch(env, "SCEAU_ALLOW_DEV_SECRETS", False),
+            bank_timezone=env.get("SCEAU_BANK_TIMEZONE") or cls.bank_timezone,
         )
         settings.check()
         return settings
@@ -198,6 +202,10 @@ class Settings:
     def ttl_for(self, operation_type: str) -> int:
         """The default time to live of an operation of ``operation_type``, in seconds."""
         return self.ttl_overrides.get(operation_type, self.operation_ttl)
+
+    def bank_today(self, now: float) -> datetime.date:
+        """The bank's date at Unix time ``now``, in ``SCEAU_BANK_TIMEZONE``."""
+        return datetime.datetime.fromtimestamp(now, _zone(self.bank_timezone)).date()
 
     def lock_duration(self, lock_number: int) -> int:
         """How long the ``lock_number``-th lock (counting from 1) lasts, in seconds."""
@@ -229,3 +237,14 @@ class Settings:
             raise ConfigurationError("SCEAU_SMS_OUTBOX must be clear or redacted")
         if self.max_devices < 1:
             raise ConfigurationError("SCEAU_MAX_DEVICES must be at least 1")
+        _zone(self.bank_timezone)
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (``Europe/Paris``), else a :class:`ConfigurationError`."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigurationError(
+            f"SCEAU_BANK_TIMEZONE must be a time zone name such as Europe/Paris, not {name!r}"
+        ) from error

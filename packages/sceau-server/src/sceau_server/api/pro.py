@@ -378,7 +378,8 @@ async def create_from_pain001(
 
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
         currency = None if account is None else pro.find_account(session, rp, account).currency
-        imported, batch = pro.batch_from_pain001(data, currency)
+        today = ctx.settings.bank_today(ctx.now())
+        imported, batch = pro.batch_from_pain001(data, currency, today=today)
         body: dict[str, Any] = {"user": user, "type": "batch_transfer", "data": batch}
         for key, value in (("account", account), ("ttl", ttl), ("callback_url", callback_url)):
             if value is not None:

@@ -11,7 +11,9 @@ The company space of the bank imports a prepared SEPA file of 50 transfers
 (``lot-fournisseurs-50.xml``, pain.001.001.03) through ``POST /v1/operations/pain001``; the bank
 checks that Sceau recorded exactly the batch it sent (count, total, lines digest), follows the
 signatures (the relying party's view: ``approvals``, ``still_needed``) and, once final, believes
-only the result JWS verified with Sceau's JWKS.
+only the result JWS verified with Sceau's JWKS. The file is sent as prepared the day of the import
+(:func:`prepared_batch`): created that day, for execution two days later, as a company's software
+would write it; the bank refuses an execution date in the past.
 
 ``company.json`` (mode 0600, beside ``demo.json``) keeps the members' demo credentials, printed
 at every start like the other demo passwords: their password (and its scrypt hash, which the
@@ -22,7 +24,9 @@ member. The batches the bank asked for are kept there too.
 from __future__ import annotations
 
 import copy
+import datetime
 import json
+import re
 import secrets
 import threading
 import time
@@ -65,6 +69,7 @@ __all__ = [
     "Company",
     "CompanyMember",
     "company_overview",
+    "prepared_batch",
     "signatures_text",
 ]
 
@@ -73,6 +78,9 @@ ORGANISATION_NAME: Final = "Atelier Dupont SARL"
 ACCOUNT_IBAN: Final = "FR7630004021500700202601157"
 ACCOUNT_NAME: Final = "Compte fournisseurs"
 BATCH_FILE: Final = Path(__file__).parent / "lot-fournisseurs-50.xml"
+_DATES: Final = re.compile(
+    r"<CreDtTm>[0-9-]{10}(T[0-9:]{8}</CreDtTm>)|<ReqdExctnDt>[0-9-]{10}</ReqdExctnDt>"
+)
 RULE: Final[dict[str, Any]] = {
     "v": 1,
     "currency": "EUR",
@@ -130,6 +138,20 @@ RIGHTS: Final = {
     "fr": {"view": "consultation", "prepare": "préparation", "validate": "validation"},
     "en": {"view": "view", "prepare": "prepare", "validate": "validate"},
 }
+
+
+def prepared_batch(today: datetime.date) -> bytes:
+    """:data:`BATCH_FILE` as prepared on ``today``: created then, to be executed two days later."""
+    execution = today + datetime.timedelta(days=2)
+
+    def dated(match: re.Match[str]) -> str:
+        if match.group(1):
+            return f"<CreDtTm>{today.isoformat()}{match.group(1)}"
+        return f"<ReqdExctnDt>{execution.isoformat()}</ReqdExctnDt>"
+
+    text, count = _DATES.subn(dated, BATCH_FILE.read_text("utf-8"))
+    assert count == 2, "the prepared file has one CreDtTm and one ReqdExctnDt"
+    return text.encode("utf-8")
 
 
 def member_of(ident: object) -> CompanyMember | None:
@@ -302,8 +324,9 @@ class Company:
                 "Vos droits sur ce compte ne permettent pas d’importer des virements.",
                 "Your rights on this account do not allow importing transfers.",
             )
-        content = BATCH_FILE.read_bytes()
-        expected = parse_pain001(content, currency="EUR").to_data().to_json()
+        today = datetime.datetime.fromtimestamp(self._clock()).date()
+        content = prepared_batch(today)
+        expected = parse_pain001(content, currency="EUR", today=today).to_data().to_json()
         try:
             view = self.api.create_pain001(
                 ident, ACCOUNT_IBAN, content, idempotency_key=idempotency_key

@@ -219,12 +219,15 @@ def create_operation(
                 request["account"],
                 request["data"],
                 locale,
+                today=ctx.settings.bank_today(now),
                 batch=batch,
             )
             data = plan.data
             lines_json = plan.lines_json
         elif operation_type is OperationType.BATCH_TRANSFER:
-            imported = batch or pro.parse_batch(request["data"], None)
+            imported = batch or pro.parse_batch(
+                request["data"], None, today=ctx.settings.bank_today(now)
+            )
             data = imported.to_data()
             lines_json = pro.lines_text(imported)
         else:

@@ -12,6 +12,7 @@ which signs their digest; a validator's device reads them with a signed request.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -407,18 +408,27 @@ class AccountPlan:
     devices: tuple[str, ...]
 
 
-def parse_batch(raw: object, currency: str | None) -> ImportedBatch:
-    """The JSON batch of a ``batch_transfer`` request, checked line by line."""
+def parse_batch(raw: object, currency: str | None, *, today: datetime.date) -> ImportedBatch:
+    """The JSON batch of a ``batch_transfer`` request, checked line by line.
+
+    ``today`` is the bank's date (:meth:`~sceau_server.settings.Settings.bank_today`): the
+    batch's execution date may not be before it, nor more than a year after it.
+    """
     try:
-        return parse_json_batch(raw, currency=currency)
+        return parse_json_batch(raw, currency=currency, today=today)
     except InvalidBatch as error:
         raise BatchRefused.of(error) from error
 
 
-def batch_from_pain001(data: bytes, currency: str | None) -> tuple[ImportedBatch, dict[str, Any]]:
-    """A pain.001 file checked, and as the JSON batch it stands for (lines named on refusal)."""
+def batch_from_pain001(
+    data: bytes, currency: str | None, *, today: datetime.date
+) -> tuple[ImportedBatch, dict[str, Any]]:
+    """A pain.001 file checked, and as the JSON batch it stands for (lines named on refusal).
+
+    ``today`` is the bank's date, as for :func:`parse_batch`.
+    """
     try:
-        imported = parse_pain001(data, currency=currency)
+        imported = parse_pain001(data, currency=currency, today=today)
     except InvalidBatch as error:
         raise BatchRefused.of(error) from error
     batch: dict[str, Any] = {
@@ -460,12 +470,14 @@ def plan_account_operation(
     raw_data: object,
     locale: str,
     *,
+    today: datetime.date,
     batch: ImportedBatch | None = None,
 ) -> AccountPlan:
     """Check an operation asked on a shared account and prepare what its creation stores.
 
     The initiator must be a member with ``prepare`` (or ``validate``) on the account; the rule
     must be able to approve it with the account's validators today (else 422, nothing stored).
+    ``today`` is the bank's date, against which a batch's execution date is checked.
     """
     account = find_account(session, rp, iban)
     if operation_type not in ACCOUNT_TYPES:
@@ -477,7 +489,7 @@ def plan_account_operation(
         raise Forbidden("The user cannot prepare operations on this account.")
     lines_json = None
     if operation_type is OperationType.BATCH_TRANSFER:
-        imported = batch or parse_batch(raw_data, account.currency)
+        imported = batch or parse_batch(raw_data, account.currency, today=today)
         if imported.debtor_iban != account.iban:
             raise InvalidOperationData("debtor_iban: differs from the account")
         data: OperationData = imported.to_data()
