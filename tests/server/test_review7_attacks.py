@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The bank's security team against the batch date, idempotency and hardening changes.
+
+Each test plays the attack over real HTTP against a real server (SQLite, and PostgreSQL when
+the test command runs one) and checks what the attacker or the customer sees.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from tests.server.conftest import RelyingPartyClient, ServerHandle
+from tests.server.test_attack_s7 import problem
+from tests.server.test_pro import sample
+
+EXECUTION = datetime.date.today() + datetime.timedelta(days=7)
+
+
+def _batch(user: str) -> dict[str, Any]:
+    return {
+        "user": user,
+        "type": "batch_transfer",
+        "data": {
+            "debtor_iban": "FR7630006000011234567890189",
+            "execution_date": EXECUTION.isoformat(),
+            "lines": [
+                {
+                    "payee_name": "Imprimerie du Centre",
+                    "payee_iban": "DE89370400440532013000",
+                    "amount": {"value": "50.00", "currency": "EUR"},
+                }
+            ],
+        },
+    }
+
+
+def test_a_batch_nested_thousands_deep_is_refused_like_on_the_general_endpoint(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """``/v1/operations/batch`` parses its body itself: JSON nested deeper than Python's
+    recursion limit was a RecursionError, a 500 logged as unexpected, where ``/v1/operations``
+    answers the same bytes with a problem."""
+    server.enrol(bank, "luc")
+    before = server.snapshot()
+    content = '{"user": "luc", "type": "batch_transfer", "data": ' + "[" * 30_000 + "]" * 30_000
+    content += "}"
+    general = bank.http.post(
+        "/v1/operations", content=content, headers={"Content-Type": "application/json"}
+    )
+    problem(general, 400, "malformed-request")
+    answer = bank.http.post(
+        "/v1/operations/batch", content=content, headers={"Content-Type": "application/json"}
+    )
+    problem(answer, 400, "malformed-request")
+    assert server.snapshot() == before
+
+
+def _race(count: int, send: Any) -> list[httpx.Response]:
+    barrier = threading.Barrier(count)
+
+    def one(index: int) -> httpx.Response:
+        barrier.wait()
+        result: httpx.Response = send(index)
+        return result
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_parallel_retries_of_a_json_batch_answer_the_one_operation(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """``/v1/operations`` retries a lost race on the key; ``/v1/operations/batch`` did not:
+    on PostgreSQL the bank's retries were ``409 conflict`` ("retry") for an operation that
+    exists, on the endpoint for the largest batches, the ones most likely retried."""
+    server.enrol(bank, "maud")
+
+    def send(_index: int) -> httpx.Response:
+        with server.client(headers={"Authorization": f"Bearer {bank.rp.api_key}"}) as http:
+            return http.post(
+                "/v1/operations/batch", json=_batch("maud"), headers={"Idempotency-Key": "lot-1"}
+            )
+
+    answers = _race(8, send)
+    assert sorted(answer.status_code for answer in answers) == [200] * 7 + [201], [
+        answer.text for answer in answers
+    ]
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert server.rows("SELECT count(*) FROM operations")[0][0] == 1
+
+
+def test_parallel_retries_of_a_pain001_file_answer_the_one_operation(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    server.enrol(bank, "yann", phone="+33630000077")
+    content = sample("valid-03.xml", EXECUTION)
+
+    def send(_index: int) -> httpx.Response:
+        with server.client(headers={"Authorization": f"Bearer {bank.rp.api_key}"}) as http:
+            return http.post(
+                "/v1/operations/pain001",
+                params={"user": "yann"},
+                content=content,
+                headers={"Content-Type": "application/xml", "Idempotency-Key": "fichier-1"},
+            )
+
+    answers = _race(8, send)
+    assert sorted(answer.status_code for answer in answers) == [200] * 7 + [201], [
+        answer.text for answer in answers
+    ]
+    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert server.rows("SELECT count(*) FROM operations")[0][0] == 1
