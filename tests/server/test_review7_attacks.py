@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
+from sceau_server.services.events import customer_time
 from tests.server.conftest import RelyingPartyClient, ServerHandle
 from tests.server.test_attack_s7 import problem
 from tests.server.test_pro import sample
@@ -115,3 +118,59 @@ def test_parallel_retries_of_a_pain001_file_answer_the_one_operation(
     ]
     assert len({answer.json()["id"] for answer in answers}) == 1
     assert server.rows("SELECT count(*) FROM operations")[0][0] == 1
+
+
+MIDNIGHT_IN_PARIS = 1_782_858_600
+"""2026-06-30T22:30:00Z: 00:30 on 1 July in Paris."""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not fixed: a batch stays approvable after its execution date (review7 finding)",
+)
+def test_a_batch_cannot_be_approved_once_its_execution_date_is_past(
+    make_server: Any,
+) -> None:
+    """Created at 23:50 in Paris for that day with an hour to live, approved at 00:30: the
+    signatory signs "execution date: 30 June", the bank receives an approved batch whose date
+    is past and executes it another day than the one signed (or not at all)."""
+    server = make_server(bank_timezone="Europe/Paris")
+    bank = server.relying_party()
+    device = server.enrol(bank, "yann", phone="+33630000077")
+    server.ctx.clock = lambda: float(MIDNIGHT_IN_PARIS - 2400)
+    device.clock_skew = int(MIDNIGHT_IN_PARIS - 2400 - time.time())
+    created = bank.http.post(
+        "/v1/operations/pain001",
+        params={"user": "yann", "ttl": 3600},
+        content=sample("valid-03.xml", datetime.date(2026, 6, 30)),
+        headers={"Content-Type": "application/xml"},
+    )
+    assert created.status_code == 201, created.text
+    operation_id = created.json()["id"]
+    server.ctx.clock = lambda: float(MIDNIGHT_IN_PARIS)
+    device.clock_skew = int(MIDNIGHT_IN_PARIS - time.time())
+    try:
+        device.approve(operation_id)
+        status = bank.http.get(f"/v1/operations/{operation_id}").json()["status"]
+    finally:
+        server.ctx.clock = time.time
+    assert status != "approved"
+
+
+@pytest.mark.parametrize(
+    ("zone", "french"),
+    [
+        ("Europe/Amsterdam", "01/07/2026 à 00:30 (heure d’Amsterdam)"),
+        ("Europe/Athens", "01/07/2026 à 01:30 (heure d’Athènes)"),
+        ("Europe/Oslo", "01/07/2026 à 00:30 (heure d’Oslo)"),
+        ("Europe/Andorra", "01/07/2026 à 00:30 (heure d’Andorre)"),
+        ("Europe/Paris", "01/07/2026 à 00:30 (heure de Paris)"),
+        ("Europe/Helsinki", "01/07/2026 à 01:30 (heure de Helsinki)"),
+    ],
+)
+def test_a_city_starting_with_a_vowel_is_elided_in_french(
+    make_server: Any, zone: str, french: str
+) -> None:
+    """The SMS of a bank in Amsterdam or Athens read "heure de Amsterdam"."""
+    server = make_server(bank_timezone=zone)
+    assert customer_time(server.ctx, MIDNIGHT_IN_PARIS, "fr") == french
