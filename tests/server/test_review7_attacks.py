@@ -174,3 +174,13 @@ def test_a_city_starting_with_a_vowel_is_elided_in_french(
     """The SMS of a bank in Amsterdam or Athens read "heure de Amsterdam"."""
     server = make_server(bank_timezone=zone)
     assert customer_time(server.ctx, MIDNIGHT_IN_PARIS, "fr") == french
+
+
+def test_the_long_poll_documents_its_caps(server: ServerHandle) -> None:
+    """``/wait`` answers 429 and 503 since it is capped; its OpenAPI entry still listed only
+    401, 404 and 422, so a client generated from it had no type for these answers."""
+    document = server.client().get("/openapi.json").json()
+    responses = document["paths"]["/v1/operations/{operation_id}/wait"]["get"]["responses"]
+    streams = document["paths"]["/v1/operations/{operation_id}/events"]["get"]["responses"]
+    assert {"429", "503"} <= responses.keys()
+    assert {"429", "503"} <= streams.keys()

@@ -239,7 +239,7 @@ async def read_operation(ctx: Ctx, rp: Rp, operation_id: OperationIdPath) -> Any
 @router.get(
     "/operations/{operation_id}/wait",
     response_model=OperationView,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 429, 503),
     summary="Wait for an operation to be final (long poll)",
 )
 async def wait_operation(
