@@ -184,3 +184,25 @@ def test_the_long_poll_documents_its_caps(server: ServerHandle) -> None:
     streams = document["paths"]["/v1/operations/{operation_id}/events"]["get"]["responses"]
     assert {"429", "503"} <= responses.keys()
     assert {"429", "503"} <= streams.keys()
+
+
+def test_an_account_rule_or_member_nested_hundreds_deep_is_refused_as_invalid(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    """The depth limit covered an operation's data and context only: an account's ``rule`` or
+    ``members`` nested 900 deep broke its serialisation the same way, a 500."""
+    before = server.snapshot()
+    deep = '{"a":' * 900 + "1" + "}" * 900
+    rule = '{"v": 1, "currency": "EUR", "tiers": []}'
+    for field, content in (
+        ("rule", f'"rule": {deep}'),
+        ("members", f'"rule": {rule}, "members": [{deep}]'),
+    ):
+        answer = bank.http.put(
+            "/v1/accounts/FR7630004012340098765432178",
+            content='{"organisation": "acme", "currency": "EUR", "name": "Paie", ' + content + "}",
+            headers={"Content-Type": "application/json"},
+        )
+        refused = problem(answer, 422, "invalid-request")
+        assert refused["errors"][0]["loc"][:2] == ["body", field]
+    assert server.snapshot() == before

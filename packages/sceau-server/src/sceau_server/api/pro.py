@@ -20,7 +20,7 @@ from sceau_core.operations import OperationType, check_text
 from sceau_core.pain001 import MAX_FILE_BYTES
 from sceau_server.api.deps import Ctx, Rp, problem_responses
 from sceau_server.api.middleware import BodyLimit
-from sceau_server.api.schemas import OperationCreate, OperationView, _Request
+from sceau_server.api.schemas import JsonObject, OperationCreate, OperationView, _Request
 from sceau_server.errors import InvalidRequest, MalformedRequest
 from sceau_server.services import operations as operation_service
 from sceau_server.services import pro
@@ -129,8 +129,8 @@ class AccountUpsert(_Request):
     organisation: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     name: Text
-    rule: dict[str, Any] = Field(description="an approval rule (docs/pro.md §1)")
-    members: list[dict[str, Any]] | None = Field(
+    rule: JsonObject = Field(description="an approval rule (docs/pro.md §1)")
+    members: list[JsonObject] | None = Field(
         default=None,
         max_length=256,
         description='[{"member", "rights"}]; at creation only, then through rights changes',
