@@ -145,6 +145,7 @@ def _measure(
     """One size's figures, as a line of the table."""
     batch = {
         "debtor_iban": iban,
+        "execution_date": make_pain001.default_execution_date().isoformat(),
         "lines": [
             {
                 "payee_name": name,

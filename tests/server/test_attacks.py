@@ -19,6 +19,7 @@ from sceau_core.approval import Approval, Decision, Factor, sign_approval
 from sceau_core.encoding import b64url_encode, canonical_json, sha256_b64url
 from sceau_core.keys import generate_private_key
 from sceau_core.knowledge import start_code_evaluation
+from sceau_server.services.events import customer_time
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.device_double import SignedCall, TestDevice
 
@@ -242,6 +243,9 @@ def test_five_wrong_codes_lock_until_the_unlock_time(make_server: Any) -> None:
     kinds = [kind for kind, _ in server.outbox("+33611111111")]
     assert kinds.count("code_failure") == 4
     assert kinds.count("locked") == 1
+    (locked_sms,) = [text for kind, text in server.outbox("+33611111111") if kind == "locked"]
+    until = customer_time(server.ctx, locked_until, "fr")
+    assert locked_sms.endswith(f"bloquée jusqu’au {until}.")
     # After the unlock time, the right code works again.
     wait_until(
         lambda: device.call("GET", "/v1/device/status").json()["locked_until"] is None, timeout=10

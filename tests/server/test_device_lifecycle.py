@@ -18,6 +18,7 @@ from sceau_core.knowledge import start_code_evaluation
 from sceau_core.operations import OperationType
 from sceau_core.signatures import sign_inherence_registration
 from sceau_server.services.accounts import ADMIN_SCOPE, ALL_SCOPES, create_rp
+from sceau_server.services.events import customer_time
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 from tests.server.device_double import TestDevice
 
@@ -90,7 +91,12 @@ def test_replacement_approved_by_the_old_device_and_its_in_flight_approval_fails
         f"Attention{NBSP}: validez seulement si vous activez vous-même cet appareil",
     )
     assert operation.data.to_json()["activation_id"] == new.activation_id
-    assert server.outbox(phone)[-1][0] == "device_on_hold"
+    kind, message = server.outbox(phone)[-1]
+    assert kind == "device_on_hold"
+    # The hold ends at a time the customer reads in the bank's time zone, named.
+    until = customer_time(server.ctx, held["hold_until"], "fr")
+    assert until.endswith(" (heure de Paris)")
+    assert f"il le sera le {until}." in message
     # The old device approves the new one as an operation (with its code: SCA).
     approved = old.approve(operation.id, "4826")
     assert approved.status_code == 200, approved.text

@@ -455,6 +455,35 @@ def test_a_batch_dated_before_the_banks_today_is_refused_in_its_time_zone(
         server.ctx.clock = time.time
 
 
+def test_a_file_retried_after_midnight_answers_the_operation_its_key_made(
+    make_server: Any,
+) -> None:
+    """Sent at 23:50 in Paris for that day, retried at 00:30, when that date is past."""
+    server = make_server(bank_timezone="Europe/Paris")
+    bank = server.relying_party()
+    server.enrol(bank, "yann", phone="+33630000077")
+    file = sample("valid-03.xml", datetime.date(2026, 6, 30))
+    params = {"user": "yann", "ttl": 3600}
+    headers = {"Content-Type": "application/xml", "Idempotency-Key": "upload-0630"}
+    server.ctx.clock = lambda: float(MIDNIGHT_IN_PARIS - 2400)
+    first = bank.http.post("/v1/operations/pain001", params=params, content=file, headers=headers)
+    assert first.status_code == 201, first.text
+    server.ctx.clock = lambda: float(MIDNIGHT_IN_PARIS)
+    before = server.snapshot()
+    retry = bank.http.post("/v1/operations/pain001", params=params, content=file, headers=headers)
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["operation"]["id"] == first.json()["operation"]["id"]
+    other = bank.http.post(
+        "/v1/operations/pain001",
+        params=params,
+        content=sample("valid-03.xml", datetime.date(2026, 7, 3)),
+        headers=headers,
+    )
+    assert other.status_code == 409, other.text
+    assert server.snapshot() == before
+    server.ctx.clock = time.time
+
+
 def test_a_batch_more_than_a_year_ahead_or_undated_is_refused_on_every_path(
     server: ServerHandle, bank: RelyingPartyClient
 ) -> None:

@@ -20,6 +20,7 @@ from sceau_core.encoding import b64url_encode
 from sceau_core.keys import encode_public_key, generate_private_key
 from sceau_core.knowledge import CodeEvaluation, start_code_evaluation
 from sceau_core.signatures import sign_code_reset, sign_key_registration, sign_key_renewal
+from sceau_server.services.events import customer_time
 from tests.password_verifier import PASSWORD, PATH, FixedPasswordVerifier
 from tests.server.conftest import RelyingPartyClient, ServerHandle
 from tests.server.device_double import TestDevice
@@ -278,7 +279,10 @@ def test_a_recent_phone_change_holds_the_sms_reset(make_server: Any) -> None:
     body = problem(start(device, "sms"), 403, "reset-refused")
     assert body["reason"] == "phone_recently_changed"
     assert body["held_until"] == yesterday + server.settings.reset_phone_hold
-    assert "numéro de téléphone a été changé" in body["message_fr"]
+    held_until = body["held_until"]
+    assert f"changé le {customer_time(server.ctx, yesterday, 'fr')}. " in body["message_fr"]
+    assert f"à partir du {customer_time(server.ctx, held_until, 'fr')}. " in body["message_fr"]
+    assert f"from {customer_time(server.ctx, held_until, 'en')}. " in body["message_en"]
     assert "reset_code" not in [kind for kind, _ in server.outbox(phone)]
     assert server.rows("SELECT id FROM code_resets") == []
     assert activation_state(server, device) == before

@@ -23,6 +23,7 @@ from sceau_server.errors import InvalidRequest, MalformedRequest
 from sceau_server.services import operations as operation_service
 from sceau_server.services import pro
 from sceau_server.services.accounts import require_scope
+from sceau_server.storage import repository
 from sceau_server.storage.models import Account
 
 __all__ = ["BATCH_PATHS", "BatchBodyLimit", "router"]
@@ -378,7 +379,14 @@ async def create_from_pain001(
 
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
         currency = None if account is None else pro.find_account(session, rp, account).currency
-        today = ctx.settings.bank_today(ctx.now())
+        # A retry is read as on the day of the operation its key made: past midnight its
+        # execution date may be past, and the retry must still answer that operation.
+        earlier = (
+            None
+            if idempotency_key is None
+            else repository.find_idempotent_operation(session, rp.id, idempotency_key)
+        )
+        today = ctx.settings.bank_today(ctx.now() if earlier is None else earlier.created_at)
         imported, batch = pro.batch_from_pain001(data, currency, today=today)
         body: dict[str, Any] = {"user": user, "type": "batch_transfer", "data": batch}
         for key, value in (("account", account), ("ttl", ttl), ("callback_url", callback_url)):

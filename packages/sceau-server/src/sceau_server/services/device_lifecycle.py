@@ -29,7 +29,6 @@ customer told by SMS.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 from typing import Any
@@ -42,7 +41,7 @@ from sceau_server.errors import Conflict, NotFound
 from sceau_server.services import activations as activation_service
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
-from sceau_server.services.events import alert_customer, audit
+from sceau_server.services.events import alert_customer, audit, customer_time
 from sceau_server.storage import repository
 from sceau_server.storage.models import Activation, User
 from sceau_server.storage.models import Operation as OperationRow
@@ -69,12 +68,6 @@ LIVE_STATUSES = ("active", "suspended")
 
 LISTED_STATUSES = ("on_hold", "active", "suspended")
 """The devices a customer sees and can remove."""
-
-
-def utc(timestamp: int) -> str:
-    """A time customers read in an SMS: ``2026-11-30 10:42`` (UTC)."""
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _user(session: Session, activation: Activation) -> User:
@@ -153,7 +146,7 @@ def commit_device(
         "device_on_hold",
         now,
         device=activation.device_name or "?",
-        until=utc(activation.hold_until),
+        until=customer_time(ctx, activation.hold_until, user.locale),
         replaces=_replaces_clause(user.locale, replaced_name),
     )
 

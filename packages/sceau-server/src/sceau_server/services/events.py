@@ -7,11 +7,15 @@ transaction; ``data`` never holds a secret (no code, no key material beyond publ
 
 from __future__ import annotations
 
+import datetime
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime, get_timezone_location
 from sqlalchemy.orm import Session
 
 from sceau_server.metrics import METRICS
@@ -124,12 +128,12 @@ ALERTS: dict[str, dict[str, str]] = {
             "Il vous reste {left} essai(s). Si ce n’est pas vous, appelez votre banque."
         ),
         "locked": (
-            "Sceau : trop de tentatives échouées. Votre authentification est bloquée jusqu’à "
-            "{until} (heure UTC)."
+            "Sceau : trop de tentatives échouées. Votre authentification est bloquée jusqu’au "
+            "{until}."
         ),
         "lock_warning": (
-            "Sceau : trop de tentatives échouées. Votre authentification est bloquée jusqu’à "
-            "{until} (heure UTC). Attention : au prochain blocage, il sera définitif."
+            "Sceau : trop de tentatives échouées. Votre authentification est bloquée jusqu’au "
+            "{until}. Attention : au prochain blocage, il sera définitif."
         ),
         "blocked": (
             "Sceau : trop de tentatives échouées. Votre authentification est bloquée "
@@ -147,7 +151,7 @@ ALERTS: dict[str, dict[str, str]] = {
         "device_on_hold": (
             "Sceau : un nouvel appareil « {device} » demande à être activé sur votre "
             "compte{replaces}. Sans validation depuis votre appareil actuel, il le sera le "
-            "{until} (heure UTC). "
+            "{until}. "
             "Si ce n’est pas vous, refusez-le depuis votre appareil actuel ou appelez votre banque "
             "sans attendre."
         ),
@@ -203,11 +207,9 @@ ALERTS: dict[str, dict[str, str]] = {
             "Sceau: an attempt to approve an operation failed. "
             "{left} attempt(s) left. If this wasn’t you, call your bank."
         ),
-        "locked": (
-            "Sceau: too many failed attempts. Authentication is locked until {until} (UTC)."
-        ),
+        "locked": ("Sceau: too many failed attempts. Authentication is locked until {until}."),
         "lock_warning": (
-            "Sceau: too many failed attempts. Authentication is locked until {until} (UTC). "
+            "Sceau: too many failed attempts. Authentication is locked until {until}. "
             "Warning: the next lock will be permanent."
         ),
         "blocked": (
@@ -221,7 +223,7 @@ ALERTS: dict[str, dict[str, str]] = {
         "code_changed": "Sceau: your code was changed. If this wasn’t you, call your bank.",
         "device_on_hold": (
             "Sceau: a new device “{device}” asks to be activated on your account{replaces}. "
-            "Unless approved from your current device, it will be on {until} (UTC). "
+            "Unless approved from your current device, it will be on {until}. "
             "If this wasn’t you, decline it from your current device or call your bank at once."
         ),
         "device_cancelled": (
@@ -261,6 +263,27 @@ ALERTS: dict[str, dict[str, str]] = {
         ),
     },
 }
+
+
+def customer_time(ctx: ServerContext, timestamp: int, locale: str) -> str:
+    """A moment as the customer reads it, in the bank's time zone (``SCEAU_BANK_TIMEZONE``),
+    which it names: ``01/07/2026 à 00:30 (heure de Paris)``, ``1 July 2026, 00:30 (Paris time)``."""
+    zone = ZoneInfo(ctx.settings.bank_timezone)
+    moment = datetime.datetime.fromtimestamp(timestamp, zone)
+    if locale == "en":
+        text = format_datetime(moment, "d MMMM y, HH:mm", tzinfo=zone, locale="en_GB")
+    else:
+        text = format_datetime(moment, "dd/MM/y 'à' HH:mm", tzinfo=zone, locale="fr_FR")
+    return f"{text} ({_zone_label(zone.key, locale)})"
+
+
+@functools.lru_cache(maxsize=32)
+def _zone_label(zone: str, locale: str) -> str:
+    english = locale == "en"
+    if zone in ("UTC", "Etc/UTC"):
+        return "UTC" if english else "heure UTC"
+    city = get_timezone_location(zone, locale="en_GB" if english else "fr_FR", return_city=True)
+    return f"{city} time" if english else f"heure de {city}"
 
 
 def alert_customer(

@@ -71,7 +71,7 @@ from sceau_server.services import pro
 from sceau_server.services.accounts import check_callback, require_scope
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted, factor_keys
-from sceau_server.services.events import alert_customer, audit, audit_follow_up
+from sceau_server.services.events import alert_customer, audit, audit_follow_up, customer_time
 from sceau_server.storage import repository
 from sceau_server.storage.database import after_commit
 from sceau_server.storage.models import (
@@ -997,17 +997,11 @@ def _report(ctx: ServerContext, session: Session, attempt: Attempt, now: int) ->
         alert_customer(ctx, session, user, "blocked", now)
     elif attempt.locked and activation.locked_until is not None:
         kind = "lock_warning" if activation.locks == ctx.settings.max_locks - 1 else "locked"
-        until = _utc(activation.locked_until)
+        until = customer_time(ctx, activation.locked_until, user.locale)
         alert_customer(ctx, session, user, kind, now, until=until)
     else:
         left = _attempt_state(ctx, session, activation, now)["attempts_left"]
         alert_customer(ctx, session, user, "code_failure", now, left=left)
-
-
-def _utc(timestamp: int) -> str:
-    import datetime
-
-    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def notify_unreported_failures(ctx: ServerContext, limit: int = 200) -> int:

@@ -46,9 +46,8 @@ from sceau_core.signatures import verify_code_reset, verify_key_renewal
 from sceau_server.errors import AuthenticationFailed, InvalidRequest, RateLimited, ResetRefused
 from sceau_server.services import activations as activation_service
 from sceau_server.services.context import ServerContext, random_id
-from sceau_server.services.device_lifecycle import utc
 from sceau_server.services.devices import Admitted
-from sceau_server.services.events import alert_customer, audit
+from sceau_server.services.events import alert_customer, audit, customer_time
 from sceau_server.services.verifier import PasswordCheck, PasswordRejected, VerifierUnavailable
 from sceau_server.storage import repository
 from sceau_server.storage.models import Activation, Attempt, CodeReset, User
@@ -230,14 +229,15 @@ def _check_sms_allowed(ctx: ServerContext, activation: Activation, user: User, n
         error = ResetRefused(
             "phone_recently_changed",
             message_fr=(
-                f"Votre numéro de téléphone a été changé le {utc(changed)} (heure UTC). Par "
-                "sécurité, la réinitialisation par SMS ne sera possible qu’à partir du "
-                f"{utc(held_until)} (heure UTC). Utilisez la biométrie, ou appelez votre banque."
+                f"Votre numéro de téléphone a été changé le {customer_time(ctx, changed, 'fr')}. "
+                "Par sécurité, la réinitialisation par SMS ne sera possible qu’à partir du "
+                f"{customer_time(ctx, held_until, 'fr')}. Utilisez la biométrie, ou appelez votre "
+                "banque."
             ),
             message_en=(
-                f"Your phone number was changed on {utc(changed)} (UTC). For your security, "
-                f"resetting by SMS will only be possible from {utc(held_until)} (UTC). Use "
-                "biometrics, or call your bank."
+                f"Your phone number was changed on {customer_time(ctx, changed, 'en')}. For your "
+                "security, resetting by SMS will only be possible from "
+                f"{customer_time(ctx, held_until, 'en')}. Use biometrics, or call your bank."
             ),
             held_until=held_until,
         )
