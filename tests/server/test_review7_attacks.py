@@ -124,10 +124,6 @@ MIDNIGHT_IN_PARIS = 1_782_858_600
 """2026-06-30T22:30:00Z: 00:30 on 1 July in Paris."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed: a batch stays approvable after its execution date (review7 finding)",
-)
 def test_a_batch_cannot_be_approved_once_its_execution_date_is_past(
     make_server: Any,
 ) -> None:
@@ -147,14 +143,17 @@ def test_a_batch_cannot_be_approved_once_its_execution_date_is_past(
     )
     assert created.status_code == 201, created.text
     operation_id = created.json()["id"]
+    # It expires when 30 June ends in Paris (22:00 UTC), not an hour after its creation.
+    assert created.json()["expires_at"] == MIDNIGHT_IN_PARIS - 1800
     server.ctx.clock = lambda: float(MIDNIGHT_IN_PARIS)
     device.clock_skew = int(MIDNIGHT_IN_PARIS - time.time())
     try:
-        device.approve(operation_id)
+        with pytest.raises(AssertionError, match="is not pending on this device"):
+            device.approve(operation_id)
         status = bank.http.get(f"/v1/operations/{operation_id}").json()["status"]
     finally:
         server.ctx.clock = time.time
-    assert status != "approved"
+    assert status == "expired"
 
 
 @pytest.mark.parametrize(

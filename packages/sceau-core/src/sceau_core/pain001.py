@@ -389,7 +389,7 @@ def _currency(text: str, *, field: str) -> str:
 
 
 def _execution_date(text: object, *, today: datetime.date, field: str) -> str:
-    """A requested execution date: a calendar date from the bank's ``today`` to a year ahead."""
+    """A requested execution date: a calendar date from the bank's ``today`` to 365 days ahead."""
     try:
         date = check_date(text, field=field)
     except MalformedInput as error:

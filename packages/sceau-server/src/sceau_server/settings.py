@@ -209,6 +209,13 @@ class Settings:
         """The bank's date at Unix time ``now``, in ``SCEAU_BANK_TIMEZONE``."""
         return datetime.datetime.fromtimestamp(now, _zone(self.bank_timezone)).date()
 
+    def bank_day_end(self, day: datetime.date) -> int:
+        """The Unix time at which ``day`` ends in ``SCEAU_BANK_TIMEZONE``."""
+        midnight = datetime.datetime.combine(
+            day + datetime.timedelta(days=1), datetime.time(), _zone(self.bank_timezone)
+        )
+        return int(midnight.timestamp())
+
     def lock_duration(self, lock_number: int) -> int:
         """How long the ``lock_number``-th lock (counting from 1) lasts, in seconds."""
         return self.lock_durations[min(lock_number, len(self.lock_durations)) - 1]

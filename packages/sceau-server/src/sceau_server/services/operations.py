@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import hashlib
 import json
 import os
@@ -42,6 +43,7 @@ from sceau_core.encoding import b64url_encode
 from sceau_core.errors import MalformedInput, Mismatch, SceauError, VerificationFailed
 from sceau_core.operations import (
     INTERNAL_TYPES,
+    BatchTransferData,
     Locale,
     Operation,
     OperationType,
@@ -253,6 +255,10 @@ def create_operation(
     if not devices:
         raise Conflict("The user has no active device.")
     ttl = request.get("ttl") or ctx.settings.ttl_for(operation_type.value)
+    if isinstance(data, BatchTransferData) and data.execution_date is not None:
+        # Approved after its execution day ends, a batch would run on a day nobody signed.
+        day_end = ctx.settings.bank_day_end(datetime.date.fromisoformat(data.execution_date))
+        ttl = min(ttl, day_end - now)
     try:
         operation = Operation.create(
             id=random_id("op"),

@@ -412,7 +412,7 @@ def parse_batch(raw: object, currency: str | None, *, today: datetime.date) -> I
     """The JSON batch of a ``batch_transfer`` request, checked line by line.
 
     ``today`` is the bank's date (:meth:`~sceau_server.settings.Settings.bank_today`): the
-    batch's execution date may not be before it, nor more than a year after it.
+    batch's execution date may not be before it, nor more than 365 days after it.
     """
     try:
         return parse_json_batch(raw, currency=currency, today=today)
