@@ -248,6 +248,29 @@ def test_every_signature_breaks_when_any_signed_field_changes(
         )
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("operation_id", "op_2"), ("challenge", b64url_encode(bytes(32)))],
+    ids=["operation_id", "challenge"],
+)
+def test_a_genuinely_signed_approval_naming_another_operation_or_challenge_is_refused(
+    world: dict[str, Any], field: str, value: str
+) -> None:
+    # The device's own key signs the other value, so only the verifier's comparison of that
+    # field with its own operation (protocol §6.1 step 2) can refuse it.
+    refusal = Approval.for_operation(
+        world["operation"],
+        activation="act_1",
+        decision=Decision.REJECT,
+        factors=[Factor.POSSESSION],
+        counter=5,
+    )
+    elsewhere = dataclasses.replace(refusal, **{field: value})
+    signed = sign_approval(elsewhere, {Factor.POSSESSION: world["activation"].device_key})
+    with pytest.raises(Mismatch, match=field.replace("_", " ")):
+        verify(world, signed)
+
+
 def test_signatures_of_one_operation_do_not_approve_another(world: dict[str, Any]) -> None:
     signed: SignedApproval = world["signed"]
     other = transfer_operation(random.Random(8), operation_id="op_2")
