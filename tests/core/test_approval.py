@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import random
 from typing import Any
 
@@ -122,6 +123,25 @@ def test_expiry_counter_activation_and_keys_are_checked(world: dict[str, Any]) -
         )
     with pytest.raises(InvalidSignature):
         verify(world, signed, keys=FactorKeys(possession=world["keys"].possession))
+
+
+def test_the_verifier_compares_the_bound_fields_in_constant_time(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An == on these values would pass every other test: watch the comparisons go through
+    # the standard library's constant-time one (it still decides, unchanged).
+    compared: list[tuple[object, object]] = []
+    real = hmac.compare_digest
+
+    def watched(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", watched)
+    operation: Operation = world["operation"]
+    verify(world, world["signed"])
+    for value in ("act_1", operation.id, operation.digest, operation.challenge):
+        assert (value.encode(), value.encode()) in compared
 
 
 _FIELD_CHANGES = {
