@@ -448,6 +448,25 @@ def test_counter_regression_suspends_and_alerts(
     problem(device.call("GET", "/v1/device/status"), 401, "authentication-failed")
 
 
+def test_a_counter_equal_to_the_last_accepted_one_counts_as_a_clone(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    # Strictly increasing (brief P3): a copy that reuses the genuine device's last counter with
+    # a fresh nonce is a clone, not a replay.
+    device = server.enrol(bank, "ines", phone="+33644444445")
+    assert device.call("GET", "/v1/device/status").status_code == 200
+    problem(
+        device.call("GET", "/v1/device/status", counter=device.counter),
+        401,
+        "authentication-failed",
+    )
+    (row,) = server.rows(
+        "SELECT status, end_reason FROM activations WHERE id = :i", i=device.activation_id
+    )
+    assert (row.status, row.end_reason) == ("suspended", "counter_regression")
+    assert server.outbox("+33644444445")[-1][0] == "suspended"
+
+
 @pytest.mark.parametrize(
     ("content", "status", "kind"),
     [
