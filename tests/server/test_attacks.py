@@ -348,6 +348,24 @@ def test_an_evaluation_never_followed_by_a_signature_stays_counted(
     assert kinds.count("code_failure") == 1  # the customer is told of the abandoned evaluation
 
 
+def test_an_evaluation_serves_only_the_approval_of_its_own_operation(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    # Brief K3: an attempt is bound to one operation; the code evaluated for one operation
+    # neither approves another one nor is cleared by it.
+    device = server.enrol(bank, "leo", phone="+33633333334")
+    first, second = transfer(bank, "leo"), transfer(bank, "leo")
+    response, knowledge_key = device.evaluate(first["id"], "4826")
+    assert response.json()["attempts_left"] == 4
+    signed = device.sign(
+        device.operation(second["id"]), knowledge_key=knowledge_key, counter=device.next_counter()
+    )
+    problem(device.send(device.decision_call(second["id"], signed)), 401, "authentication-failed")
+    assert bank.operation(second["id"])["status"] == "pending"
+    response, _ = device.evaluate(second["id"], "4826")
+    assert response.json()["attempts_left"] == 3
+
+
 @pytest.mark.parametrize(
     "url",
     [
