@@ -566,6 +566,30 @@ def test_a_failure_names_no_factor_in_the_answer_or_the_sms(
         assert "a échoué" in message
 
 
+def test_a_wrong_code_and_a_wrong_device_signature_get_the_same_problem_but_the_count(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    # Brief K4, field by field: nothing in the answer but the tries left may tell them apart.
+    device = server.enrol(bank, "dina", phone="+33612120002")
+    answers = []
+    for pin, device_key in (("4826", generate_private_key(os.urandom)), ("1397", None)):
+        created = transfer(bank, "dina")
+        _, knowledge = device.evaluate(created["id"], pin)
+        signed = device.sign(
+            device.operation(created["id"]),
+            knowledge_key=knowledge,
+            counter=device.next_counter(),
+            device_key=device_key,
+        )
+        response = device.send(device.decision_call(created["id"], signed))
+        answers.append(problem(response, 401, "authentication-failed"))
+    wrong_possession, wrong_code = answers
+    assert (wrong_possession.pop("attempts_left"), wrong_code.pop("attempts_left")) == (4, 3)
+    for name in ("message_fr", "message_en"):
+        assert wrong_possession.pop(name).replace("4", "3") == wrong_code.pop(name)
+    assert wrong_possession == wrong_code
+
+
 # --- 12. no one plants entries in another operation's evidence ----------------------------------
 
 
