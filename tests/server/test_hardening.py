@@ -470,6 +470,26 @@ def test_a_registration_cannot_be_committed_after_the_activation_code_expired(
     assert row.knowledge_public_key is None
 
 
+def test_the_right_sms_code_is_refused_once_it_expired(make_server: Any) -> None:
+    """Brief L1: the SMS code is short-lived on its own, though the activation code still runs;
+    its registration is refused and registers nothing."""
+    server = make_server(activation_ttl=600, sms_code_ttl=3)
+    bank = server.relying_party()
+    phone = "+33655557778"
+    bank.put_user("rose", phone=phone)
+    created = bank.create_activation("rose")
+    code = ActivationCode.parse(created["code"])
+    device = server.device("lent")
+    found = device.http.get(f"{server.url}/v1/device/activation/{code.lookup_id()}").json()
+    device.activation_id = found["activation_id"]
+    (row,) = server.rows("SELECT sms_expires_at FROM activations")
+    wait_until(lambda: server.ctx.now() >= row.sms_expires_at, timeout=10)
+    assert server.ctx.now() < created["expires_at"]
+    problem(device.register(code, server.sms_code(phone)), 401, "authentication-failed")
+    (after,) = server.rows("SELECT status, device_public_key FROM activations")
+    assert (after.status, after.device_public_key) == ("pending", None)
+
+
 # --- 10. forged requests and evaluations during a lock leave an audit trace ----------------------
 
 
