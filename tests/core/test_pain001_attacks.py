@@ -150,3 +150,16 @@ def test_the_digest_covers_every_line_and_only_spelling_is_normalized() -> None:
     for name in ("Société  Générale", " Société", "Socie\u0301\u0301\u0301\u0301te", "A\u202eB"):
         with pytest.raises(InvalidBatch):
             data({**line, "payee_name": name})
+
+
+def test_a_structured_creditor_reference_is_at_most_35_characters() -> None:
+    """``CdtrRefInf/Ref`` is ``Max35Text`` in .03 and .09 like the identifiers: a longer one
+    was signed, then made the file fail the schema check of the bank that executes it."""
+    reference = "RF18" + "5" * 32
+    error = refusal(changed("<Ref>RF18539007547034</Ref>", f"<Ref>{reference}</Ref>"))
+    assert str(error).startswith("line 2 (EndToEndId F2026-00118): RmtInf/Strd/CdtrRefInf/Ref")
+    assert "35" in str(error)
+    accepted = parse_pain001(
+        changed("<Ref>RF18539007547034</Ref>", f"<Ref>{reference[:35]}</Ref>"), today=TODAY
+    )
+    assert accepted.lines[1].reference == reference[:35]

@@ -90,6 +90,8 @@ def start_demo(home: Path, **env: str) -> DemoProcess:
         **{key: value for key, value in os.environ.items() if not key.startswith("SCEAU_")},
         "SCEAU_DEMO_SHORT_TTL": "4",
         "SCEAU_OPERATIONS_PER_MINUTE": "200",
+        # Each test gives Marie a fresh phone on the one demo the session shares.
+        "SCEAU_ACTIVATIONS_PER_HOUR": "200",
         "SCEAU_SWEEP_INTERVAL": "0.5",
         "PYTHONUNBUFFERED": "1",
         **env,

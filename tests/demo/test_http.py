@@ -22,7 +22,7 @@ import pytest
 from sceau_server import audit
 from sceau_server.demo.i18n import ENGLISH
 from tests.demo.conftest import Visitor, marie_with_a_new_phone, marie_without_a_phone, text_of
-from tests.demo.harness import CODE, DemoProcess
+from tests.demo.harness import CODE, DemoProcess, start_demo
 
 # With ``--dist loadgroup``, the tests share one demo on one worker.
 pytestmark = pytest.mark.xdist_group("sceau-demo-http")
@@ -460,3 +460,23 @@ def test_the_operator_logs_in_with_their_own_sceau_and_exports_evidence(
     entry = text_of(visitor.get("/back-office/audit"))
     assert "activation.revoked" in entry
     assert "Téléphone perdu" in entry
+
+
+def test_too_many_activations_are_refused_in_sceaus_words(tmp_path: Path) -> None:
+    demo = start_demo(tmp_path, SCEAU_ACTIVATIONS_PER_HOUR="1")
+    visitor = Visitor(demo)
+    try:
+        visitor.post(
+            "/banque/connexion", {"identifiant": "marie", "mot_de_passe": demo.customer_password}
+        )
+        first = visitor.post("/banque/securite/activer")
+        assert re.search(r'id="code-activation">[0-9A-Z-]+<', first.text), text_of(first)
+        sent = text_of(visitor.get("/sms"))
+        again = text_of(visitor.post("/banque/securite/activer"))
+        assert "Trop de demandes d’activation : réessayez plus tard, ou appelez votre banque." in (
+            again
+        )
+        assert text_of(visitor.get("/sms")) == sent
+    finally:
+        visitor.close()
+        demo.stop()

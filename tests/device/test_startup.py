@@ -104,3 +104,22 @@ def test_reading_an_iban_loads_schwifty_then() -> None:
         [sys.executable, "-c", program], capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["False", "True", "FR7630006000011234567890189"]
+
+
+def test_a_misspelt_name_imported_from_the_package_is_a_type_error(tmp_path: Path) -> None:
+    """The lazy exports must not make every name importable for a type checker: with the
+    module's ``__getattr__`` visible to mypy, ``from sceau_device import Autenticator`` passed
+    ``--strict`` (typed ``object``) and failed only when run."""
+    from mypy import api
+
+    program = tmp_path / "bank_app.py"
+    program.write_text(
+        "from sceau_device import Authenticator, Autenticator\n"
+        "import sceau_device\n"
+        "keystore = sceau_device.Keystor\n"
+    )
+    out, _, status = api.run(["--strict", "--cache-dir", str(tmp_path / "cache"), str(program)])
+    assert status == 1, out
+    assert 'Module "sceau_device" has no attribute "Autenticator"' in out, out
+    assert 'Module has no attribute "Keystor"' in out, out
+    assert "Found 2 errors" in out, out

@@ -53,6 +53,7 @@ fault by its 1-based number in file order (``line``) and its ``EndToEndId`` when
 ``MsgId``, ``PmtInfId`` and ``EndToEndId`` are checked text of at most :data:`MAX_ID_LENGTH`
 characters (ISO 20022 ``Max35Text``): they appear in lists and refusals. Every refusal names the
 block (``PmtInf 2 (its PmtInfId)``), the line or the group header, and the element's full path.
+A structured creditor reference (``RmtInf/Strd/CdtrRefInf/Ref``) is ``Max35Text`` too.
 
 The batch's currency is the one the caller expects (the account's), else the debtor account's
 ``Ccy``, else the first transaction's. Values are taken as the file gives them, except that text
@@ -113,7 +114,8 @@ MAX_DAYS_AHEAD: Final = 365
 """Furthest requested execution date accepted, in days after the bank's today."""
 
 MAX_ID_LENGTH: Final = 35
-"""Longest ``MsgId``, ``PmtInfId`` and ``EndToEndId``: ISO 20022 ``Max35Text``."""
+"""Longest ``MsgId``, ``PmtInfId``, ``EndToEndId`` and creditor reference (``CdtrRefInf/Ref``):
+ISO 20022 ``Max35Text``."""
 
 MAX_FILE_BYTES: Final = 16 * 1024 * 1024
 """Largest pain.001 file accepted; 10 000 transactions with long names take about 8 MiB."""
@@ -1028,7 +1030,7 @@ class _Pain001:
             return _text(x.text(transaction, "RmtInf/Ustrd", where=""), field="RmtInf/Ustrd")
         if structured is None:
             return None
-        return _text(structured, field="RmtInf/Strd/CdtrRefInf/Ref")
+        return _text(structured, field="RmtInf/Strd/CdtrRefInf/Ref", max_length=MAX_ID_LENGTH)
 
 
 # --- JSON -------------------------------------------------------------------------------------

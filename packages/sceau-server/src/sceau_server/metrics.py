@@ -10,6 +10,8 @@ Metrics (each with its ``# HELP`` line in the exposition):
 - ``sceau_operations_total{type, outcome}``: operations created (``outcome="created"``) and
   finalized (approved, rejected, not_me, expired, cancelled);
 - ``sceau_http_request_duration_seconds{method, route}``: time to the response's headers;
+  ``method`` is ``OTHER`` outside the standard ones (:data:`METHODS`), ``route`` the path
+  template or ``unmatched``, so that no request can add label sets without bound;
 - ``sceau_http_responses_total{method, route, status}``: responses by status code;
 - ``sceau_security_events_total{event}``: audit log entries by event;
 - ``sceau_code_failures_total`` and ``sceau_locks_total``: failed code attempts reported to the
@@ -37,9 +39,11 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CONTENT_TYPE", "METRICS", "Metrics", "RequestMetrics", "RouteRecorder"]
+__all__ = ["CONTENT_TYPE", "METHODS", "METRICS", "Metrics", "RequestMetrics", "RouteRecorder"]
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+"""The methods that have a label of their own; any other token counts as ``OTHER``."""
 _BUCKETS: Final = (
     0.0005,
     0.001,
@@ -154,6 +158,8 @@ class RouteRecorder:
 
     def observe(self, method: str, template: str, status: int, seconds: float) -> None:
         """Count one response of ``template`` (``unmatched`` when no route took the request)."""
+        if method not in METHODS:
+            method = "OTHER"
         timer = self._timers.get((method, template))
         if timer is None:
             timer = self._timers[method, template] = self.metrics.request_duration.labels(

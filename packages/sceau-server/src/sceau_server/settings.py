@@ -101,6 +101,7 @@ class Settings:
     lock_durations: tuple[int, ...] = (60, 300, 1800, 7200)
     max_locks: int = 5
     operations_per_minute: int = 10
+    activations_per_hour: int = 5
     signature_max_age: int = 60
     signature_max_skew: int = 5
     max_body_bytes: int = 64 * 1024
@@ -154,6 +155,7 @@ class Settings:
             lock_durations=_ints(env, "SCEAU_LOCK_DURATIONS", (60, 300, 1800, 7200)),
             max_locks=_int(env, "SCEAU_MAX_LOCKS", 5, minimum=1),
             operations_per_minute=_int(env, "SCEAU_OPERATIONS_PER_MINUTE", 10, minimum=1),
+            activations_per_hour=_int(env, "SCEAU_ACTIVATIONS_PER_HOUR", 5, minimum=1),
             max_body_bytes=_int(env, "SCEAU_MAX_BODY_BYTES", 64 * 1024, minimum=1024),
             sweep_interval=_float(env, "SCEAU_SWEEP_INTERVAL", 5.0, minimum=0.05),
             webhook_interval=_float(env, "SCEAU_WEBHOOK_INTERVAL", 1.0, minimum=0.05),

@@ -33,7 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from sceau_server.api import device, rp
 from sceau_server.api.deps import authenticate, bearer_token, signed_request
-from sceau_server.api.middleware import declared_too_large, read_limited
+from sceau_server.api.middleware import declared_too_large, headers_too_large, read_limited
 from sceau_server.errors import (
     MalformedRequest,
     NotFound,
@@ -350,7 +350,12 @@ class SceauApp(FastAPI):
     hot: HotRoutes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve a hot request directly; anything else through FastAPI."""
+        """Refuse oversized headers; serve a hot request directly; anything else through FastAPI."""
+        if scope["type"] == "http":
+            refused = headers_too_large(scope)
+            if refused is not None:
+                await problem_response(refused)(scope, receive, send)
+                return
         hot = self.hot
         if hot is not None and scope["type"] == "http" and not scope.get("root_path"):
             matched = hot.match(scope)

@@ -1,13 +1,53 @@
 # SPDX-License-Identifier: Apache-2.0
-"""ASGI middleware: the request body size limit."""
+"""ASGI middleware: the request body size limit, and the request headers' limits."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sceau_server.errors import PayloadTooLarge, problem_response
+from sceau_server.errors import PayloadTooLarge, ServerError, problem_response
 
-__all__ = ["BodyLimit", "declared_too_large", "read_limited"]
+__all__ = [
+    "MAX_HEADERS",
+    "MAX_HEADER_BYTES",
+    "BodyLimit",
+    "HeadersTooLarge",
+    "declared_too_large",
+    "headers_too_large",
+    "read_limited",
+]
+
+MAX_HEADER_BYTES: Final = 32 * 1024
+"""The most bytes of header names and values a request may carry."""
+MAX_HEADERS: Final = 100
+"""The most header fields a request may carry."""
+
+
+class HeadersTooLarge(ServerError):
+    """The request's header fields are too large or too many (RFC 6585 §5)."""
+
+    status = 431
+    slug = "headers-too-large"
+    title = "Request header fields too large"
+
+
+def headers_too_large(scope: Scope) -> HeadersTooLarge | None:
+    """The refusal of a request with more than :data:`MAX_HEADERS` header fields or more than
+    :data:`MAX_HEADER_BYTES` of them, else ``None``.
+
+    uvicorn's httptools parser has no such limit (its h11 one has a size limit only), so a
+    request is checked here before any work; the reverse proxy in front should cap them too.
+    """
+    headers = scope["headers"]
+    if len(headers) > MAX_HEADERS:
+        return HeadersTooLarge(f"A request may carry at most {MAX_HEADERS} header fields.")
+    if sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES:
+        return HeadersTooLarge(
+            f"The request header fields must total at most {MAX_HEADER_BYTES} bytes."
+        )
+    return None
 
 
 def declared_too_large(scope: Scope, limit: int) -> bool:

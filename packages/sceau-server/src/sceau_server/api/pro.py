@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -18,11 +20,12 @@ from sceau_core.operations import OperationType, check_text
 from sceau_core.pain001 import MAX_FILE_BYTES
 from sceau_server.api.deps import Ctx, Rp, problem_responses
 from sceau_server.api.middleware import BodyLimit
-from sceau_server.api.schemas import OperationCreate, OperationView, _Request
+from sceau_server.api.schemas import JsonObject, OperationCreate, OperationView, _Request
 from sceau_server.errors import InvalidRequest, MalformedRequest
 from sceau_server.services import operations as operation_service
 from sceau_server.services import pro
 from sceau_server.services.accounts import require_scope
+from sceau_server.services.context import ServerContext
 from sceau_server.storage import repository
 from sceau_server.storage.models import Account
 
@@ -126,8 +129,8 @@ class AccountUpsert(_Request):
     organisation: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     name: Text
-    rule: dict[str, Any] = Field(description="an approval rule (docs/pro.md §1)")
-    members: list[dict[str, Any]] | None = Field(
+    rule: JsonObject = Field(description="an approval rule (docs/pro.md §1)")
+    members: list[JsonObject] | None = Field(
         default=None,
         max_length=256,
         description='[{"member", "rights"}]; at creation only, then through rights changes',
@@ -320,9 +323,24 @@ async def create_batch(
     def work(session: Session, notes: list[tuple[str, str]]) -> tuple[dict[str, Any], bool]:
         return operation_service.create_operation(ctx, session, rp, payload, idempotency_key, notes)
 
-    view, created = await run_in_threadpool(ctx.transaction, work)
+    view, created = await run_in_threadpool(_create, ctx, work, idempotency_key)
     response.status_code = 201 if created else 200
     return view
+
+
+def _create(
+    ctx: ServerContext,
+    work: Callable[[Session, list[tuple[str, str]]], tuple[dict[str, Any], bool]],
+    idempotency_key: str | None,
+) -> tuple[dict[str, Any], bool]:
+    try:
+        return ctx.transaction(work)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # As on POST /v1/operations: a parallel request with this key committed first, and
+        # this one is its retry (or reuses the key with another body), which its row answers.
+        return ctx.transaction(work)
 
 
 def _operation_create(raw: bytes) -> OperationCreate:
@@ -331,6 +349,8 @@ def _operation_create(raw: bytes) -> OperationCreate:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MalformedRequest("The request body is not valid JSON.") from error
+    except RecursionError as error:
+        raise MalformedRequest("There was an error parsing the body") from error
     try:
         return OperationCreate.model_validate(document)
     except ValidationError as error:
@@ -396,6 +416,6 @@ async def create_from_pain001(
             ctx, session, rp, body, idempotency_key, notes, batch=imported
         )
 
-    view, created = await run_in_threadpool(ctx.transaction, work)
+    view, created = await run_in_threadpool(_create, ctx, work, idempotency_key)
     response.status_code = 201 if created else 200
     return view

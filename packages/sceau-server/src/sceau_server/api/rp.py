@@ -116,11 +116,15 @@ def read_user(ctx: Ctx, rp: Rp, external_id: ExternalIdPath) -> Any:
     "/users/{external_id}/activations",
     response_model=ActivationCreated,
     status_code=201,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 429),
     summary="Create an activation code for a user",
 )
 def create_activation(ctx: Ctx, rp: Rp, external_id: ExternalIdPath) -> Any:
-    """Create an activation (code, QR code) and send the one-time SMS code to the user's phone."""
+    """Create an activation (code, QR code) and send the one-time SMS code to the user's phone.
+
+    At most ``SCEAU_ACTIVATIONS_PER_HOUR`` per user over a sliding hour, then 429 with
+    ``Retry-After``, and no SMS.
+    """
     require_scope(rp, "activations")
 
     def work(session: Session, notes: list[tuple[str, str]]) -> dict[str, Any]:
@@ -239,7 +243,7 @@ async def read_operation(ctx: Ctx, rp: Rp, operation_id: OperationIdPath) -> Any
 @router.get(
     "/operations/{operation_id}/wait",
     response_model=OperationView,
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 429, 503),
     summary="Wait for an operation to be final (long poll)",
 )
 async def wait_operation(

@@ -529,11 +529,18 @@ async def bank_activate(request: Request) -> Response:
     try:
         activation = await run_in_threadpool(demo.bank.start_activation, customer)
     except SceauProblem as problem:
+        # Sceau's own words for the customer when it gives them (too many activations).
         flash(
             request,
             "error",
-            f"Sceau a refusé l’activation ({problem.status}).",
-            f"Sceau refused the activation ({problem.status}).",
+            str(
+                problem.problem.get("message_fr")
+                or f"Sceau a refusé l’activation ({problem.status})."
+            ),
+            str(
+                problem.problem.get("message_en")
+                or f"Sceau refused the activation ({problem.status})."
+            ),
         )
         return redirect("/banque/securite")
     activation["qr_svg"] = safe_qr_svg(activation["qr_svg"], activation["qr_uri"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import segno
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sceau_core.activation import (
@@ -33,7 +34,7 @@ from sceau_core.hazmat import oprf
 from sceau_core.keys import decode_public_key, key_fingerprint
 from sceau_core.operations import check_text
 from sceau_core.signatures import verify_key_registration
-from sceau_server.errors import AuthenticationFailed, InvalidRequest, NotFound
+from sceau_server.errors import AuthenticationFailed, InvalidRequest, NotFound, RateLimited
 from sceau_server.services.accounts import looks_like_server_id
 from sceau_server.services.context import ServerContext, random_id
 from sceau_server.services.devices import Admitted
@@ -55,6 +56,7 @@ __all__ = [
 
 MAX_REGISTRATION_EVALUATIONS = 3
 _SMS_DIGITS = 6
+_ACTIVATION_WINDOW = 3600
 
 
 def _binding(ctx: ServerContext, activation: Activation) -> ServerBinding:
@@ -69,9 +71,14 @@ def _binding(ctx: ServerContext, activation: Activation) -> ServerBinding:
 def create_activation(
     ctx: ServerContext, session: Session, rp: RelyingParty, user: User, notes: list[tuple[str, str]]
 ) -> dict[str, Any]:
-    """Create an activation for ``user``; the user's previous unused one stops working."""
+    """Create an activation for ``user``; the user's previous unused one stops working.
+
+    The caller holds ``user``'s row locked, so that parallel requests, on any node, count the
+    activations created before them (:func:`_check_activation_rate`).
+    """
     del notes
     now = ctx.now()
+    _check_activation_rate(ctx, session, user, now)
     for superseded in repository.supersede_unused_activations(session, user.id, now):
         audit(
             session,
@@ -137,6 +144,34 @@ def create_activation(
         "expires_at": activation.code_expires_at,
         "server_key_fingerprint": binding.server_key_fingerprint,
     }
+
+
+def _check_activation_rate(ctx: ServerContext, session: Session, user: User, now: int) -> None:
+    """Refuse a new activation, and its SMS, once the user had ``activations_per_hour`` in the
+    last hour.
+
+    The count is of activation rows, so a refused request, which writes none, does not count:
+    a flood that keeps being refused cannot push back the genuine customer's next activation.
+    """
+    limit = ctx.settings.activations_per_hour
+    created = session.scalars(
+        select(Activation.created_at)
+        .where(Activation.user_id == user.id, Activation.created_at > now - _ACTIVATION_WINDOW)
+        .order_by(Activation.created_at)
+    ).all()
+    if len(created) < limit:
+        return
+    retry_after = max(1, created[len(created) - limit] + _ACTIVATION_WINDOW - now)
+    raise RateLimited(
+        "Too many activations for this user; try again later.",
+        headers={"Retry-After": str(retry_after)},
+        extra={
+            "retry_after": retry_after,
+            "message_fr": "Trop de demandes d’activation : réessayez plus tard, ou appelez "
+            "votre banque.",
+            "message_en": "Too many activation requests: try again later, or call your bank.",
+        },
+    )
 
 
 def lookup(ctx: ServerContext, lookup_id: str) -> dict[str, Any]:

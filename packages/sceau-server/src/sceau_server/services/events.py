@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import functools
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -283,7 +284,11 @@ def _zone_label(zone: str, locale: str) -> str:
     if zone in ("UTC", "Etc/UTC"):
         return "UTC" if english else "heure UTC"
     city = get_timezone_location(zone, locale="en_GB" if english else "fr_FR", return_city=True)
-    return f"{city} time" if english else f"heure de {city}"
+    if english:
+        return f"{city} time"
+    # French elides "de" before a vowel: heure d’Amsterdam, heure d’Athènes.
+    elided = unicodedata.normalize("NFD", city[:1])[:1] in {"A", "E", "I", "O", "U"}
+    return f"heure d’{city}" if elided else f"heure de {city}"
 
 
 def alert_customer(
