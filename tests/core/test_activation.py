@@ -210,7 +210,7 @@ def test_one_time_codes_are_uniform_digits(seed: bytes) -> None:
     assert code.isdigit()
 
 
-def test_one_time_codes_are_stored_keyed_and_checked_in_constant_time() -> None:
+def test_one_time_codes_are_stored_keyed_and_checked_against_their_subject_and_label() -> None:
     key = os.urandom(32)
     stored = keyed_digest(key=key, label="sms", subject="act_1", secret="123456")
     assert "123456" not in stored
