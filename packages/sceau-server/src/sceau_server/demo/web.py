@@ -61,6 +61,7 @@ __all__ = [
     "lang_of",
     "redirect",
     "render",
+    "renew_session",
     "request_context",
     "services",
     "session_of",
@@ -103,6 +104,9 @@ class WebSession:
     csrf: str
     data: dict[str, Any] = field(default_factory=dict)
     new: bool = False
+    browser: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """What the pages bind to this browser (orders, idempotency keys): unlike :attr:`id`, it
+    stays the same when the session is renewed at login, and is never sent to the browser."""
 
     def remember_operation(self, operation_id: str) -> None:
         """This browser asked for this operation: it may follow and cancel it."""
@@ -140,6 +144,14 @@ class _Sessions:
                 self._items.popitem(last=False)
             return session
 
+    def renew(self, session: WebSession) -> None:
+        """Give ``session`` a new id: whoever knew the one before no longer reaches it."""
+        with self._lock:
+            self._items.pop(session.id, None)
+            session.id = secrets.token_urlsafe(24)
+            session.new = True
+            self._items[session.id] = session
+
 
 class _SessionMiddleware:
     """Attach the browser's session to each request; set its cookie and the security headers."""
@@ -161,7 +173,9 @@ class _SessionMiddleware:
                 if SESSION_COOKIE in jar:
                     cookie = jar[SESSION_COOKIE].value
         session = self.sessions.get_or_create(cookie)
-        scope.setdefault("state", {})["session"] = session
+        state = scope.setdefault("state", {})
+        state["session"] = session
+        state["sessions"] = self.sessions
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -201,6 +215,14 @@ def session_of(request: Request) -> WebSession:
     """The browser's session (a throw-away one outside the session middleware)."""
     value: WebSession | None = getattr(request.state, "session", None)
     return value if value is not None else WebSession(id="", csrf="")
+
+
+def renew_session(request: Request) -> None:
+    """At login: a new session id (sent in a new cookie), so that an id planted in the
+    browser before the login does not give its planter the logged-in session."""
+    sessions: _Sessions | None = getattr(request.state, "sessions", None)
+    if sessions is not None:
+        sessions.renew(session_of(request))
 
 
 def lang_of(request: Request) -> str:

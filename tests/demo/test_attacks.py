@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Attacks on the demo's pages over real HTTP, each one a visitor's or an attacker's browser."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.demo.conftest import Visitor, marie_without_devices
+from tests.demo.harness import DemoProcess
+from tests.demo.test_company import _login
+
+pytestmark = pytest.mark.xdist_group("sceau-demo-http")
+
+_COOKIE = "sceau_demo_session"
+
+
+def _planted(demo: DemoProcess, visitor: Visitor) -> httpx.Client:
+    """The attacker's browser, holding the session id the visitor has before logging in (as a
+    cookie planted by a sibling site or read over a shared computer would give it)."""
+    visitor.get("/banque/connexion")
+    planted = visitor.http.cookies[_COOKIE]
+    return httpx.Client(base_url=demo.url, cookies={_COOKIE: planted}, follow_redirects=False)
+
+
+def test_a_session_id_known_before_the_password_login_is_worthless_after_it(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    with _planted(demo, visitor) as attacker:
+        marie_without_devices(demo, visitor)  # Marie logs in with her password only
+        assert visitor.get("/banque/").url.path == "/banque/"
+        page = attacker.get("/banque/")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/banque/connexion"
+
+
+def test_a_session_id_known_before_a_login_approved_on_the_phone_is_worthless_after_it(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    with _planted(demo, visitor) as attacker:
+        _login(visitor, demo, "claire")
+        assert visitor.get("/banque/entreprise/").url.path == "/banque/entreprise/"
+        page = attacker.get("/banque/entreprise/")
+    assert page.status_code != 200
+    assert "Claire" not in page.text
