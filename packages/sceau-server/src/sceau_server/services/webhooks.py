@@ -13,6 +13,8 @@ Relying parties are isolated from one another: each RP's due deliveries are sent
 task, one after the other, while other RPs' tasks run; an RP whose task is still busy gets no
 second one. Every send has an overall deadline (``webhook_timeout``, from the connection to the
 status line): an endpoint that answers one byte at a time is cut off there and retried later.
+The answer's body is never read: a 2xx status line followed by an endless or huge body is an
+acknowledgement, and costs no memory.
 """
 
 from __future__ import annotations
@@ -140,11 +142,14 @@ class WebhookWorker:
 
     async def _send(self, delivery_id: str, message: _Message) -> int | None:
         try:
-            async with asyncio.timeout(self._ctx.settings.webhook_timeout):
-                response = await self._client.post(
-                    message.url, content=message.body, headers=message.headers
-                )
-            return response.status_code
+            async with (
+                asyncio.timeout(self._ctx.settings.webhook_timeout),
+                self._client.stream(
+                    "POST", message.url, content=message.body, headers=message.headers
+                ) as response,
+            ):
+                # The status line is the answer: the body, however long or slow, is not read.
+                return response.status_code
         except (httpx.HTTPError, TimeoutError) as error:
             _log.warning(
                 "webhook %s to %s failed: %s", delivery_id, message.url, type(error).__name__
