@@ -121,3 +121,24 @@ def test_a_webhook_redirected_to_another_host_is_not_followed_and_is_retried(
     assert (row.attempts, row.last_status) == (2, 307)
     assert len(_Redirecting.hits) == 2
     assert _Elsewhere.hits == []
+
+
+def test_a_webhook_to_a_host_name_that_resolves_to_loopback_is_not_sent(
+    make_server: Any, receivers: dict[str, str]
+) -> None:
+    """An allowlisted host name whose DNS answer becomes a loopback address (DNS rebinding,
+    here ``localhost``) does not reach the services listening there; only an allowlisted IP
+    literal does (the other tests)."""
+    url = receivers["elsewhere"].replace("127.0.0.1", "localhost")
+    server = make_server(webhook_max_attempts=2)
+    bank = server.relying_party("Banque en ligne", callback_allow=[url])
+    server.enrol(bank, "ines")
+    created = bank.create_operation(user="ines", type="login", data={}, callback_url=url)
+    assert bank.http.post(f"/v1/operations/{created.json()['id']}/cancel").status_code == 200
+
+    wait_until(
+        lambda: server.rows("SELECT 1 FROM deliveries WHERE status <> 'pending'"), timeout=20
+    )
+    (row,) = server.rows("SELECT status, attempts, last_status FROM deliveries")
+    assert (row.status, row.attempts, row.last_status) == ("failed", 2, None)
+    assert _Elsewhere.hits == []
