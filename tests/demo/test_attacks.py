@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 import pytest
 
-from tests.demo.conftest import Visitor, marie_without_devices
+from tests.demo.conftest import Visitor, bank_api, marie_without_devices
 from tests.demo.harness import DemoProcess
 from tests.demo.test_company import _login
 
@@ -43,3 +45,22 @@ def test_a_session_id_known_before_a_login_approved_on_the_phone_is_worthless_af
         page = attacker.get("/banque/entreprise/")
     assert page.status_code != 200
     assert "Claire" not in page.text
+
+
+def test_a_language_link_from_another_site_does_not_change_the_customers_language(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    """The switch is a link (a GET): another site's link, followed by Marie while she is logged
+    in, changes at most what her browser shows, never the language Sceau uses for her phone
+    and her SMS."""
+    marie_without_devices(demo, visitor)
+    try:
+        switched = visitor.http.get("/langue/en?suite=/", headers={"Sec-Fetch-Site": "cross-site"})
+        assert switched.status_code == 200
+        with contextlib.closing(bank_api(demo)) as api:
+            assert api.user("marie")["locale"] == "fr"
+        visitor.get("/langue/en?suite=/")  # her own click on the demo's page (same site)
+        with contextlib.closing(bank_api(demo)) as api:
+            assert api.user("marie")["locale"] == "en"
+    finally:
+        visitor.get("/langue/fr?suite=/")

@@ -377,7 +377,10 @@ async def language(request: Request) -> Response:
     response = redirect(safe_next(request.query_params.get("suite", "/")))
     response.set_cookie(LANG_COOKIE, lang, path="/", samesite="lax", httponly=True)
     customer = session_of(request).data.get("customer")
-    if isinstance(customer, str):
+    # A link on another site may switch what this browser shows, not the customer's language
+    # at the bank and Sceau (her phone's and SMS'): a GET is not protected by the CSRF token.
+    own_click = request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+    if isinstance(customer, str) and own_click:
         demo = services(request)
         with contextlib.suppress(Exception):
             from starlette.concurrency import run_in_threadpool
