@@ -4,6 +4,7 @@ another host. Each receiver is a real HTTP server on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from sceau_server.services.webhooks import WebhookWorker
 from tests.server.conftest import wait_until
 
 
@@ -63,11 +65,27 @@ class _Redirecting(_Receiver):
         self.end_headers()
 
 
+class _Late(_Receiver):
+    """Acknowledges each webhook 65 s after it arrives (more than a minute, less than the
+    ``webhook_timeout`` the test chooses)."""
+
+    release = threading.Event()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        type(self).hits.append(self.headers["webhook-id"])
+        self.release.wait(65)
+        self.send_response(204)
+        self.end_headers()
+
+
 @pytest.fixture
 def receivers() -> Iterator[dict[str, str]]:
     _EndlessBody.release.clear()
+    _Late.release.clear()
     servers, urls = [], {}
     for name, handler in (
+        ("late", _Late),
         ("endless", _EndlessBody),
         ("elsewhere", _Elsewhere),
         ("redirecting", _Redirecting),
@@ -81,6 +99,7 @@ def receivers() -> Iterator[dict[str, str]]:
     _Redirecting.target = urls["elsewhere"]
     yield urls
     _EndlessBody.release.set()
+    _Late.release.set()
     for httpd in servers:
         httpd.shutdown()
         httpd.server_close()
@@ -142,3 +161,40 @@ def test_a_webhook_to_a_host_name_that_resolves_to_loopback_is_not_sent(
     (row,) = server.rows("SELECT status, attempts, last_status FROM deliveries")
     assert (row.status, row.attempts, row.last_status) == ("failed", 2, None)
     assert _Elsewhere.hits == []
+
+
+@pytest.mark.slow
+def test_a_slow_receiver_within_the_timeout_gets_the_webhook_from_one_node_only(
+    make_server: Any, receivers: dict[str, str]
+) -> None:
+    """With ``webhook_timeout`` above a minute, a receiver that takes 65 s to acknowledge gets
+    the webhook once, although a second node's worker looks for due deliveries all along."""
+    url = receivers["late"]
+    server = make_server(webhook_timeout=75.0)
+    bank = server.relying_party("Banque en ligne", callback_allow=[url])
+    server.enrol(bank, "ines")
+    done = threading.Event()
+
+    async def second_node() -> None:
+        worker = WebhookWorker(server.ctx)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        while not done.is_set():
+            await asyncio.sleep(0.1)
+        stop.set()
+        await task
+        await worker.close()
+
+    node = threading.Thread(target=asyncio.run, args=(second_node(),))
+    node.start()
+    try:
+        created = bank.create_operation(user="ines", type="login", data={}, callback_url=url)
+        assert bank.http.post(f"/v1/operations/{created.json()['id']}/cancel").status_code == 200
+        wait_until(
+            lambda: server.rows("SELECT 1 FROM deliveries WHERE status = 'delivered'"),
+            timeout=120,
+        )
+    finally:
+        done.set()
+        node.join(timeout=30)
+    assert len(_Late.hits) == 1

@@ -200,7 +200,9 @@ class WebhookWorker:
     def _claim(self, delivery_id: str, seen_next: float) -> _Message | None:
         ctx = self._ctx
         with ctx.db.write() as session:
-            if not repository.claim_delivery(session, delivery_id, seen_next, ctx.clock() + _LEASE):
+            # The lease outlasts the send's deadline: no other node sends it meanwhile.
+            lease = _LEASE + ctx.settings.webhook_timeout
+            if not repository.claim_delivery(session, delivery_id, seen_next, ctx.clock() + lease):
                 return None
         with ctx.read() as session:
             delivery = session.get(Delivery, delivery_id)
