@@ -64,3 +64,17 @@ def test_a_language_link_from_another_site_does_not_change_the_customers_languag
             assert api.user("marie")["locale"] == "en"
     finally:
         visitor.get("/langue/fr?suite=/")
+
+
+def test_requests_without_a_cookie_do_not_push_a_logged_in_customer_out(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    """Any site can make a browser send requests to the demo without its cookie (images,
+    ``SameSite``): each makes a new session, and the memory keeps at most 2000; Marie, logged in,
+    stays logged in after 2100 of them."""
+    marie_without_devices(demo, visitor)
+    with httpx.Client(base_url=demo.url) as anonymous:
+        for _ in range(2100):
+            anonymous.get("/static/favicon.svg")
+            anonymous.cookies.clear()
+    assert visitor.get("/banque/").url.path == "/banque/"

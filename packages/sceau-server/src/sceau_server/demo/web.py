@@ -125,17 +125,23 @@ class WebSession:
 
 
 class _Sessions:
-    """The sessions in memory, the oldest forgotten first."""
+    """The sessions in memory, the oldest forgotten first.
+
+    Sessions that logged in are kept apart from the others: requests without a cookie (any
+    site can make a browser send them) create sessions, and must not push out a logged-in one.
+    """
 
     def __init__(self) -> None:
         self._items: OrderedDict[str, WebSession] = OrderedDict()
+        self._logged_in: OrderedDict[str, WebSession] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_or_create(self, cookie: str | None) -> WebSession:
         with self._lock:
-            if cookie is not None and cookie in self._items:
-                self._items.move_to_end(cookie)
-                return self._items[cookie]
+            for items in (self._logged_in, self._items):
+                if cookie is not None and cookie in items:
+                    items.move_to_end(cookie)
+                    return items[cookie]
             session = WebSession(
                 id=secrets.token_urlsafe(24), csrf=secrets.token_urlsafe(24), new=True
             )
@@ -145,12 +151,16 @@ class _Sessions:
             return session
 
     def renew(self, session: WebSession) -> None:
-        """Give ``session`` a new id: whoever knew the one before no longer reaches it."""
+        """Give ``session`` a new id, at login: whoever knew the one before no longer reaches
+        it."""
         with self._lock:
             self._items.pop(session.id, None)
+            self._logged_in.pop(session.id, None)
             session.id = secrets.token_urlsafe(24)
             session.new = True
-            self._items[session.id] = session
+            self._logged_in[session.id] = session
+            while len(self._logged_in) > _MAX_SESSIONS:
+                self._logged_in.popitem(last=False)
 
 
 class _SessionMiddleware:
