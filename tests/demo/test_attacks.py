@@ -36,6 +36,18 @@ def test_a_session_id_known_before_the_password_login_is_worthless_after_it(
     assert page.headers["location"] == "/banque/connexion"
 
 
+def test_a_csrf_token_known_before_the_login_is_refused_after_it(
+    demo: DemoProcess, visitor: Visitor
+) -> None:
+    """A site on the same host (another port: same site, cookies sent) that planted the session
+    knows its form token: after the login, a form with that token is refused."""
+    known = visitor.csrf()
+    marie_without_devices(demo, visitor)
+    refused = visitor.http.post("/banque/deconnexion", data={"csrf": known})
+    assert refused.status_code == 403
+    assert visitor.get("/banque/").url.path == "/banque/"
+
+
 def test_a_session_id_known_before_a_login_approved_on_the_phone_is_worthless_after_it(
     demo: DemoProcess, visitor: Visitor
 ) -> None:

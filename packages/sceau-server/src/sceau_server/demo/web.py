@@ -151,12 +151,13 @@ class _Sessions:
             return session
 
     def renew(self, session: WebSession) -> None:
-        """Give ``session`` a new id, at login: whoever knew the one before no longer reaches
-        it."""
+        """Give ``session`` a new id and CSRF token, at login: whoever knew the ones before
+        (another site on this host can set cookies for it) no longer reaches it."""
         with self._lock:
             self._items.pop(session.id, None)
             self._logged_in.pop(session.id, None)
             session.id = secrets.token_urlsafe(24)
+            session.csrf = secrets.token_urlsafe(24)
             session.new = True
             self._logged_in[session.id] = session
             while len(self._logged_in) > _MAX_SESSIONS:
