@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 from __future__ import annotations
 
+import hmac
 import itertools
 import os
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -127,6 +129,30 @@ def test_a_substituted_server_key_is_refused_without_the_code() -> None:
         verify_binding(code, forged, binding_tag(ActivationCode.generate(os.urandom), forged))
 
 
+def test_the_binding_tag_and_one_time_codes_are_compared_in_constant_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An == on a tag or a code digest would pass every other test: watch the comparisons go
+    # through the standard library's constant-time one (it still decides, unchanged).
+    compared: list[tuple[object, object]] = []
+    real = hmac.compare_digest
+
+    def watched(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", watched)
+    code = ActivationCode.generate(os.urandom)
+    binding = make_binding()
+    tag = binding_tag(code, binding)
+    verify_binding(code, binding, tag)
+    key = os.urandom(32)
+    stored = keyed_digest(key=key, label="sms", subject="act_1", secret="123456")
+    check_one_time_code("123456", key=key, label="sms", subject="act_1", expected_digest=stored)
+    assert (tag.encode(), tag.encode()) in compared
+    assert (stored.encode(), stored.encode()) in compared
+
+
 def test_qr_fingerprint_must_match_the_bound_key() -> None:
     code = ActivationCode.generate(os.urandom)
     binding = make_binding()
@@ -184,7 +210,7 @@ def test_one_time_codes_are_uniform_digits(seed: bytes) -> None:
     assert code.isdigit()
 
 
-def test_one_time_codes_are_stored_keyed_and_checked_in_constant_time() -> None:
+def test_one_time_codes_are_stored_keyed_and_checked_against_their_subject_and_label() -> None:
     key = os.urandom(32)
     stored = keyed_digest(key=key, label="sms", subject="act_1", secret="123456")
     assert "123456" not in stored

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import random
 from typing import Any
 
@@ -122,6 +123,25 @@ def test_expiry_counter_activation_and_keys_are_checked(world: dict[str, Any]) -
         )
     with pytest.raises(InvalidSignature):
         verify(world, signed, keys=FactorKeys(possession=world["keys"].possession))
+
+
+def test_the_verifier_compares_the_bound_fields_in_constant_time(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An == on these values would pass every other test: watch the comparisons go through
+    # the standard library's constant-time one (it still decides, unchanged).
+    compared: list[tuple[object, object]] = []
+    real = hmac.compare_digest
+
+    def watched(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", watched)
+    operation: Operation = world["operation"]
+    verify(world, world["signed"])
+    for value in ("act_1", operation.id, operation.digest, operation.challenge):
+        assert (value.encode(), value.encode()) in compared
 
 
 _FIELD_CHANGES = {
@@ -246,6 +266,29 @@ def test_every_signature_breaks_when_any_signed_field_changes(
                 inherence=bio_key.public_key(),
             ),
         )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("operation_id", "op_2"), ("challenge", b64url_encode(bytes(32)))],
+    ids=["operation_id", "challenge"],
+)
+def test_a_genuinely_signed_approval_naming_another_operation_or_challenge_is_refused(
+    world: dict[str, Any], field: str, value: str
+) -> None:
+    # The device's own key signs the other value, so only the verifier's comparison of that
+    # field with its own operation (protocol §6.1 step 2) can refuse it.
+    refusal = Approval.for_operation(
+        world["operation"],
+        activation="act_1",
+        decision=Decision.REJECT,
+        factors=[Factor.POSSESSION],
+        counter=5,
+    )
+    elsewhere = dataclasses.replace(refusal, **{field: value})
+    signed = sign_approval(elsewhere, {Factor.POSSESSION: world["activation"].device_key})
+    with pytest.raises(Mismatch, match=field.replace("_", " ")):
+        verify(world, signed)
 
 
 def test_signatures_of_one_operation_do_not_approve_another(world: dict[str, Any]) -> None:

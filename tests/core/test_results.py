@@ -5,7 +5,9 @@ import hashlib
 import os
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from sceau_core.encoding import b64url_encode, canonical_json
 from sceau_core.errors import InvalidEncoding, InvalidSignature, Mismatch
@@ -97,6 +99,28 @@ def test_changing_any_claim_of_a_signed_result_breaks_its_signature(claim: str) 
             jwks_document=jwks([key.public_key()]),
             expected_operation_id=payload["op"],
             expected_issuer=payload["iss"],
+        )
+
+
+@pytest.mark.parametrize("typ", ["JWT", None])
+def test_another_jws_of_the_server_key_does_not_pass_for_a_result(typ: str | None) -> None:
+    # Protocol §7 step 3: the server key may sign other JWS; only typ sceau-result+jws is one.
+    key = generate_private_key(os.urandom)
+    header = {"alg": "ES256", "kid": key_id(key.public_key())}
+    if typ is not None:
+        header["typ"] = typ
+    payload = b64url_encode(canonical_json(claims().to_json()))
+    signing_input = f"{b64url_encode(canonical_json(header))}.{payload}"
+    r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    s = min(s, order - s)  # low S, so that only the typ can refuse it
+    token = f"{signing_input}.{b64url_encode(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+    with pytest.raises(InvalidEncoding, match="typ"):
+        verify_result(
+            token,
+            jwks_document=jwks([key.public_key()]),
+            expected_operation_id="op_1",
+            expected_issuer=ISSUER,
         )
 
 

@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+import httpx
 import keyring
 import pytest
 from keyring.backends import fail
@@ -240,6 +241,39 @@ def test_signed_messages_are_serialized_across_threads(
     assert len(set(counters)) == len(counters)
     assert server.status == "active"  # no counter ever went backwards at the server
     assert keystore.get(device.profile.name).counter == counters[-1]
+
+
+def test_a_signed_request_is_sent_only_once_the_one_before_it_is_answered(
+    server: FakeServer, device: Authenticator, keystore: Keystore, keyring_backend: object
+) -> None:
+    # The server holds the first request; a second process of the same user asks meanwhile.
+    # Sent before the first is answered, its higher counter would arrive first and the held
+    # request's lower one would then look like a clone's (brief P3).
+    twin = Keystore(keystore.path, keyring_backend=keyring_backend)  # type: ignore[arg-type]
+    second = Authenticator(twin, transport=server.transport)
+    held, release = threading.Event(), threading.Event()
+    arrivals: list[int] = []
+
+    def hold_the_first(request: httpx.Request) -> None:
+        arrivals.append(int(request.headers["sceau-counter"]))
+        if len(arrivals) == 1:
+            held.set()
+            release.wait(timeout=30)
+
+    server.before.append(hold_the_first)
+    first = threading.Thread(target=device.pending)
+    first.start()
+    assert held.wait(timeout=30)
+    later = threading.Thread(target=second.pending)
+    later.start()
+    later.join(timeout=1)
+    assert len(arrivals) == 1  # the second waits for the first's answer
+    release.set()
+    first.join(timeout=30)
+    later.join(timeout=30)
+    assert arrivals == sorted(arrivals)
+    assert len(arrivals) == 2
+    assert server.status == "active"
 
 
 _RESERVE = """

@@ -348,6 +348,24 @@ def test_an_evaluation_never_followed_by_a_signature_stays_counted(
     assert kinds.count("code_failure") == 1  # the customer is told of the abandoned evaluation
 
 
+def test_an_evaluation_serves_only_the_approval_of_its_own_operation(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    # Brief K3: an attempt is bound to one operation; the code evaluated for one operation
+    # neither approves another one nor is cleared by it.
+    device = server.enrol(bank, "leo", phone="+33633333334")
+    first, second = transfer(bank, "leo"), transfer(bank, "leo")
+    response, knowledge_key = device.evaluate(first["id"], "4826")
+    assert response.json()["attempts_left"] == 4
+    signed = device.sign(
+        device.operation(second["id"]), knowledge_key=knowledge_key, counter=device.next_counter()
+    )
+    problem(device.send(device.decision_call(second["id"], signed)), 401, "authentication-failed")
+    assert bank.operation(second["id"])["status"] == "pending"
+    response, _ = device.evaluate(second["id"], "4826")
+    assert response.json()["attempts_left"] == 3
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -446,6 +464,25 @@ def test_counter_regression_suspends_and_alerts(
     assert ("activation.suspended",) in [tuple(e) for e in events]
     # The genuine device is refused too until the bank acts.
     problem(device.call("GET", "/v1/device/status"), 401, "authentication-failed")
+
+
+def test_a_counter_equal_to_the_last_accepted_one_counts_as_a_clone(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    # Strictly increasing (brief P3): a copy that reuses the genuine device's last counter with
+    # a fresh nonce is a clone, not a replay.
+    device = server.enrol(bank, "ines", phone="+33644444445")
+    assert device.call("GET", "/v1/device/status").status_code == 200
+    problem(
+        device.call("GET", "/v1/device/status", counter=device.counter),
+        401,
+        "authentication-failed",
+    )
+    (row,) = server.rows(
+        "SELECT status, end_reason FROM activations WHERE id = :i", i=device.activation_id
+    )
+    assert (row.status, row.end_reason) == ("suspended", "counter_regression")
+    assert server.outbox("+33644444445")[-1][0] == "suspended"
 
 
 @pytest.mark.parametrize(

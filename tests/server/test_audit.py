@@ -244,6 +244,29 @@ def test_one_altered_entry_is_found(
     assert caught.value.seq == 5
 
 
+def test_an_entry_rewritten_with_its_own_hash_recomputed_is_found_by_the_next_link(
+    engine: Engine, key: ec.EllipticCurvePrivateKey
+) -> None:
+    # Entry 5 is consistent in itself, and the checkpoint still signs entry 10's untouched hash:
+    # only entry 6, which points to entry 5's original hash, can reveal the rewrite.
+    append(engine, 10)
+    checkpoint(engine, key)
+    fifth = rows(engine)[4]
+    forged = compute_entry_hash(
+        seq=5,
+        at=fifth.at,
+        event=fifth.event,
+        actor=fifth.actor,
+        subject=fifth.subject,
+        data=json.loads(ALTERED),
+        prev=fifth.prev_hash,
+    )
+    sql(engine, "UPDATE audit_entries SET data = :d, hash = :h WHERE seq = 5", d=ALTERED, h=forged)
+    with pytest.raises(AuditChainBroken) as caught:
+        verify(engine, key)
+    assert caught.value.seq == 6
+
+
 @pytest.mark.parametrize(
     ("column", "value"), [("event", 42), ("hash", 42), ("data", 42), ("at", "soon"), ("at", 2**60)]
 )

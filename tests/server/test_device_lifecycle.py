@@ -4,6 +4,7 @@ the operator's actions, activation hygiene and biometrics changes."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
@@ -16,7 +17,7 @@ from sceau_core.encoding import b64url_encode
 from sceau_core.keys import encode_public_key, generate_private_key
 from sceau_core.knowledge import start_code_evaluation
 from sceau_core.operations import OperationType
-from sceau_core.signatures import sign_inherence_registration
+from sceau_core.signatures import sign_inherence_registration, verify_key_registration
 from sceau_server.services.accounts import ADMIN_SCOPE, ALL_SCOPES, create_rp
 from sceau_server.services.events import customer_time
 from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
@@ -454,3 +455,30 @@ def test_the_operator_releases_a_hold_early_with_a_reason(
     assert again.headers["content-type"] == "application/problem+json"
     unknown = admin.http.post("/v1/admin/devices/act_unknown/release", json=OPERATOR)
     assert unknown.status_code == 404
+
+
+def test_each_key_registration_is_an_audited_event_carrying_its_evidence(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    # Brief R3: the audit log shows which device key and which knowledge key were registered,
+    # with the knowledge key's own signature, so that the server cannot register a key silently.
+    device = server.enrol(bank, "alice")
+    entries = {
+        row.event: json.loads(row.data)
+        for row in server.rows(
+            "SELECT event, data FROM audit_entries WHERE subject = :subject ORDER BY seq",
+            subject=device.activation_id,
+        )
+    }
+    registered = entries["activation.registered"]
+    assert registered["device_public_key"] == encode_public_key(device.device_key.public_key())
+    committed = entries["activation.committed"]
+    (stored,) = server.rows(
+        "SELECT knowledge_public_key FROM activations WHERE id = :id", id=device.activation_id
+    )
+    assert committed["knowledge_public_key"] == stored.knowledge_public_key
+    verify_key_registration(
+        activation_id=device.activation_id,
+        knowledge_public_key=committed["knowledge_public_key"],
+        signature=committed["knowledge_signature"],
+    )

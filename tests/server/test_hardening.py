@@ -470,6 +470,26 @@ def test_a_registration_cannot_be_committed_after_the_activation_code_expired(
     assert row.knowledge_public_key is None
 
 
+def test_the_right_sms_code_is_refused_once_it_expired(make_server: Any) -> None:
+    """Brief L1: the SMS code is short-lived on its own, though the activation code still runs;
+    its registration is refused and registers nothing."""
+    server = make_server(activation_ttl=600, sms_code_ttl=3)
+    bank = server.relying_party()
+    phone = "+33655557778"
+    bank.put_user("rose", phone=phone)
+    created = bank.create_activation("rose")
+    code = ActivationCode.parse(created["code"])
+    device = server.device("lent")
+    found = device.http.get(f"{server.url}/v1/device/activation/{code.lookup_id()}").json()
+    device.activation_id = found["activation_id"]
+    (row,) = server.rows("SELECT sms_expires_at FROM activations")
+    wait_until(lambda: server.ctx.now() >= row.sms_expires_at, timeout=10)
+    assert server.ctx.now() < created["expires_at"]
+    problem(device.register(code, server.sms_code(phone)), 401, "authentication-failed")
+    (after,) = server.rows("SELECT status, device_public_key FROM activations")
+    assert (after.status, after.device_public_key) == ("pending", None)
+
+
 # --- 10. forged requests and evaluations during a lock leave an audit trace ----------------------
 
 
@@ -564,6 +584,30 @@ def test_a_failure_names_no_factor_in_the_answer_or_the_sms(
         assert "code" not in message.lower()
         assert "appareil" not in message.lower()
         assert "a échoué" in message
+
+
+def test_a_wrong_code_and_a_wrong_device_signature_get_the_same_problem_but_the_count(
+    server: ServerHandle, bank: RelyingPartyClient
+) -> None:
+    # Brief K4, field by field: nothing in the answer but the tries left may tell them apart.
+    device = server.enrol(bank, "dina", phone="+33612120002")
+    answers = []
+    for pin, device_key in (("4826", generate_private_key(os.urandom)), ("1397", None)):
+        created = transfer(bank, "dina")
+        _, knowledge = device.evaluate(created["id"], pin)
+        signed = device.sign(
+            device.operation(created["id"]),
+            knowledge_key=knowledge,
+            counter=device.next_counter(),
+            device_key=device_key,
+        )
+        response = device.send(device.decision_call(created["id"], signed))
+        answers.append(problem(response, 401, "authentication-failed"))
+    wrong_possession, wrong_code = answers
+    assert (wrong_possession.pop("attempts_left"), wrong_code.pop("attempts_left")) == (4, 3)
+    for name in ("message_fr", "message_en"):
+        assert wrong_possession.pop(name).replace("4", "3") == wrong_code.pop(name)
+    assert wrong_possession == wrong_code
 
 
 # --- 12. no one plants entries in another operation's evidence ----------------------------------

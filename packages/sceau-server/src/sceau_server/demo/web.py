@@ -61,6 +61,7 @@ __all__ = [
     "lang_of",
     "redirect",
     "render",
+    "renew_session",
     "request_context",
     "services",
     "session_of",
@@ -103,6 +104,9 @@ class WebSession:
     csrf: str
     data: dict[str, Any] = field(default_factory=dict)
     new: bool = False
+    browser: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """What the pages bind to this browser (orders, idempotency keys): unlike :attr:`id`, it
+    stays the same when the session is renewed at login, and is never sent to the browser."""
 
     def remember_operation(self, operation_id: str) -> None:
         """This browser asked for this operation: it may follow and cancel it."""
@@ -121,17 +125,23 @@ class WebSession:
 
 
 class _Sessions:
-    """The sessions in memory, the oldest forgotten first."""
+    """The sessions in memory, the oldest forgotten first.
+
+    Sessions that logged in are kept apart from the others: requests without a cookie (any
+    site can make a browser send them) create sessions, and must not push out a logged-in one.
+    """
 
     def __init__(self) -> None:
         self._items: OrderedDict[str, WebSession] = OrderedDict()
+        self._logged_in: OrderedDict[str, WebSession] = OrderedDict()
         self._lock = threading.Lock()
 
     def get_or_create(self, cookie: str | None) -> WebSession:
         with self._lock:
-            if cookie is not None and cookie in self._items:
-                self._items.move_to_end(cookie)
-                return self._items[cookie]
+            for items in (self._logged_in, self._items):
+                if cookie is not None and cookie in items:
+                    items.move_to_end(cookie)
+                    return items[cookie]
             session = WebSession(
                 id=secrets.token_urlsafe(24), csrf=secrets.token_urlsafe(24), new=True
             )
@@ -139,6 +149,19 @@ class _Sessions:
             while len(self._items) > _MAX_SESSIONS:
                 self._items.popitem(last=False)
             return session
+
+    def renew(self, session: WebSession) -> None:
+        """Give ``session`` a new id and CSRF token, at login: whoever knew the ones before
+        (another site on this host can set cookies for it) no longer reaches it."""
+        with self._lock:
+            self._items.pop(session.id, None)
+            self._logged_in.pop(session.id, None)
+            session.id = secrets.token_urlsafe(24)
+            session.csrf = secrets.token_urlsafe(24)
+            session.new = True
+            self._logged_in[session.id] = session
+            while len(self._logged_in) > _MAX_SESSIONS:
+                self._logged_in.popitem(last=False)
 
 
 class _SessionMiddleware:
@@ -161,7 +184,9 @@ class _SessionMiddleware:
                 if SESSION_COOKIE in jar:
                     cookie = jar[SESSION_COOKIE].value
         session = self.sessions.get_or_create(cookie)
-        scope.setdefault("state", {})["session"] = session
+        state = scope.setdefault("state", {})
+        state["session"] = session
+        state["sessions"] = self.sessions
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -201,6 +226,14 @@ def session_of(request: Request) -> WebSession:
     """The browser's session (a throw-away one outside the session middleware)."""
     value: WebSession | None = getattr(request.state, "session", None)
     return value if value is not None else WebSession(id="", csrf="")
+
+
+def renew_session(request: Request) -> None:
+    """At login: a new session id (sent in a new cookie), so that an id planted in the
+    browser before the login does not give its planter the logged-in session."""
+    sessions: _Sessions | None = getattr(request.state, "sessions", None)
+    if sessions is not None:
+        sessions.renew(session_of(request))
 
 
 def lang_of(request: Request) -> str:
@@ -355,7 +388,10 @@ async def language(request: Request) -> Response:
     response = redirect(safe_next(request.query_params.get("suite", "/")))
     response.set_cookie(LANG_COOKIE, lang, path="/", samesite="lax", httponly=True)
     customer = session_of(request).data.get("customer")
-    if isinstance(customer, str):
+    # A link on another site may switch what this browser shows, not the customer's language
+    # at the bank and Sceau (her phone's and SMS'): a GET is not protected by the CSRF token.
+    own_click = request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+    if isinstance(customer, str) and own_click:
         demo = services(request)
         with contextlib.suppress(Exception):
             from starlette.concurrency import run_in_threadpool

@@ -45,6 +45,7 @@ from sceau_server.demo.web import (
     lang_of,
     redirect,
     render,
+    renew_session,
     request_context,
     services,
     session_of,
@@ -415,6 +416,7 @@ async def bank_login(request: Request) -> Response:
         )
     devices = await run_in_threadpool(demo.bank.active_devices, ident)
     if not devices:
+        renew_session(request)
         session.data["customer"] = ident
         flash(
             request,
@@ -475,6 +477,7 @@ async def bank_operation(request: Request) -> Response:
             and session.data.get("pending_login") == operation_id
         ):
             session.data.pop("pending_login", None)
+            renew_session(request)
             session.data["customer"] = settled["owner"]
             flash(
                 request,
@@ -610,7 +613,7 @@ async def bank_transfer(request: Request) -> Response:
 def _idempotency(request: Request, nonce: str) -> str | None:
     if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", nonce):
         return None
-    return f"{session_of(request).id[:16]}-{nonce}"
+    return f"{session_of(request).browser[:16]}-{nonce}"
 
 
 async def bank_payees(request: Request) -> Response:
@@ -711,13 +714,13 @@ async def shop_order(request: Request) -> Response:
     form = await form_of(request)
     demo = services(request)
     _product(form.get("article"))
-    order = demo.bank.new_order(form.get("article"), session_of(request).id)
+    order = demo.bank.new_order(form.get("article"), session_of(request).browser)
     return redirect(f"/boutique/commandes/{order['id']}/paiement")
 
 
 def _order_of(request: Request) -> dict[str, Any]:
     order = services(request).bank.order(request.path_params["order_id"])
-    if order is None or order["browser"] != session_of(request).id:
+    if order is None or order["browser"] != session_of(request).browser:
         raise HTTPException(status_code=404)
     return order
 

@@ -42,6 +42,7 @@ from sceau_server.demo.web import (
     lang_of,
     redirect,
     render,
+    renew_session,
     request_context,
     services,
     session_of,
@@ -145,6 +146,7 @@ async def company_login_wait(request: Request) -> Response:
         and session.data.get(_PENDING_LOGIN) == operation_id
     ):
         session.data.pop(_PENDING_LOGIN, None)
+        renew_session(request)
         session.data[_MEMBER] = settled["owner"]
         flash(
             request,
@@ -218,7 +220,11 @@ async def company_import(request: Request) -> Response:
     company = _company(request)
     ident = _require_member(request)
     nonce = form.get("nonce")
-    key = f"{session_of(request).id[:16]}-{nonce}" if nonce.isalnum() and len(nonce) >= 8 else None
+    key = (
+        f"{session_of(request).browser[:16]}-{nonce}"
+        if nonce.isalnum() and len(nonce) >= 8
+        else None
+    )
     try:
         record = await run_in_threadpool(lambda: company.import_batch(ident, idempotency_key=key))
     except BankError as error:

@@ -26,6 +26,7 @@ from sceau_server.demo.web import (
     lang_of,
     redirect,
     render,
+    renew_session,
     request_context,
     services,
     session_of,
@@ -101,6 +102,7 @@ async def console_login_wait(request: Request) -> Response:
         and session.data.get("pending_operator_login") == operation_id
     ):
         session.data.pop("pending_operator_login", None)
+        renew_session(request)
         session.data["operator"] = settled["owner"]
         flash(
             request,

@@ -13,6 +13,10 @@ Relying parties are isolated from one another: each RP's due deliveries are sent
 task, one after the other, while other RPs' tasks run; an RP whose task is still busy gets no
 second one. Every send has an overall deadline (``webhook_timeout``, from the connection to the
 status line): an endpoint that answers one byte at a time is cut off there and retried later.
+The answer's body is never read: a 2xx status line followed by an endless or huge body is an
+acknowledgement, and costs no memory. A callback host name is resolved once per send and the
+connection goes to the address checked: a name whose DNS answer is (or is rebound to) a
+loopback, link-local or other special address is not sent to, and is retried.
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass
+from typing import Any
 
+import anyio
 import httpx
 from anyio import to_thread
 from sqlalchemy import select
@@ -57,6 +65,42 @@ class _Message:
     body: bytes
     headers: dict[str, str]
     attempts: int
+
+
+def _unreachable_by_name(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Addresses no webhook reaches through a host name: this machine, link-local (the cloud
+    metadata service), unspecified, multicast and reserved ones. Private networks stay
+    reachable: a bank's receivers are often there."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_multicast
+        or address.is_reserved
+    )
+
+
+async def _pinned(message: _Message) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The URL to post to, with the host name resolved once and checked: the connection goes
+    to the address checked (a second DNS answer, rebound to loopback, is never asked for), with
+    the name kept for the ``Host`` header and TLS (SNI and certificate). An IP literal is the
+    allowlist's own choice and is used as it is."""
+    url = httpx.URL(message.url)
+    try:
+        ipaddress.ip_address(url.host)
+        return message.url, message.headers, {}
+    except ValueError:
+        pass
+    port = url.port or (443 if url.scheme == "https" else 80)
+    infos = await anyio.getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    if not addresses or any(_unreachable_by_name(address) for address in addresses):
+        raise httpx.ConnectError(f"{url.host} resolves to an address webhooks never reach")
+    pinned = url.copy_with(host=str(addresses[0]))
+    headers = {**message.headers, "host": url.netloc.decode("ascii")}
+    return str(pinned), headers, {"sni_hostname": url.host}
 
 
 class WebhookWorker:
@@ -141,11 +185,13 @@ class WebhookWorker:
     async def _send(self, delivery_id: str, message: _Message) -> int | None:
         try:
             async with asyncio.timeout(self._ctx.settings.webhook_timeout):
-                response = await self._client.post(
-                    message.url, content=message.body, headers=message.headers
-                )
-            return response.status_code
-        except (httpx.HTTPError, TimeoutError) as error:
+                url, headers, extensions = await _pinned(message)
+                async with self._client.stream(
+                    "POST", url, content=message.body, headers=headers, extensions=extensions
+                ) as response:
+                    # The status line is the answer: the body, however long or slow, is not read.
+                    return response.status_code
+        except (httpx.HTTPError, TimeoutError, OSError) as error:
             _log.warning(
                 "webhook %s to %s failed: %s", delivery_id, message.url, type(error).__name__
             )
@@ -154,7 +200,9 @@ class WebhookWorker:
     def _claim(self, delivery_id: str, seen_next: float) -> _Message | None:
         ctx = self._ctx
         with ctx.db.write() as session:
-            if not repository.claim_delivery(session, delivery_id, seen_next, ctx.clock() + _LEASE):
+            # The lease outlasts the send's deadline: no other node sends it meanwhile.
+            lease = _LEASE + ctx.settings.webhook_timeout
+            if not repository.claim_delivery(session, delivery_id, seen_next, ctx.clock() + lease):
                 return None
         with ctx.read() as session:
             delivery = session.get(Delivery, delivery_id)
