@@ -11,6 +11,7 @@ with ``make bench``.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import random
@@ -201,4 +202,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()
