@@ -14,7 +14,7 @@ import pytest
 
 from sceau_server.services import webhooks
 from sceau_server.services.webhooks import WebhookWorker
-from tests.server.conftest import wait_until
+from tests.server.conftest import RelyingPartyClient, ServerHandle, wait_until
 
 LATE = 3.0
 """How long the late receiver takes to answer, in seconds."""
@@ -109,6 +109,28 @@ def receivers() -> Iterator[dict[str, str]]:
         httpd.server_close()
 
 
+def _bank_calling(server: ServerHandle, url: str) -> RelyingPartyClient:
+    """A relying party whose allowlist is ``url``, with a customer who has a device."""
+    bank = server.relying_party("Banque en ligne", callback_allow=[url])
+    server.enrol(bank, "ines")
+    return bank
+
+
+def _end_one_operation(bank: RelyingPartyClient, url: str) -> None:
+    """Create an operation calling back ``url`` and cancel it: its webhook is due."""
+    created = bank.create_operation(user="ines", type="login", data={}, callback_url=url)
+    assert bank.http.post(f"/v1/operations/{created.json()['id']}/cancel").status_code == 200
+
+
+def _final_delivery(server: ServerHandle) -> Any:
+    """The one delivery, once it is no longer pending."""
+    wait_until(
+        lambda: server.rows("SELECT 1 FROM deliveries WHERE status <> 'pending'"), timeout=20
+    )
+    (row,) = server.rows("SELECT status, attempts, last_status FROM deliveries")
+    return row
+
+
 def test_a_webhook_acknowledged_with_200_is_delivered_once_whatever_body_follows(
     make_server: Any, receivers: dict[str, str]
 ) -> None:
@@ -116,15 +138,10 @@ def test_a_webhook_acknowledged_with_200_is_delivered_once_whatever_body_follows
     endless body has the webhook once, marked delivered, never again (the body is not read)."""
     url = receivers["endless"]
     server = make_server(webhook_timeout=1.0)
-    bank = server.relying_party("Banque en ligne", callback_allow=[url])
-    server.enrol(bank, "ines")
-    created = bank.create_operation(user="ines", type="login", data={}, callback_url=url)
-    assert bank.http.post(f"/v1/operations/{created.json()['id']}/cancel").status_code == 200
+    bank = _bank_calling(server, url)
+    _end_one_operation(bank, url)
 
-    wait_until(
-        lambda: server.rows("SELECT 1 FROM deliveries WHERE status <> 'pending'"), timeout=20
-    )
-    (row,) = server.rows("SELECT status, attempts, last_status FROM deliveries")
+    row = _final_delivery(server)
     assert (row.status, row.attempts, row.last_status) == ("delivered", 1, 200)
     assert len(_EndlessBody.hits) == 1
 
@@ -134,14 +151,11 @@ def test_a_webhook_redirected_to_another_host_is_not_followed_and_is_retried(
 ) -> None:
     url = receivers["redirecting"]
     server = make_server(webhook_max_attempts=2)
-    bank = server.relying_party("Banque en ligne", callback_allow=[url])
-    server.enrol(bank, "ines")
-    created = bank.create_operation(user="ines", type="login", data={}, callback_url=url)
-    assert bank.http.post(f"/v1/operations/{created.json()['id']}/cancel").status_code == 200
+    bank = _bank_calling(server, url)
+    _end_one_operation(bank, url)
 
-    wait_until(lambda: server.rows("SELECT 1 FROM deliveries WHERE status = 'failed'"), timeout=20)
-    (row,) = server.rows("SELECT attempts, last_status FROM deliveries")
-    assert (row.attempts, row.last_status) == (2, 307)
+    row = _final_delivery(server)
+    assert (row.status, row.attempts, row.last_status) == ("failed", 2, 307)
     assert len(_Redirecting.hits) == 2
     assert _Elsewhere.hits == []
 
@@ -154,15 +168,10 @@ def test_a_webhook_to_a_host_name_that_resolves_to_loopback_is_not_sent(
     literal does (the other tests)."""
     url = receivers["elsewhere"].replace("127.0.0.1", "localhost")
     server = make_server(webhook_max_attempts=2)
-    bank = server.relying_party("Banque en ligne", callback_allow=[url])
-    server.enrol(bank, "ines")
-    created = bank.create_operation(user="ines", type="login", data={}, callback_url=url)
-    assert bank.http.post(f"/v1/operations/{created.json()['id']}/cancel").status_code == 200
+    bank = _bank_calling(server, url)
+    _end_one_operation(bank, url)
 
-    wait_until(
-        lambda: server.rows("SELECT 1 FROM deliveries WHERE status <> 'pending'"), timeout=20
-    )
-    (row,) = server.rows("SELECT status, attempts, last_status FROM deliveries")
+    row = _final_delivery(server)
     assert (row.status, row.attempts, row.last_status) == ("failed", 2, None)
     assert _Elsewhere.hits == []
 
@@ -176,8 +185,7 @@ def test_a_slow_receiver_within_the_timeout_gets_the_webhook_from_one_node_only(
     monkeypatch.setattr(webhooks, "_LEASE", 1.0)
     url = receivers["late"]
     server = make_server(webhook_timeout=LATE + 3)
-    bank = server.relying_party("Banque en ligne", callback_allow=[url])
-    server.enrol(bank, "ines")
+    bank = _bank_calling(server, url)
     done = threading.Event()
 
     async def second_node() -> None:
@@ -193,8 +201,7 @@ def test_a_slow_receiver_within_the_timeout_gets_the_webhook_from_one_node_only(
     node = threading.Thread(target=asyncio.run, args=(second_node(),))
     node.start()
     try:
-        created = bank.create_operation(user="ines", type="login", data={}, callback_url=url)
-        assert bank.http.post(f"/v1/operations/{created.json()['id']}/cancel").status_code == 200
+        _end_one_operation(bank, url)
         wait_until(
             lambda: server.rows("SELECT 1 FROM deliveries WHERE status = 'delivered'"),
             timeout=30,
