@@ -31,6 +31,14 @@ print(json.dumps({"exit": code, "modules": sorted(sys.modules)}))
 """
 
 
+def _printed_by(program: str) -> list[str]:
+    """The words ``program`` prints, run in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    return done.stdout.split()
+
+
 def _loaded(*args: str) -> tuple[int, set[str]]:
     """Run ``sceau-device ARGS`` in a new interpreter; its exit code and top-level modules."""
     done = subprocess.run(
@@ -71,11 +79,8 @@ def test_httpx_command_line_stays_importable_after_the_device_sdk() -> None:
         "import httpx._main;"
         "print(httpx._main.__name__, 'click' in sys.modules)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=True
-    )
     # httpx's own fallback ``main`` (defined in httpx/__init__.py) until someone asks for more.
-    assert done.stdout.split() == ["httpx", "False", "httpx._main", "True"]
+    assert _printed_by(program) == ["httpx", "False", "httpx._main", "True"]
 
 
 def test_the_package_exports_load_on_first_use() -> None:
@@ -87,10 +92,7 @@ def test_the_package_exports_load_on_first_use() -> None:
         "print(before, Authenticator is home.Authenticator,"
         " all(getattr(sceau_device, name) is not None for name in sceau_device.__all__))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.split() == ["False", "True", "True"]
+    assert _printed_by(program) == ["False", "True", "True"]
 
 
 def test_reading_an_iban_loads_schwifty_then() -> None:
@@ -100,10 +102,7 @@ def test_reading_an_iban_loads_schwifty_then() -> None:
         "iban = money.parse_iban('fr76 3000 6000 0112 3456 7890 189');"
         "print(before, 'schwifty' in sys.modules, iban)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.split() == ["False", "True", "FR7630006000011234567890189"]
+    assert _printed_by(program) == ["False", "True", "FR7630006000011234567890189"]
 
 
 def test_a_misspelt_name_imported_from_the_package_is_a_type_error(tmp_path: Path) -> None:
