@@ -209,11 +209,21 @@ class PayloadTooLarge(ServerError):
 
 
 class RateLimited(ServerError):
-    """Too many requests of this kind (brief D7)."""
+    """Too many requests of this kind (brief D7); ``retry_after`` seconds until one passes, said
+    in the ``Retry-After`` header and in the problem's ``retry_after`` member."""
 
     status = 429
     slug = "rate-limited"
     title = "Too many requests"
+
+    def __init__(
+        self, detail: str, *, retry_after: int, extra: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(
+            detail,
+            extra={"retry_after": retry_after, **(extra or {})},
+            headers={"Retry-After": str(retry_after)},
+        )
 
 
 class ServiceUnavailable(ServerError):

@@ -339,8 +339,7 @@ async def operation_events(
 def _too_many_followers() -> RateLimited:
     return RateLimited(
         "This operation is already followed by as many streams as allowed; retry later.",
-        headers={"Retry-After": str(int(_HEARTBEAT))},
-        extra={"retry_after": int(_HEARTBEAT)},
+        retry_after=int(_HEARTBEAT),
     )
 
 

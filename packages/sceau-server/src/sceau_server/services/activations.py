@@ -164,9 +164,8 @@ def _check_activation_rate(ctx: ServerContext, session: Session, user: User, now
     retry_after = max(1, created[len(created) - limit] + _ACTIVATION_WINDOW - now)
     raise RateLimited(
         "Too many activations for this user; try again later.",
-        headers={"Retry-After": str(retry_after)},
+        retry_after=retry_after,
         extra={
-            "retry_after": retry_after,
             "message_fr": "Trop de demandes d’activation : réessayez plus tard, ou appelez "
             "votre banque.",
             "message_en": "Too many activation requests: try again later, or call your bank.",

@@ -249,8 +249,7 @@ def create_operation(
     if recent >= ctx.settings.operations_per_minute:
         raise RateLimited(
             "Too many operations for this user; try again later.",
-            headers={"Retry-After": str(_RATE_WINDOW)},
-            extra={"retry_after": _RATE_WINDOW},
+            retry_after=_RATE_WINDOW,
         )
     if not devices:
         raise Conflict("The user has no active device.")

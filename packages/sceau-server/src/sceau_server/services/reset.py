@@ -153,9 +153,8 @@ def start(ctx: ServerContext, session: Session, admitted: Admitted, method: str)
     if recent >= ctx.settings.resets_per_day:
         raise RateLimited(
             "Too many code resets for this device today; try again later.",
-            headers={"Retry-After": str(_DAY)},
+            retry_after=_DAY,
             extra={
-                "retry_after": _DAY,
                 "message_fr": "Trop de demandes de réinitialisation aujourd’hui : réessayez "
                 "demain, ou appelez votre banque.",
                 "message_en": "Too many reset requests today: try again tomorrow, or call "
